@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests, the demo and the benchmarks use.
+# Needs root (apt-get); prints the command to run otherwise.
+set -euo pipefail
+PKGS=(nginx libnginx-mod-http-js njs slapd ldap-utils redis-server debootstrap chromium wrk openssl ca-certificates)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${missing[*]}" >&2
+  echo "run: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d 101 keeps the packages' postinst from starting system nginx/slapd/redis:
+# the tests start their own servers on ephemeral ports.
+had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+[ $had_policy -eq 1 ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ $had_policy -eq 1 ] || rm -f /usr/sbin/policy-rc.d

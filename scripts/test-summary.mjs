@@ -1,0 +1,15 @@
+// Prints the closing line CI reads ("N passed, N failed, N skipped") from vitest's JSON report.
+import { readFileSync, existsSync } from 'node:fs';
+
+const file = process.argv[2] ?? 'test-results/results.json';
+if (!existsSync(file)) {
+  console.log('0 passed, 1 failed');
+  console.error(`no test report at ${file}: the test run did not complete`);
+  process.exit(1);
+}
+const r = JSON.parse(readFileSync(file, 'utf8'));
+const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+// A suite that failed to load counts as a failure even when it ran no test.
+const failed = r.numFailedTests + (r.numFailedTestSuites > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0);
+console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ''));
+process.exit(failed > 0 || r.numPassedTests === 0 ? 1 : 0);

@@ -1,0 +1,83 @@
+// The service's validated configuration. The XML file (the seed's <ldapConfig>
+// plus optional extension elements) and environment variables are turned into
+// this shape by config/load.ts; nothing else reads the XML or process.env.
+
+export type SigningAlgorithm = 'ES256' | 'RS256' | 'PS256' | 'EdDSA' | 'HS256';
+
+export interface LdapServerConfig {
+  /** ldap:// or ldaps:// URL, with any user:password of a "JDBC-like" URL already moved to bindDn/bindPassword. */
+  uri: string;
+  /** Service account DN (seed: <login>). */
+  bindDn: string;
+  /** Service account password (seed: <password>); never logged. */
+  bindPassword: string;
+  /** Group DNs whose (nested) members are synced (seed: <dnList>). */
+  groupDns: string[];
+  /** Base DN for the user search; defaults to the naming context derived from bindDn (its dc= suffix). */
+  userSearchBase: string;
+  /** RFC 4515 filter template; `{username}` is replaced by the escaped username. */
+  userFilter: string;
+  /** entryUUID (OpenLDAP), objectGUID (AD, rendered as canonical GUID string), or any attribute. */
+  objectIdAttribute: string;
+  startTls: boolean;
+  /** PEM CA bundle for ldaps:// and StartTLS; system CAs when absent. */
+  caFile?: string;
+  connectTimeoutMs: number;
+  operationTimeoutMs: number;
+  /** Only members (nested) of this group may log in (seed 003 allowed_to_login). */
+  loginGroupDn?: string;
+}
+
+export interface OAuthClientConfig {
+  clientId: string;
+  /** Absent for public clients, which must use PKCE S256. */
+  clientSecret?: string;
+  /** Exact-match allow-list (RFC 6749 §3.1.2, OAuth 2.1 exact matching). */
+  redirectUris: string[];
+  /** Grant types this client may use. */
+  grantTypes: Array<'authorization_code' | 'refresh_token' | 'password'>;
+  /** Logout may end on these URLs (exact match). */
+  postLogoutRedirectUris: string[];
+  /** Scopes the client may request; requests for others are narrowed. */
+  scopes: string[];
+}
+
+export interface ServiceConfig {
+  ldapServers: LdapServerConfig[];
+  listen: { host: string; port: number };
+  /** `iss` of every token, and the base of the discovery document's URLs. */
+  issuer: string;
+  /** `aud` of access tokens. */
+  audience: string[];
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  authorizationCodeTtlSeconds: number;
+  signingAlgorithm: SigningAlgorithm;
+  /** Private keys (mode 0600) live here; generated at first start. */
+  keyDirectory: string;
+  /** Public JWKS written here for nginx (the edge validator's $ljwt_jwks_file). */
+  jwksFile?: string;
+  /** Username syntax allowed before any LDAP call. */
+  usernamePattern: RegExp;
+  clients: OAuthClientConfig[];
+  /** Redis URL for the shared store; in-memory when absent. */
+  redisUrl?: string;
+  throttle: {
+    /** Failed logins per username within windowSeconds before 429. */
+    maxFailuresPerUsername: number;
+    /** Failed logins per client IP within windowSeconds before 429. */
+    maxFailuresPerIp: number;
+    windowSeconds: number;
+  };
+  groupSync: {
+    intervalSeconds: number;
+    /** /readyz reports not ready when the snapshot is older than this. */
+    maxStaleSeconds: number;
+    /** Last good snapshot persisted here (temp file + rename). */
+    snapshotFile?: string;
+  };
+  /** Trust X-Forwarded-For from these proxy addresses (for per-IP throttling). */
+  trustedProxies: string[];
+  /** Where /logout ends when the client gives no post_logout_redirect_uri. */
+  logoutRedirectUrl?: string;
+}
