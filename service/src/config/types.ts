@@ -78,6 +78,8 @@ export interface ServiceConfig {
   };
   /** Trust X-Forwarded-For from these proxy addresses (for per-IP throttling). */
   trustedProxies: string[];
+  /** Members (nested) of this group may use the operator endpoints (sync now, a user's groups). */
+  adminGroupDn?: string;
   /** Where /logout ends when the client gives no post_logout_redirect_uri. */
   logoutRedirectUrl?: string;
 }
