@@ -1,0 +1,314 @@
+// The configuration surface: nginx variables `$ljwt_*` set by the operator
+// (`set $ljwt_issuer "...";` at server or location level), read by the
+// adapter as plain strings and turned here into an EdgeConfig. Unset and
+// empty mean "default". Every problem is ERR_CONFIG_INVALID with a message
+// naming the variable, and nothing is guessed: a value that does not parse is
+// an error, never silently ignored (an ignored group rule would fail open).
+
+import { ljwtError } from './lib/errors.ts';
+import { normalizeDn } from './authz/dn.ts';
+import type { LocationPolicy, ClaimRequirement } from './authz/policy.ts';
+import type { ClaimMapping } from './identity/headers.ts';
+
+/** ValidateOptions of njs/jwt/validate.ts without `now` (the adapter adds it per request). */
+export interface EdgeValidateOptions {
+  algorithms: string[];
+  maxTokenLength: number;
+  issuers: string[];
+  audiences: string[]; // [] = not checked ($ljwt_audience off)
+  leewaySeconds: number;
+  requiredTyp: string | null; // null = not checked ($ljwt_typ off)
+  requiredClaims: string[];
+}
+
+export interface EdgeKeySources {
+  jwksFiles: string[];
+  pemFiles: string[];
+  jwksLocation: string | null;
+}
+
+export interface EdgeConfig {
+  keys: EdgeKeySources;
+  validate: EdgeValidateOptions;
+  cookieName: string | null;
+  userClaim: string;
+  claimMap: ClaimMapping[];
+  loginUrl: string | null;
+  returnParam: string;
+  realm: string;
+  policy: LocationPolicy;
+}
+
+export interface EdgeRuntime {
+  ed25519: boolean; // crypto.subtle can verify Ed25519 (njs >= 0.9.7)
+  version: string; // njs.version, for messages
+}
+
+/** The input variables (names without '$'); the adapter reads exactly these. */
+export const EDGE_VARIABLES: string[] = [
+  'ljwt_jwks_file',
+  'ljwt_pem_files',
+  'ljwt_jwks_location',
+  'ljwt_algorithms',
+  'ljwt_issuer',
+  'ljwt_audience',
+  'ljwt_leeway',
+  'ljwt_typ',
+  'ljwt_required_claims',
+  'ljwt_max_token_length',
+  'ljwt_cookie',
+  'ljwt_user_claim',
+  'ljwt_claim_map',
+  'ljwt_login_url',
+  'ljwt_return_param',
+  'ljwt_realm',
+  'ljwt_require_any_group',
+  'ljwt_require_all_groups',
+  'ljwt_require_scope',
+  'ljwt_require_claim',
+];
+
+/** Prefix of the output variables filled from $ljwt_claim_map (declared by the operator with js_var). */
+export const CLAIM_VAR_PREFIX = 'ljwt_claim_';
+
+export const SUPPORTED_ALGORITHMS: string[] = [
+  'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512', 'EdDSA',
+];
+
+// HS* only when listed: a default that admitted HMAC would let anyone holding
+// a public key that is also configured as a secret forge tokens.
+export const DEFAULT_ALGORITHMS: string[] = [
+  'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA',
+];
+
+export const DEFAULTS = {
+  leewaySeconds: 30,
+  maxLeewaySeconds: 3600,
+  requiredTyp: 'at+jwt',
+  requiredClaims: ['sub', 'exp'],
+  maxTokenLength: 8192,
+  maxTokenLengthLimit: 1048576,
+  userClaim: 'sub',
+  returnParam: 'rd',
+  realm: 'nginx-ldap-jwt',
+};
+
+type Vars = { [name: string]: string | undefined };
+
+function bad(name: string, msg: string): never {
+  throw ljwtError('ERR_CONFIG_INVALID', '$' + name + ' ' + msg);
+}
+
+function show(v: string): string {
+  return JSON.stringify(v);
+}
+
+// The value, trimmed; null when unset or empty. Control characters are never
+// legitimate in any of these values (and would end up in headers or logs).
+function get(vars: Vars, name: string): string | null {
+  const v = Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : undefined;
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') bad(name, 'must be a string');
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v)) bad(name, 'contains a control character');
+  const t = v.replace(/^[ \t]+|[ \t]+$/g, '');
+  return t === '' ? null : t;
+}
+
+function words(v: string): string[] {
+  const parts = v.split(/[ \t]+/);
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) if (parts[i] !== '' && out.indexOf(parts[i]) < 0) out.push(parts[i]);
+  return out;
+}
+
+function integer(vars: Vars, name: string, def: number, min: number, max: number, what: string): number {
+  const v = get(vars, name);
+  if (v === null) return def;
+  if (!/^[0-9]{1,9}$/.test(v)) bad(name, 'must be ' + what + ', got ' + show(v));
+  const n = parseInt(v, 10);
+  if (n < min || n > max) bad(name, 'must be between ' + min + ' and ' + max + ', got ' + v);
+  return n;
+}
+
+function absolutePaths(vars: Vars, name: string): string[] {
+  const v = get(vars, name);
+  if (v === null) return [];
+  const ps = words(v);
+  for (let i = 0; i < ps.length; i++) {
+    if (ps[i].charAt(0) !== '/') bad(name, 'needs absolute paths (starting with "/"), got ' + show(ps[i]));
+  }
+  return ps;
+}
+
+// RFC 9110 §5.6.2 token characters: JOSE typ values, claim names, cookie names.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function algorithms(vars: Vars, runtime: EdgeRuntime): string[] {
+  const name = 'ljwt_algorithms';
+  const v = get(vars, name);
+  if (v === null) {
+    const out: string[] = [];
+    for (let i = 0; i < DEFAULT_ALGORITHMS.length; i++) {
+      if (DEFAULT_ALGORITHMS[i] !== 'EdDSA' || runtime.ed25519) out.push(DEFAULT_ALGORITHMS[i]);
+    }
+    return out;
+  }
+  const list = words(v);
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i];
+    if (a.toLowerCase() === 'none') bad(name, 'must not contain "none" (unsigned tokens are never accepted)');
+    if (SUPPORTED_ALGORITHMS.indexOf(a) < 0) {
+      bad(name, 'contains unsupported algorithm ' + show(a) + ' (supported, case-sensitive: ' +
+        SUPPORTED_ALGORITHMS.join(' ') + ')');
+    }
+    if (a === 'EdDSA' && !runtime.ed25519) {
+      bad(name, 'lists EdDSA, but EdDSA needs njs >= 0.9.7 (Ed25519); this runtime is njs ' + runtime.version);
+    }
+  }
+  return list;
+}
+
+function groups(vars: Vars, name: string): string[] {
+  const v = get(vars, name);
+  if (v === null) return [];
+  const parts = v.split('|');
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i].replace(/^[ \t]+|[ \t]+$/g, '');
+    if (p === '') bad(name, 'has an empty group DN (DNs are separated by "|"), got ' + show(v));
+    let n: string;
+    try {
+      n = normalizeDn(p);
+    } catch (e) {
+      bad(name, 'has an invalid DN ' + show(p) + ': ' + (e as Error).message);
+    }
+    if (out.indexOf(n) < 0) out.push(n);
+  }
+  return out;
+}
+
+function claimMap(vars: Vars): ClaimMapping[] {
+  const name = 'ljwt_claim_map';
+  const v = get(vars, name);
+  const out: ClaimMapping[] = [];
+  if (v === null) return out;
+  const items = words(v);
+  for (let i = 0; i < items.length; i++) {
+    const m = /^([A-Za-z0-9_]+)=([^=]+)$/.exec(items[i]);
+    if (m === null) {
+      bad(name, 'must be space-separated name=claim pairs (name: letters, digits, "_"), got ' + show(items[i]));
+    }
+    const varName = CLAIM_VAR_PREFIX + m[1];
+    for (let k = 0; k < out.length; k++) {
+      if (out[k].varName === varName) bad(name, 'maps ' + show(m[1]) + ' twice');
+    }
+    out.push({ varName: varName, claimPath: m[2] });
+  }
+  return out;
+}
+
+function requiredClaimValues(vars: Vars): ClaimRequirement[] {
+  const name = 'ljwt_require_claim';
+  const v = get(vars, name);
+  const out: ClaimRequirement[] = [];
+  if (v === null) return out;
+  const items = words(v);
+  for (let i = 0; i < items.length; i++) {
+    const eq = items[i].indexOf('=');
+    if (eq <= 0 || eq === items[i].length - 1) {
+      bad(name, 'must be space-separated claim=value pairs, got ' + show(items[i]));
+    }
+    out.push({ name: items[i].substring(0, eq), value: items[i].substring(eq + 1) });
+  }
+  return out;
+}
+
+function scopes(vars: Vars): string[] {
+  const name = 'ljwt_require_scope';
+  const v = get(vars, name);
+  if (v === null) return [];
+  const list = words(v);
+  for (let i = 0; i < list.length; i++) {
+    // RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(list[i])) bad(name, 'has an invalid scope ' + show(list[i]));
+  }
+  return list;
+}
+
+function loginUrl(vars: Vars): string | null {
+  const name = 'ljwt_login_url';
+  const v = get(vars, name);
+  if (v === null) return null;
+  // An absolute http(s) URL or a local path; never protocol-relative ("//host").
+  if (!/^(https?:\/\/[^\/?#\s"\\]+|\/(?![\/\\]))[^\s"\\<>]*$/i.test(v)) {
+    bad(name, 'must be an absolute http(s) URL or a path starting with a single "/", got ' + show(v));
+  }
+  return v;
+}
+
+function singleToken(vars: Vars, name: string, def: string | null, what: string, re: RegExp): string | null {
+  const v = get(vars, name);
+  if (v === null) return def;
+  if (!re.test(v)) bad(name, 'must be ' + what + ', got ' + show(v));
+  return v;
+}
+
+export function parseEdgeConfig(vars: Vars, runtime: EdgeRuntime): EdgeConfig {
+  const jwksFiles = absolutePaths(vars, 'ljwt_jwks_file');
+  const pemFiles = absolutePaths(vars, 'ljwt_pem_files');
+  const jwksLocation = singleToken(vars, 'ljwt_jwks_location', null,
+    'one location URI starting with "/"', /^\/[\x21-\x7e]*$/);
+  if (jwksFiles.length === 0 && pemFiles.length === 0 && jwksLocation === null) {
+    throw ljwtError('ERR_CONFIG_INVALID',
+      'no verification keys: set at least one of $ljwt_jwks_file, $ljwt_pem_files, $ljwt_jwks_location');
+  }
+
+  const issuer = get(vars, 'ljwt_issuer');
+  if (issuer === null) bad('ljwt_issuer', 'is required (space-separated accepted issuers)');
+  const audience = get(vars, 'ljwt_audience');
+  if (audience === null) bad('ljwt_audience', 'is required (space-separated accepted audiences, or "off")');
+  if (audience !== 'off' && words(audience).indexOf('off') >= 0) {
+    bad('ljwt_audience', 'is "off" (no audience check) or a list of audiences, not both, got ' + show(audience));
+  }
+  const typ = get(vars, 'ljwt_typ');
+  if (typ !== null && typ !== 'off' && !/^[A-Za-z0-9!#$&^_.+-]+(\/[A-Za-z0-9!#$&^_.+-]+)?$/.test(typ)) {
+    bad('ljwt_typ', 'must be a media type such as at+jwt, or "off", got ' + show(typ));
+  }
+  const requiredClaims = get(vars, 'ljwt_required_claims');
+  const reqClaims = requiredClaims === null ? DEFAULTS.requiredClaims.slice() : words(requiredClaims);
+  for (let i = 0; i < reqClaims.length; i++) {
+    if (!TOKEN.test(reqClaims[i])) bad('ljwt_required_claims', 'has an invalid claim name ' + show(reqClaims[i]));
+  }
+
+  const realm = get(vars, 'ljwt_realm');
+  if (realm !== null && /["\\]/.test(realm)) bad('ljwt_realm', 'must not contain \'"\' or \'\\\', got ' + show(realm));
+
+  return {
+    keys: { jwksFiles: jwksFiles, pemFiles: pemFiles, jwksLocation: jwksLocation },
+    validate: {
+      algorithms: algorithms(vars, runtime),
+      maxTokenLength: integer(vars, 'ljwt_max_token_length', DEFAULTS.maxTokenLength, 16,
+        DEFAULTS.maxTokenLengthLimit, 'a positive integer of bytes'),
+      issuers: words(issuer),
+      audiences: audience === 'off' ? [] : words(audience),
+      leewaySeconds: integer(vars, 'ljwt_leeway', DEFAULTS.leewaySeconds, 0, DEFAULTS.maxLeewaySeconds,
+        'a non-negative integer of seconds'),
+      requiredTyp: typ === null ? DEFAULTS.requiredTyp : typ === 'off' ? null : typ,
+      requiredClaims: reqClaims,
+    },
+    cookieName: singleToken(vars, 'ljwt_cookie', null, 'one cookie name (RFC 6265 token)', TOKEN),
+    userClaim: singleToken(vars, 'ljwt_user_claim', DEFAULTS.userClaim, 'one claim name', /^[^\s]+$/) as string,
+    claimMap: claimMap(vars),
+    loginUrl: loginUrl(vars),
+    returnParam: singleToken(vars, 'ljwt_return_param', DEFAULTS.returnParam,
+      'a query parameter name (letters, digits, "-._~")', /^[A-Za-z0-9\-._~]+$/) as string,
+    realm: realm === null ? DEFAULTS.realm : realm,
+    policy: {
+      anyGroups: groups(vars, 'ljwt_require_any_group'),
+      allGroups: groups(vars, 'ljwt_require_all_groups'),
+      scopes: scopes(vars),
+      claims: requiredClaimValues(vars),
+    },
+  };
+}

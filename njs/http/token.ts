@@ -1,0 +1,103 @@
+// Where the access token comes from: `Authorization: Bearer` (RFC 6750 §2.1),
+// else a cookie (browsers, which cannot add an Authorization header to a
+// navigation). Anything ambiguous is malformed rather than guessed at.
+
+// RFC 6750 §2.1 b64token.
+const B64TOKEN = /^[A-Za-z0-9\-._~+\/]+=*$/;
+
+// Cookie chunks for tokens larger than one cookie (browsers cap a cookie at
+// about 4096 bytes): the login flow writes `<name>.0`, `<name>.1`, ... and the
+// token is their concatenation in index order.
+export const MAX_COOKIE_CHUNKS = 8;
+
+export type TokenResult = { token: string; source: 'header' | 'cookie' } | null | { error: 'ERR_JWT_MALFORMED' };
+
+const MALFORMED: { error: 'ERR_JWT_MALFORMED' } = { error: 'ERR_JWT_MALFORMED' };
+
+/**
+ * RFC 6265 §5.4 cookie-string: `name=value` pairs separated by ';' (optional
+ * spaces). Returns every value per name, in order, so duplicates are visible.
+ * A value in double quotes (§4.1.1 cookie-value) is unquoted.
+ */
+export function parseCookies(header: string): { [name: string]: string[] } {
+  const out: { [name: string]: string[] } = {};
+  const pairs = header.split(';');
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i];
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    const name = p.substring(0, eq).replace(/^[ \t]+|[ \t]+$/g, '');
+    let value = p.substring(eq + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    if (name === '') continue;
+    if (value.length >= 2 && value.charAt(0) === '"' && value.charAt(value.length - 1) === '"') {
+      value = value.substring(1, value.length - 1);
+    }
+    if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = [];
+    out[name].push(value);
+  }
+  return out;
+}
+
+function fromHeader(h: string): TokenResult {
+  const m = /^([^ \t]+)(.*)$/.exec(h.replace(/^[ \t]+|[ \t]+$/g, ''));
+  if (m === null) return null;
+  // Another scheme (Basic, Negotiate, ...) carries no bearer token for us.
+  if (m[1].toLowerCase() !== 'bearer') return null;
+  const t = /^ +([^ ]+)$/.exec(m[2]);
+  if (t === null || !B64TOKEN.test(t[1])) return MALFORMED;
+  return { token: t[1], source: 'header' };
+}
+
+function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
+  const jar = parseCookies(cookieHeader);
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(jar, k);
+  let token: string;
+  if (has(cookieName)) {
+    // Two cookies of one name (e.g. a subdomain planting its own, "cookie
+    // tossing") leave no way to tell which is genuine.
+    if (jar[cookieName].length !== 1) return MALFORMED;
+    token = jar[cookieName][0];
+  } else {
+    token = '';
+    let count = 0;
+    while (count < MAX_COOKIE_CHUNKS && has(cookieName + '.' + count)) {
+      const v = jar[cookieName + '.' + count];
+      if (v.length !== 1 || v[0] === '') return MALFORMED;
+      token += v[0];
+      count++;
+    }
+    // Chunks beyond the maximum or after a gap mean a tampered or stale set.
+    const prefix = cookieName + '.';
+    const names = Object.keys(jar);
+    for (let i = 0; i < names.length; i++) {
+      const k = names[i];
+      if (k.indexOf(prefix) === 0 && /^(0|[1-9][0-9]*)$/.test(k.substring(prefix.length)) &&
+        parseInt(k.substring(prefix.length), 10) >= count) {
+        return MALFORMED;
+      }
+    }
+    if (count === 0) return null;
+  }
+  // An emptied cookie (a logout) is no token.
+  if (token === '') return null;
+  if (!B64TOKEN.test(token)) return MALFORMED;
+  return { token: token, source: 'cookie' };
+}
+
+/**
+ * The token of a request. The Authorization header wins; a Bearer header that
+ * is not exactly `Bearer <b64token>` is malformed (no fall back to the
+ * cookie); another scheme counts as no header. null = no token at all.
+ */
+export function extractToken(
+  authorizationHeader: string | undefined,
+  cookieHeader: string | undefined,
+  cookieName: string | null,
+): TokenResult {
+  if (authorizationHeader !== undefined && authorizationHeader !== '') {
+    const r = fromHeader(authorizationHeader);
+    if (r !== null) return r;
+  }
+  if (cookieName === null || cookieName === '' || cookieHeader === undefined || cookieHeader === '') return null;
+  return fromCookies(cookieHeader, cookieName);
+}

@@ -1,0 +1,64 @@
+// Runs the edge modules over fixed inputs and returns plain data. The
+// cross-runtime test executes this bundled on njs 0.7.9, njs 1.0 and QuickJS
+// and compares with Node: njs strings are code point sequences, Node/QuickJS
+// strings are UTF-16, and njs 0.7.9 lacks many library members.
+import { decodeHeaderList, encodeHeaderList, encodeHeaderValue } from '../../../njs/identity/encode.ts';
+import { dnEquals, tryNormalizeDn } from '../../../njs/authz/dn.ts';
+import { evaluatePolicy } from '../../../njs/authz/policy.ts';
+import { identityFromClaims } from '../../../njs/identity/headers.ts';
+import { extractToken } from '../../../njs/http/token.ts';
+import { bearerChallenge, isBrowserNavigation, loginRedirectUrl } from '../../../njs/http/challenge.ts';
+import { parseEdgeConfig } from '../../../njs/config.ts';
+
+function codeOf(f: () => unknown): unknown {
+  try {
+    return f();
+  } catch (e) {
+    return { code: (e as { code?: string }).code || 'plain' };
+  }
+}
+
+export function collect(): unknown {
+  const emoji = String.fromCodePoint(0x1f600);
+  const strings = ['plain', 'a\r\nb', 'nul\u0000', '\u007f', 'caf\u00e9', '\u65e5\u672c', emoji, 'x' + emoji + 'y',
+    String.fromCharCode(0xd800) + 'z', '100% , + "q"'];
+  const enc: string[] = [];
+  for (let i = 0; i < strings.length; i++) enc.push(encodeHeaderValue(strings[i]));
+  const dns = ['cn=Smith\\, John,ou=people,dc=example,dc=com', 'CN=smith\\2C john , OU=People,DC=Example,DC=COM',
+    'cn=J\\C3\\BCrgen', 'cn=J\u00fcrgen', 'cn=\\F0\\9F\\98\\80+uid=' + emoji + ',dc=x', 'uid=\\F0\\9F\\98\\80+cn=x', 'cn=\u00c9MILE',
+    'cn=a;b', 'cn=\\C3', 'cn=#0401FF', 'cn=a  \u00a0 b'];
+  const norm: (string | null)[] = [];
+  for (let i = 0; i < dns.length; i++) norm.push(tryNormalizeDn(dns[i]));
+  const cfg = parseEdgeConfig({
+    ljwt_jwks_file: '/a.json', ljwt_issuer: 'i', ljwt_audience: 'a',
+    ljwt_require_any_group: 'cn=J\\C3\\BCrgen | cn=x,dc=y', ljwt_claim_map: 'mail=email',
+  }, { ed25519: false, version: '0.7.9' });
+  const claims = { sub: 'j' + emoji, dns: ['CN=J\u00dcRGEN', 'cn=other'], oids: ['1-2'], email: 'a b@x', scope: 'r w' };
+  return {
+    enc: enc,
+    list: encodeHeaderList(strings),
+    back: decodeHeaderList(encodeHeaderList(['a,b', 'caf\u00e9', emoji])),
+    norm: norm,
+    eq: [dnEquals(dns[0], dns[1]), dnEquals(dns[2], dns[3]), dnEquals(dns[4], 'uid=' + emoji + '+cn=' + emoji + ',DC=X')],
+    cfg: cfg,
+    cfgErrors: [
+      codeOf(() => parseEdgeConfig({ ljwt_issuer: 'i', ljwt_audience: 'a' }, { ed25519: false, version: '0.7.9' })),
+      codeOf(() => parseEdgeConfig({ ljwt_jwks_file: '/a', ljwt_issuer: 'i', ljwt_audience: 'a', ljwt_algorithms: 'EdDSA' },
+        { ed25519: false, version: '0.7.9' })),
+    ],
+    policy: [evaluatePolicy(cfg.policy, claims), evaluatePolicy(cfg.policy, { dns: ['cn=Jurgen'] })],
+    identity: identityFromClaims(claims, { userClaim: 'sub', claimMap: cfg.claimMap }),
+    identityError: codeOf(() => identityFromClaims({ sub: 'u', dns: [1] }, { userClaim: 'sub', claimMap: [] })),
+    tokens: [
+      extractToken('Bearer abc.def.ghi', undefined, null),
+      extractToken('Basic xyz', 'at.0=ab; at.1=cd', 'at'),
+      extractToken(undefined, 'at=a; at=b', 'at'),
+      extractToken('Bearer a b', undefined, null),
+    ],
+    challenges: [bearerChallenge('r', null, 401), bearerChallenge('r', 'ERR_JWT_EXPIRED', 401),
+      bearerChallenge('r', 'ERR_ACCESS_DENIED', 403)],
+    nav: [isBrowserNavigation({ method: 'GET', accept: 'text/html' }),
+      isBrowserNavigation({ method: 'GET', accept: 'text/html', secFetchMode: 'cors' })],
+    redirect: [loginRedirectUrl('/login', 'rd', '/a?b=' + emoji), loginRedirectUrl('/login', 'rd', '//evil')],
+  };
+}
