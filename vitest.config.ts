@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default', ['json', { outputFile: 'test-results/results.json' }]],
+    // The machine has two cores; integration files start their own servers.
+    maxWorkers: 2,
+    minWorkers: 1,
     projects: [
       {
         test: {
@@ -19,9 +22,6 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 240_000,
-          // The machine has two cores; servers per test file are heavy.
-          maxWorkers: 2,
-          minWorkers: 1,
         },
       },
     ],

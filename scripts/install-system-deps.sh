@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests, the demo and the benchmarks use.
 # Needs root (apt-get); prints the command to run otherwise.
 set -euo pipefail
-PKGS=(nginx libnginx-mod-http-js njs slapd ldap-utils redis-server debootstrap chromium wrk openssl ca-certificates)
+PKGS=(nginx libnginx-mod-http-js njs slapd ldap-utils redis-server debootstrap chromium wrk openssl ca-certificates libxml2-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

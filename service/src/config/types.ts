@@ -82,4 +82,16 @@ export interface ServiceConfig {
   adminGroupDn?: string;
   /** Where /logout ends when the client gives no post_logout_redirect_uri. */
   logoutRedirectUrl?: string;
+  /** Signing key rotation period, seconds (service default 90 days when absent). */
+  keyRotationSeconds?: number;
+  /** A rotated-away refresh token still works this long (concurrent tabs); 0 disables. Service default 10. */
+  refreshReuseGraceSeconds?: number;
+  /** Clock skew accepted when validating tokens, seconds. Service default 30. */
+  leewaySeconds?: number;
+  /** Cookie carrying the access token for /auth/validate and /logout (RFC 6265 cookie-name). */
+  accessTokenCookie?: string;
+  /** Cookie carrying the refresh token for /logout. */
+  refreshTokenCookie?: string;
+  /** Minimum level written to the log (loadConfig always sets it; optional so hand-built test configs need not). */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }

@@ -1,0 +1,219 @@
+// LDAP / Active Directory login: search-then-bind (RFC 4513 §5.1.3 simple
+// bind as the found DN), object id, optional login group, failover across
+// replicas. Passwords are never logged, never put in errors.
+import type { Client, Entry } from 'ldapts';
+import type { LdapServerConfig } from '../config/types.ts';
+import { closeLdapClient, openLdapClient } from './connect.ts';
+import { describeLdapError, isCredentialRejection, LdapLoginError } from './errors.ts';
+import { escapeFilterValue, fillFilter } from './filter.ts';
+import { isMemberOfGroup } from './membership.ts';
+import { isBinaryGuidAttribute, objectIdFromEntry } from './object-id.ts';
+
+export interface LdapUser {
+  dn: string;
+  /** The login name as the directory spells it (uid / sAMAccountName / userPrincipalName that matched). */
+  username: string;
+  /** entryUUID as-is, objectGUID as canonical GUID string, or the configured attribute's value. */
+  objectId: string;
+  displayName?: string;
+  email?: string;
+  /** The server (config uri, without credentials) that authenticated the user. */
+  serverUri: string;
+}
+
+export interface Authenticator {
+  authenticate(username: string, password: string): Promise<LdapUser>;
+  /** Any server reachable and the service bind accepted (for /readyz). */
+  ping(): Promise<boolean>;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+const LOGIN_NAME_ATTRIBUTES = ['uid', 'sAMAccountName', 'userPrincipalName'];
+
+function firstString(entry: Entry, attr: string): string | undefined {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+  if (key === undefined) return undefined;
+  const v = entry[key];
+  const first = Array.isArray(v) ? v[0] : v;
+  if (Buffer.isBuffer(first)) return first.toString('utf8');
+  return typeof first === 'string' && first !== '' ? first : undefined;
+}
+
+function allStrings(entry: Entry, attr: string): string[] {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+  if (key === undefined) return [];
+  const v = entry[key];
+  return (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
+}
+
+/** Server-level failure: the next server may be tried. */
+class ServerFailure extends Error {
+  constructor(
+    readonly stage: string,
+    cause: unknown,
+  ) {
+    super(`${stage}: ${describeLdapError(cause)}`, { cause });
+  }
+}
+
+async function stage<T>(name: string, p: () => Promise<T>): Promise<T> {
+  try {
+    return await p();
+  } catch (err) {
+    if (err instanceof LdapLoginError) throw err;
+    throw new ServerFailure(name, err);
+  }
+}
+
+export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePattern: RegExp, log?: LogFn): Authenticator {
+  if (servers.length === 0) throw new Error('createLdapAuthenticator: no LDAP servers configured');
+  // A /g or /y pattern keeps lastIndex between test() calls and would accept
+  // or refuse the same name alternately.
+  const pattern = new RegExp(usernamePattern.source, usernamePattern.flags.replace(/[gy]/g, ''));
+  const emit: LogFn = log ?? (() => undefined);
+
+  async function attempt(server: LdapServerConfig, username: string, password: string): Promise<LdapUser> {
+    let svc: Client | undefined;
+    let userClient: Client | undefined;
+    try {
+      svc = await stage('connect', () => openLdapClient(server));
+      const s = svc;
+      await stage('service bind', () => s.bind(server.bindDn, server.bindPassword));
+
+      const objectIdAttr = server.objectIdAttribute;
+      const { searchEntries } = await stage('user search', () =>
+        s.search(server.userSearchBase, {
+          scope: 'sub',
+          filter: fillFilter(server.userFilter, { username }),
+          // Two are enough to tell "exactly one" from "ambiguous" (RFC 4511 §4.5.1.4).
+          sizeLimit: 2,
+          attributes: [objectIdAttr, 'displayName', 'cn', 'mail', ...LOGIN_NAME_ATTRIBUTES],
+          explicitBufferAttributes: isBinaryGuidAttribute(objectIdAttr) ? [objectIdAttr] : [],
+        }),
+      );
+      if (searchEntries.length === 0) {
+        emit('info', 'ldap login: no such user', { username, server: server.uri });
+        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+      }
+      if (searchEntries.length > 1) {
+        emit('warn', 'ldap login: username matches more than one entry; refusing', {
+          username,
+          server: server.uri,
+          dns: searchEntries.map((e) => e.dn),
+        });
+        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+      }
+      const entry = searchEntries[0]!;
+
+      // A fresh connection: the service connection stays bound as the service
+      // account for the group check, and a failed user bind leaves it untouched.
+      userClient = await stage('connect (user bind)', () => openLdapClient(server));
+      const u = userClient;
+      try {
+        await u.bind(entry.dn, password);
+      } catch (err) {
+        if (isCredentialRejection(err)) {
+          emit('info', 'ldap login: bind rejected', { username, dn: entry.dn, server: server.uri, reason: describeLdapError(err) });
+          throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+        }
+        throw new ServerFailure('user bind', err);
+      }
+
+      const objectId = objectIdFromEntry(entry, objectIdAttr);
+      if (objectId === undefined) {
+        emit('error', 'ldap login: user entry has no usable object id attribute', {
+          username,
+          dn: entry.dn,
+          attribute: objectIdAttr,
+          server: server.uri,
+        });
+        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+      }
+
+      // Checked only after the password: otherwise the answer would reveal
+      // that an account exists to someone who does not know its password.
+      if (server.loginGroupDn) {
+        const groupDn = server.loginGroupDn;
+        const member = await stage('login group check', () =>
+          isMemberOfGroup(s, groupDn, entry.dn, { uid: firstString(entry, 'uid') }),
+        );
+        if (!member) {
+          emit('info', 'ldap login: not in login group', { username, dn: entry.dn, group: groupDn, server: server.uri });
+          throw new LdapLoginError('NOT_IN_LOGIN_GROUP', 'user is not allowed to log in');
+        }
+      }
+
+      const lower = username.toLowerCase();
+      let canonical = username;
+      for (const a of LOGIN_NAME_ATTRIBUTES) {
+        const hit = allStrings(entry, a).find((v) => v.toLowerCase() === lower);
+        if (hit !== undefined) {
+          canonical = hit;
+          break;
+        }
+      }
+      const user: LdapUser = { dn: entry.dn, username: canonical, objectId, serverUri: server.uri };
+      const displayName = firstString(entry, 'displayName') ?? firstString(entry, 'cn');
+      if (displayName !== undefined) user.displayName = displayName;
+      const email = firstString(entry, 'mail');
+      if (email !== undefined) user.email = email;
+      emit('info', 'ldap login: success', { username: canonical, dn: entry.dn, server: server.uri });
+      return user;
+    } finally {
+      await closeLdapClient(userClient);
+      await closeLdapClient(svc);
+    }
+  }
+
+  return {
+    async authenticate(username: string, password: string): Promise<LdapUser> {
+      // RFC 4513 §5.1.2: a simple bind with a DN and an empty password is an
+      // "unauthenticated bind" that many servers answer with success.
+      if (typeof password !== 'string' || password.length === 0) {
+        throw new LdapLoginError('EMPTY_PASSWORD', 'password is empty');
+      }
+      if (typeof username !== 'string' || !pattern.test(username)) {
+        throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
+      }
+      try {
+        escapeFilterValue(username);
+      } catch {
+        // Not encodable as UTF-8 (lone surrogate): no filter can carry it.
+        throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
+      }
+      const failures: string[] = [];
+      for (const server of servers) {
+        try {
+          return await attempt(server, username, password);
+        } catch (err) {
+          // Credential and policy answers end the login: replicas hold the same
+          // passwords, and trying the next one would double the guesses per request.
+          if (err instanceof LdapLoginError) throw err;
+          const reason = err instanceof Error ? err.message : String(err);
+          failures.push(`${server.uri}: ${reason}`);
+          emit('warn', 'ldap login: server failed, trying next', { server: server.uri, reason });
+        }
+      }
+      emit('error', 'ldap login: no directory server available', { failures });
+      throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'no directory server available');
+    },
+
+    async ping(): Promise<boolean> {
+      for (const server of servers) {
+        let c: Client | undefined;
+        try {
+          c = await openLdapClient(server);
+          await c.bind(server.bindDn, server.bindPassword);
+          return true;
+        } catch (err) {
+          emit('warn', 'ldap ping failed', { server: server.uri, reason: describeLdapError(err) });
+        } finally {
+          await closeLdapClient(c);
+        }
+      }
+      return false;
+    },
+  };
+}
