@@ -1,0 +1,184 @@
+// The HTTP service: plain node:http, an exact-path router, every dependency injected.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServiceConfig } from './config/types.ts';
+import { HttpError } from './http/request.ts';
+import { baseHeaders, sendJson, sendNoStoreJson, sendText } from './http/respond.ts';
+import { Router } from './http/router.ts';
+import { authValidateEndpoint } from './oauth/auth-validate.ts';
+import { authorizeGet, authorizePost } from './oauth/authorize.ts';
+import { AuthorizationCodes } from './oauth/codes.ts';
+import type { ServiceContext, Tuning } from './oauth/context.ts';
+import { Csrf } from './oauth/csrf.ts';
+import type { Authenticator, GroupDirectory } from './oauth/deps.ts';
+import { discoveryDocument } from './oauth/discovery.ts';
+import { LOGIN_CSS } from './oauth/login-page.ts';
+import { logoutEndpoint } from './oauth/logout.ts';
+import { RefreshTokens } from './oauth/refresh-tokens.ts';
+import { Revocations } from './oauth/revocation.ts';
+import { revokeEndpoint } from './oauth/revoke.ts';
+import { tokenEndpoint } from './oauth/token.ts';
+import { userinfoEndpoint } from './oauth/userinfo.ts';
+import { groupGauges, readiness } from './ops/health.ts';
+import { jsonLogger, type Logger } from './ops/logger.ts';
+import { Metrics } from './ops/metrics.ts';
+import { LoginThrottle } from './ops/throttle.ts';
+import { trustedProxyList } from './ops/client-ip.ts';
+import type { Store } from './store/store.ts';
+import { KeyManager, loadOrCreateSecret } from './tokens/keys.ts';
+import { AccessTokenVerifier } from './tokens/verify.ts';
+
+export const DEFAULT_TUNING: Tuning = {
+  keyRotationSeconds: 90 * 86400,
+  leewaySeconds: 30,
+  refreshReuseGraceSeconds: 10,
+  accessTokenCookie: null,
+  refreshTokenCookie: null,
+  maxBodyBytes: 16 * 1024,
+  loginFormTtlSeconds: 900,
+  realm: 'nginx-ldap-jwt',
+  shutdownGraceMs: 10_000,
+};
+
+export interface AppDeps {
+  store: Store;
+  authenticator: Authenticator;
+  groups: GroupDirectory;
+  logger?: Logger;
+  tuning?: Partial<Tuning>;
+  /** Seconds since epoch; tests move time forward. */
+  now?: () => number;
+}
+
+export interface App {
+  server: Server;
+  context: ServiceContext;
+  listen(): Promise<{ port: number }>;
+  /** Stops accepting, lets in-flight requests finish (up to tuning.shutdownGraceMs), stops timers. Does not close injected deps. */
+  close(): Promise<void>;
+}
+
+export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<App> {
+  const tuning: Tuning = { ...DEFAULT_TUNING, ...(deps.tuning ?? {}) };
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  const logger = deps.logger ?? jsonLogger();
+  const metrics = new Metrics();
+  const keys = new KeyManager({
+    directory: config.keyDirectory,
+    algorithm: config.signingAlgorithm,
+    rotationSeconds: tuning.keyRotationSeconds,
+    // A retired key must verify every token it signed: access and ID tokens share the access TTL.
+    retainSeconds: config.accessTokenTtlSeconds + tuning.leewaySeconds,
+    ...(config.jwksFile !== undefined ? { jwksFile: config.jwksFile } : {}),
+    now,
+  });
+  await keys.init();
+  const revocations = new Revocations(deps.store, config.refreshTokenTtlSeconds + config.accessTokenTtlSeconds + tuning.leewaySeconds);
+  const context: ServiceContext = {
+    config,
+    tuning,
+    store: deps.store,
+    keys,
+    verifier: new AccessTokenVerifier(keys, { issuer: config.issuer, audiences: config.audience, leewaySeconds: tuning.leewaySeconds, maxTokenLength: 8192 }),
+    authenticator: deps.authenticator,
+    groups: deps.groups,
+    logger,
+    metrics,
+    throttle: new LoginThrottle(deps.store, config.throttle),
+    csrf: new Csrf(loadOrCreateSecret(config.keyDirectory, 'csrf-hmac.key'), deps.store, tuning.loginFormTtlSeconds),
+    codes: new AuthorizationCodes(deps.store, config.authorizationCodeTtlSeconds,
+      config.accessTokenTtlSeconds + config.authorizationCodeTtlSeconds, revocations),
+    refreshTokens: new RefreshTokens(deps.store, config.refreshTokenTtlSeconds, tuning.refreshReuseGraceSeconds, revocations, now),
+    revocations,
+    trustedProxies: trustedProxyList(config.trustedProxies),
+    now,
+  };
+  metrics.addGauges(groupGauges(context));
+
+  const router = new Router()
+    .on('GET', '/authorize', (req, res, url) => authorizeGet(context, req, res, url))
+    .on('POST', '/authorize', (req, res) => authorizePost(context, req, res))
+    .on('POST', '/token', (req, res) => tokenEndpoint(context, req, res))
+    .on(['GET', 'POST'], '/userinfo', (req, res) => userinfoEndpoint(context, req, res))
+    .on('POST', '/revoke', (req, res) => revokeEndpoint(context, req, res))
+    .on(['GET', 'POST'], '/logout', (req, res, url) => logoutEndpoint(context, req, res, url))
+    // nginx's auth_request subrequest may carry the original request's method; the body is never read.
+    .on(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], '/auth/validate', (req, res) => authValidateEndpoint(context, req, res))
+    .on('GET', '/jwks', (_req, res) => sendJson(res, 200, keys.publicJwks(), { 'Cache-Control': 'public, max-age=300' }))
+    .on('GET', '/.well-known/openid-configuration', (_req, res) =>
+      sendJson(res, 200, discoveryDocument(context), { 'Cache-Control': 'public, max-age=300' }))
+    .on('GET', '/assets/login.css', (_req, res) => sendText(res, 200, LOGIN_CSS, 'text/css; charset=utf-8', { 'Cache-Control': 'public, max-age=3600' }))
+    .on('GET', '/healthz', (_req, res) => sendNoStoreJson(res, 200, { status: 'ok' }))
+    .on('GET', '/readyz', async (_req, res) => {
+      const r = await readiness(context);
+      sendNoStoreJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
+    })
+    .on('GET', '/metrics', async (_req, res) =>
+      sendText(res, 200, await metrics.render(), 'text/plain; version=0.0.4; charset=utf-8', { 'Cache-Control': 'no-store' }));
+
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    inFlight.add(res);
+    res.on('close', () => inFlight.delete(res));
+    // While draining, a finished keep-alive connection would hold server.close() open until its timeout.
+    res.on('finish', () => { if (closing) setImmediate(() => server.closeIdleConnections()); });
+    baseHeaders(res);
+    if (closing) res.setHeader('Connection', 'close');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://service.invalid');
+    } catch {
+      sendText(res, 400, 'bad request\n');
+      return;
+    }
+    const m = router.match(req.method ?? 'GET', url.pathname);
+    if (m === null) { sendText(res, 404, 'not found\n'); return; }
+    if ('allow' in m) { sendText(res, 405, 'method not allowed\n', undefined, { Allow: m.allow.join(', ') }); return; }
+    try {
+      await m.handler(req, res, url);
+    } catch (e) {
+      if (e instanceof HttpError) {
+        if (!res.headersSent) sendNoStoreJson(res, e.status, { error: e.code, error_description: e.message });
+        return;
+      }
+      logger.log('error', 'request_failed', { path: url.pathname, error: e instanceof Error ? `${e.name}: ${e.message}` : 'unknown' });
+      if (!res.headersSent) sendNoStoreJson(res, 500, { error: 'server_error', error_description: 'internal error' });
+      else res.destroy();
+    }
+  }
+
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 }, (req, res) => { void handle(req, res); });
+  // Other instances may rotate keys in a shared key directory; pick that up, and rotate/prune on schedule.
+  const maintenance = setInterval(() => {
+    keys.maintain().catch((e) => logger.log('error', 'key_maintenance_failed', { error: e instanceof Error ? e.message : 'unknown' }));
+  }, 60_000);
+  maintenance.unref();
+
+  return {
+    server,
+    context,
+    listen: () => new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => {
+        server.off('error', reject);
+        const port = (server.address() as AddressInfo).port;
+        logger.log('info', 'listening', { host: config.listen.host, port, store: deps.store.kind, signing_alg: keys.algorithm, kid: keys.activeKid() });
+        resolve({ port });
+      });
+    }),
+    close: async () => {
+      closing = true;
+      clearInterval(maintenance);
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, tuning.shutdownGraceMs).unref());
+      await Promise.race([closed, deadline]);
+      if (inFlight.size > 0) logger.log('warn', 'shutdown_forced', { in_flight: inFlight.size });
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

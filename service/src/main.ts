@@ -1,0 +1,96 @@
+// Entry point: `node dist/service/main.js --config /etc/nginx-ldap-jwt/config.xml`
+//              `node dist/service/main.js --config ... --rotate-keys`  (new signing key now, then exit)
+import { parseArgs } from 'node:util';
+import { createApp, DEFAULT_TUNING } from './app.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
+import type { ServiceConfig } from './config/types.ts';
+import { startGroupDirectory } from './groups/directory.ts';
+import type { GroupLog } from './groups/log.ts';
+import { createLdapAuthenticator } from './ldap/login.ts';
+import { jsonLogger, type Logger } from './ops/logger.ts';
+import { createStore } from './store/create-store.ts';
+import { KeyManager } from './tokens/keys.ts';
+import { tuningFromConfig } from './tuning-config.ts';
+
+const USAGE = `usage: main.js [--config FILE] [--rotate-keys]
+  --config FILE   XML configuration (default: $LJWT_CONFIG; environment variables override it)
+  --rotate-keys   create a new active signing key in the key directory, update the JWKS file, exit;
+                  running instances pick it up within a minute, the old key stays published until
+                  every token it signed has expired
+`;
+
+function groupLog(logger: Logger): GroupLog {
+  return {
+    debug: (msg, fields) => logger.log('debug', msg, { component: 'groups', ...fields }),
+    info: (msg, fields) => logger.log('info', msg, { component: 'groups', ...fields }),
+    warn: (msg, fields) => logger.log('warn', msg, { component: 'groups', ...fields }),
+    error: (msg, fields) => logger.log('error', msg, { component: 'groups', ...fields }),
+  };
+}
+
+async function rotateKeys(config: ServiceConfig, logger: Logger): Promise<void> {
+  const tuning = { ...DEFAULT_TUNING, ...tuningFromConfig(config) };
+  const keys = new KeyManager({
+    directory: config.keyDirectory,
+    algorithm: config.signingAlgorithm,
+    rotationSeconds: tuning.keyRotationSeconds,
+    retainSeconds: config.accessTokenTtlSeconds + tuning.leewaySeconds,
+    ...(config.jwksFile !== undefined ? { jwksFile: config.jwksFile } : {}),
+  });
+  await keys.init();
+  const kid = await keys.rotate();
+  logger.log('info', 'signing_key_rotated', { kid, published: keys.list().map((k) => k.kid) });
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ options: { config: { type: 'string' }, 'rotate-keys': { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) { process.stdout.write(USAGE); return 0; }
+
+  let config: ServiceConfig;
+  try {
+    config = loadConfig(args.values.config !== undefined ? { file: args.values.config } : {});
+  } catch (e) {
+    if (e instanceof ConfigError) { process.stderr.write(`configuration error: ${e.message}\n`); return 2; }
+    throw e;
+  }
+  const logger = jsonLogger((l) => process.stdout.write(l), config.logLevel ?? 'info');
+  if (args.values['rotate-keys']) { await rotateKeys(config, logger); return 0; }
+
+  const store = createStore(config.redisUrl);
+  const authenticator = createLdapAuthenticator(config.ldapServers, config.usernamePattern, (level, msg, fields) => logger.log(level, msg, { component: 'ldap', ...fields }));
+  const groups = await startGroupDirectory(config, groupLog(logger));
+  const app = await createApp(config, { store, authenticator, groups, logger, tuning: tuningFromConfig(config) });
+  await app.listen();
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        logger.log('warn', 'shutdown_interrupted', { signal });
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.log('info', 'shutdown_started', { signal });
+      // Stop accepting and drain in-flight requests first; their handlers still need the store and LDAP.
+      app.close()
+        .then(() => groups.close())
+        .then(() => store.close())
+        .then(() => { logger.log('info', 'shutdown_complete'); resolve(0); })
+        .catch((e) => { logger.log('error', 'shutdown_failed', { error: e instanceof Error ? e.message : 'unknown' }); resolve(1); });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main().then((code) => process.exit(code), (e) => {
+  process.stderr.write(`fatal: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

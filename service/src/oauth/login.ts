@@ -1,0 +1,56 @@
+import type { ServiceContext } from './context.ts';
+import { ldapErrorCode, type LdapUser } from './deps.ts';
+
+export type LoginResult =
+  | { ok: true; user: LdapUser }
+  | { ok: false; reason: 'invalid_input' | 'invalid_credentials' | 'not_allowed' | 'directory_unavailable' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+
+/**
+ * One login attempt: syntax checks, then throttling, and only then the LDAP
+ * bind. Throttling comes first so that a throttled request never reaches the
+ * directory (no AD lockout counter is ever touched by it).
+ */
+export async function login(ctx: ServiceContext, username: string, password: string, ip: string, via: string): Promise<LoginResult> {
+  const { logger, metrics } = ctx;
+  if (password === '' || username === '' || username.length > 256 || !ctx.config.usernamePattern.test(username)) {
+    metrics.logins.inc({ outcome: 'invalid_input' });
+    logger.log('info', 'login_rejected', { reason: 'invalid_input', ip, via });
+    return { ok: false, reason: 'invalid_input' };
+  }
+  const decision = await ctx.throttle.attempt(username, ip);
+  if (!decision.allowed) {
+    metrics.logins.inc({ outcome: 'throttled' });
+    metrics.throttled.inc({ limit: decision.limit });
+    logger.log('warn', 'login_throttled', { username, ip, limit: decision.limit, retry_after: decision.retryAfterSeconds, via });
+    return { ok: false, reason: 'throttled', retryAfterSeconds: decision.retryAfterSeconds };
+  }
+  const started = process.hrtime.bigint();
+  try {
+    const user = await ctx.authenticator.authenticate(username, password);
+    metrics.ldapLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    await decision.release('success');
+    metrics.logins.inc({ outcome: 'success' });
+    logger.log('info', 'login_succeeded', { username: user.username, object_id: user.objectId, ip, via });
+    return { ok: true, user };
+  } catch (e) {
+    metrics.ldapLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const code = ldapErrorCode(e);
+    if (code === 'INVALID_CREDENTIALS' || code === 'INVALID_USERNAME' || code === 'EMPTY_PASSWORD') {
+      await decision.release('failure');
+      metrics.logins.inc({ outcome: 'invalid_credentials' });
+      logger.log('info', 'login_failed', { username, ip, reason: code, via });
+      return { ok: false, reason: 'invalid_credentials' };
+    }
+    if (code === 'NOT_IN_LOGIN_GROUP') {
+      await decision.release('failure');
+      metrics.logins.inc({ outcome: 'not_allowed' });
+      logger.log('info', 'login_failed', { username, ip, reason: code, via });
+      return { ok: false, reason: 'not_allowed' };
+    }
+    await decision.release('neutral');
+    metrics.logins.inc({ outcome: 'directory_unavailable' });
+    logger.log('error', 'login_directory_unavailable', { username, ip, via, error: e instanceof Error ? e.name : 'unknown' });
+    return { ok: false, reason: 'directory_unavailable' };
+  }
+}

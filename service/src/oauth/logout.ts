@@ -1,0 +1,69 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { cookieValues, serializeCookie } from '../http/cookies.ts';
+import { HttpError, mediaType, readForm, singleValued } from '../http/request.ts';
+import { redirect, sendHtml } from '../http/respond.ts';
+import type { ServiceContext } from './context.ts';
+import { messagePage } from './login-page.ts';
+
+/**
+ * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). Revokes the
+ * refresh family named by a refresh token (POST body or cookie) or by the
+ * access token cookie, clears those cookies, and ends on
+ * post_logout_redirect_uri only if it is registered for the given client.
+ */
+export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  let params: Map<string, string>;
+  try {
+    params = req.method === 'POST' && mediaType(req) === 'application/x-www-form-urlencoded'
+      ? await readForm(req, ctx.tuning.maxBodyBytes)
+      : singleValued(url.searchParams);
+  } catch (e) {
+    if (e instanceof HttpError) { sendHtml(res, e.status, messagePage('Sign-out failed', e.message)); return; }
+    throw e;
+  }
+  const families = new Set<string>();
+  // A refresh token is a secret: accepted from a POST body or a cookie, never from the URL.
+  const refreshTokens = [
+    ...(req.method === 'POST' && params.has('refresh_token') ? [params.get('refresh_token')!] : []),
+    ...(ctx.tuning.refreshTokenCookie ? cookieValues(req, ctx.tuning.refreshTokenCookie) : []),
+  ];
+  for (const t of refreshTokens) {
+    const grant = await ctx.refreshTokens.find(t);
+    if (grant !== null) families.add(grant.familyId);
+  }
+  if (ctx.tuning.accessTokenCookie) {
+    for (const t of cookieValues(req, ctx.tuning.accessTokenCookie)) {
+      try {
+        const sid = (await ctx.verifier.verify(t, ctx.now())).claims.sid;
+        if (typeof sid === 'string') families.add(sid);
+      } catch {
+        // An invalid or expired access token names no session to end.
+      }
+    }
+  }
+  for (const f of families) await ctx.revocations.revokeFamily(f);
+  if (families.size > 0) ctx.logger.log('info', 'logout', { families: families.size });
+
+  const secure = ctx.config.issuer.startsWith('https://');
+  const clear = [ctx.tuning.accessTokenCookie, ctx.tuning.refreshTokenCookie]
+    .filter((n): n is string => !!n)
+    .map((n) => serializeCookie(n, '', { path: '/', secure, sameSite: 'Lax', maxAgeSeconds: 0 }));
+  const headers: Record<string, string | string[]> = clear.length ? { 'Set-Cookie': clear } : {};
+
+  const target = params.get('post_logout_redirect_uri');
+  const clientId = params.get('client_id');
+  const client = clientId !== undefined ? ctx.config.clients.find((c) => c.clientId === clientId) : undefined;
+  if (target !== undefined && client !== undefined && client.postLogoutRedirectUris.includes(target)) {
+    const u = new URL(target);
+    const state = params.get('state');
+    if (state !== undefined) u.searchParams.set('state', state);
+    redirect(res, u.toString(), headers as Record<string, string>);
+    return;
+  }
+  if (target !== undefined) ctx.logger.log('warn', 'logout_redirect_refused', { client_id: clientId ?? null });
+  if (ctx.config.logoutRedirectUrl !== undefined) {
+    redirect(res, ctx.config.logoutRedirectUrl, headers as Record<string, string>);
+    return;
+  }
+  sendHtml(res, 200, messagePage('Signed out', 'You have been signed out.'), headers as Record<string, string>);
+}

@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OAuthClientConfig } from '../config/types.ts';
+import { HttpError, readForm } from '../http/request.ts';
+import { sendNoStoreJson } from '../http/respond.ts';
+import { clientIp } from '../ops/client-ip.ts';
+import { authenticateClient } from './client-auth.ts';
+import type { ServiceContext } from './context.ts';
+import { OAuthError } from './errors.ts';
+import type { Grant } from './grant.ts';
+import { mintTokens, type TokenResponse } from './issue.ts';
+import { login } from './login.ts';
+import { verifyPkce } from './pkce.ts';
+import { randomToken } from './secrets.ts';
+
+function required(form: Map<string, string>, name: string): string {
+  const v = form.get(name);
+  if (v === undefined || v === '') throw new OAuthError('invalid_request', `missing parameter ${name}`);
+  return v;
+}
+
+function allowGrant(client: OAuthClientConfig, grantType: 'authorization_code' | 'refresh_token' | 'password'): void {
+  if (!client.grantTypes.includes(grantType)) throw new OAuthError('unauthorized_client', `the client may not use ${grantType}`);
+}
+
+async function refreshFor(ctx: ServiceContext, client: OAuthClientConfig, grant: Grant): Promise<string | undefined> {
+  return client.grantTypes.includes('refresh_token') ? ctx.refreshTokens.issue(grant) : undefined;
+}
+
+async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
+  allowGrant(client, 'authorization_code');
+  const code = required(form, 'code');
+  const redirectUri = required(form, 'redirect_uri');
+  const verifier = form.get('code_verifier');
+  const r = await ctx.codes.redeem(code);
+  if (r.replayed) {
+    ctx.metrics.codeReuse.inc();
+    ctx.logger.log('warn', 'authorization_code_replayed', { client_id: client.clientId });
+    throw new OAuthError('invalid_grant', 'the authorization code was already used; tokens issued from it are revoked');
+  }
+  // The code is consumed whatever happens next: a failed check must not leave it redeemable for another try.
+  if (r.grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the code was issued to another client');
+  if (r.redirectUri !== redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+  if (r.codeChallenge !== undefined) {
+    if (verifier === undefined) throw new OAuthError('invalid_grant', 'code_verifier is required');
+    if (!verifyPkce(verifier, r.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+  } else if (verifier !== undefined) {
+    // A verifier for a code issued without a challenge signals a PKCE downgrade (RFC 9700 §4.8.2).
+    throw new OAuthError('invalid_grant', 'code_verifier given for a code issued without code_challenge');
+  }
+  const refresh = await refreshFor(ctx, client, r.grant);
+  return mintTokens(ctx, client, r.grant, 'authorization_code', refresh, true);
+}
+
+async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
+  allowGrant(client, 'refresh_token');
+  const token = required(form, 'refresh_token');
+  const rotated = await ctx.refreshTokens.rotate(token, client.clientId, (outcome) => {
+    ctx.metrics.refreshReuse.inc({ outcome });
+    ctx.logger.log('warn', 'refresh_token_reused', { client_id: client.clientId, outcome });
+  });
+  let grant = rotated.grant;
+  const requested = form.get('scope');
+  if (requested !== undefined && requested.trim() !== '') {
+    // RFC 6749 §6: a refresh may narrow, never widen, the original scope.
+    const asked = [...new Set(requested.split(' ').filter((s) => s !== ''))];
+    if (asked.some((s) => !grant.scope.includes(s))) throw new OAuthError('invalid_scope', 'the requested scope exceeds the original grant');
+    grant = { ...grant, scope: asked };
+  }
+  return mintTokens(ctx, client, grant, 'refresh_token', rotated.refreshToken, grant.scope.includes('openid'));
+}
+
+async function password(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>, req: IncomingMessage): Promise<TokenResponse> {
+  allowGrant(client, 'password');
+  const username = required(form, 'username');
+  const pw = form.get('password') ?? '';
+  const requested = form.get('scope');
+  let scope = [...client.scopes];
+  if (requested !== undefined && requested.trim() !== '') {
+    scope = [...new Set(requested.split(' ').filter((s) => s !== ''))].filter((s) => client.scopes.includes(s));
+    if (scope.length === 0) throw new OAuthError('invalid_scope', 'none of the requested scopes is allowed for this client');
+  }
+  const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], ctx.trustedProxies);
+  const result = await login(ctx, username, pw, ip, 'password_grant');
+  if (!result.ok) {
+    if (result.reason === 'throttled') {
+      throw new OAuthError('temporarily_unavailable', 'too many failed login attempts', 429, { 'Retry-After': String(result.retryAfterSeconds) });
+    }
+    if (result.reason === 'directory_unavailable') throw new OAuthError('temporarily_unavailable', 'the directory is unavailable', 503);
+    throw new OAuthError('invalid_grant', 'invalid username or password');
+  }
+  const u = result.user;
+  const grant: Grant = {
+    clientId: client.clientId,
+    subject: { username: u.username, objectId: u.objectId, dn: u.dn, ...(u.displayName !== undefined ? { displayName: u.displayName } : {}), ...(u.email !== undefined ? { email: u.email } : {}) },
+    scope,
+    authTime: ctx.now(),
+    familyId: randomToken(),
+  };
+  const refresh = await refreshFor(ctx, client, grant);
+  return mintTokens(ctx, client, grant, 'password', refresh, true);
+}
+
+export async function tokenEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    let form: Map<string, string>;
+    try {
+      form = await readForm(req, ctx.tuning.maxBodyBytes);
+    } catch (e) {
+      if (e instanceof HttpError) throw new OAuthError(e.status === 413 ? 'invalid_request' : e.code, e.message, e.status === 413 ? 413 : 400);
+      throw e;
+    }
+    const { client } = authenticateClient(req, form, ctx.config.clients);
+    const grantType = required(form, 'grant_type');
+    let body: TokenResponse;
+    switch (grantType) {
+      case 'authorization_code': body = await authorizationCode(ctx, client, form); break;
+      case 'refresh_token': body = await refreshToken(ctx, client, form); break;
+      case 'password': body = await password(ctx, client, form, req); break;
+      default: throw new OAuthError('unsupported_grant_type', 'grant_type is not supported');
+    }
+    sendNoStoreJson(res, 200, body);
+  } catch (e) {
+    if (!(e instanceof OAuthError)) throw e;
+    ctx.logger.log('info', 'token_error', { error_code: e.error });
+    sendNoStoreJson(res, e.status, e.body(), e.headers);
+  }
+}

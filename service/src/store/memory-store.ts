@@ -1,0 +1,116 @@
+import { assertTtl, type Counter, type Store } from './store.ts';
+
+interface Entry { value: string; expiresAt: number }
+
+export interface MemoryStoreOptions {
+  /** Upper bound on live entries; beyond it the entries closest to expiry are dropped first. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+// Single-process store. Node runs handlers on one thread, so each method body
+// is atomic with respect to other requests as long as it does not await.
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  private readonly entries = new Map<string, Entry>();
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  private sweepTimer: NodeJS.Timeout;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 100_000;
+    this.now = options.now ?? Date.now;
+    this.sweepTimer = setInterval(() => this.sweep(), 30_000);
+    this.sweepTimer.unref();
+  }
+
+  private live(key: string): Entry | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  private put(key: string, value: string, ttlSeconds: number): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxEntries) this.makeRoom();
+    this.entries.set(key, { value, expiresAt: this.now() + assertTtl(ttlSeconds) * 1000 });
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
+  }
+
+  private makeRoom(): void {
+    this.sweep();
+    if (this.entries.size < this.maxEntries) return;
+    // Drop the tenth of entries that expire soonest: they are the least valuable.
+    const sorted = [...this.entries].sort((a, b) => a[1].expiresAt - b[1].expiresAt);
+    const drop = Math.max(1, Math.floor(this.maxEntries / 10));
+    for (let i = 0; i < drop && i < sorted.length; i++) this.entries.delete(sorted[i]![0]);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    if (this.live(key) !== undefined) return false;
+    this.put(key, value, ttlSeconds);
+    return true;
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.put(key, value, ttlSeconds);
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+
+  async getDel(key: string): Promise<string | null> {
+    const e = this.live(key);
+    if (e === undefined) return null;
+    this.entries.delete(key);
+    return e.value;
+  }
+
+  async del(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+
+  async incr(key: string, windowSeconds: number): Promise<Counter> {
+    const e = this.live(key);
+    if (e === undefined) {
+      this.put(key, '1', windowSeconds);
+      return { count: 1, ttlSeconds: assertTtl(windowSeconds) };
+    }
+    const count = Number(e.value) + 1;
+    e.value = String(count);
+    return { count, ttlSeconds: Math.max(1, Math.ceil((e.expiresAt - this.now()) / 1000)) };
+  }
+
+  async decr(key: string): Promise<void> {
+    const e = this.live(key);
+    if (e !== undefined) e.value = String(Math.max(0, Number(e.value) - 1));
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    const e = this.live(key);
+    return e === undefined ? null : Math.max(1, Math.ceil((e.expiresAt - this.now()) / 1000));
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.entries.clear();
+  }
+
+  /** For tests and metrics. */
+  size(): number {
+    return this.entries.size;
+  }
+}

@@ -1,0 +1,245 @@
+// Signing keys: generated at first start, persisted in the key directory (files
+// 0600, directory 0700), rotated after a period, and kept published in the JWKS
+// until every token they signed has expired.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync, writeSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, generateSecret, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import type { SigningAlgorithm } from '../config/types.ts';
+
+type SigningKey = Awaited<ReturnType<typeof importJWK>>;
+
+export const SUPPORTED_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'RS256', 'PS256', 'EdDSA', 'HS256'];
+
+interface StoredKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  /** Seconds since epoch. */
+  createdAt: number;
+  /** Orders keys created within the same second (explicit rotation). */
+  serial: number;
+  /** Private JWK (or the oct secret for HS256). */
+  jwk: JWK;
+}
+
+export interface KeyInfo {
+  kid: string;
+  alg: SigningAlgorithm;
+  createdAt: number;
+  /** When a newer key took over; null for the active key. */
+  retiredAt: number | null;
+}
+
+export interface KeyManagerOptions {
+  directory: string;
+  algorithm: SigningAlgorithm;
+  /** A new key becomes active once the active one is this old. */
+  rotationSeconds: number;
+  /** How long a retired key stays published: the longest token lifetime plus leeway (RFC 7517 §5 key rollover). */
+  retainSeconds: number;
+  /** Public JWKS for the edge validator; written atomically after every change. */
+  jwksFile?: string;
+  /** RSA modulus length for RS256/PS256 (>= 2048). */
+  modulusLength?: number;
+  now?: () => number;
+}
+
+const KEY_FILE = /^signing-([A-Za-z0-9_-]{43})\.json$/;
+const PUBLIC_MEMBERS: Record<string, string[]> = { EC: ['kty', 'crv', 'x', 'y'], RSA: ['kty', 'n', 'e'], OKP: ['kty', 'crv', 'x'], oct: ['kty', 'k'] };
+
+/** Writes a file atomically (temp file in the same directory + rename) with the given mode. */
+export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(tmp, mode); // the umask may have narrowed `mode` at creation
+  renameSync(tmp, path);
+}
+
+function publicJwk(k: StoredKey): JWK {
+  const members = PUBLIC_MEMBERS[k.jwk.kty ?? ''];
+  if (members === undefined) throw new Error(`unsupported key type ${k.jwk.kty}`);
+  const out: JWK = {};
+  for (const m of members) (out as Record<string, unknown>)[m] = (k.jwk as Record<string, unknown>)[m];
+  return { ...out, kid: k.kid, alg: k.alg, use: 'sig' };
+}
+
+async function generate(alg: SigningAlgorithm, modulusLength: number): Promise<JWK> {
+  if (alg === 'HS256') {
+    // RFC 7518 §3.2: the HMAC key must be at least as long as the hash output (256 bits).
+    return exportJWK(await generateSecret('HS256', { extractable: true }));
+  }
+  const opts = alg === 'RS256' || alg === 'PS256' ? { extractable: true, modulusLength } : alg === 'EdDSA' ? { extractable: true, crv: 'Ed25519' } : { extractable: true };
+  const { privateKey } = await generateKeyPair(alg, opts);
+  return exportJWK(privateKey);
+}
+
+export class KeyManager {
+  private keys: StoredKey[] = [];
+  private readonly signers = new Map<string, SigningKey>();
+  private readonly now: () => number;
+  private lastJwks = '';
+
+  constructor(private readonly opts: KeyManagerOptions) {
+    if (!SUPPORTED_ALGORITHMS.includes(opts.algorithm)) throw new Error(`unsupported signing algorithm ${opts.algorithm}`);
+    if ((opts.modulusLength ?? 2048) < 2048) throw new Error('RSA keys must be at least 2048 bits');
+    this.now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  get algorithm(): SigningAlgorithm {
+    return this.opts.algorithm;
+  }
+
+  /** Loads the directory, generates a first or rotated key when due, prunes expired keys, writes the JWKS file. */
+  async init(): Promise<void> {
+    mkdirSync(this.opts.directory, { recursive: true, mode: 0o700 });
+    chmodSync(this.opts.directory, 0o700);
+    await this.maintain();
+  }
+
+  private load(): void {
+    const loaded: StoredKey[] = [];
+    for (const name of readdirSync(this.opts.directory)) {
+      const m = KEY_FILE.exec(name);
+      if (!m) continue;
+      const path = join(this.opts.directory, name);
+      const k = JSON.parse(readFileSync(path, 'utf8')) as StoredKey;
+      if (k.kid !== m[1] || !SUPPORTED_ALGORITHMS.includes(k.alg) || typeof k.createdAt !== 'number') {
+        throw new Error(`key file ${path} is inconsistent`);
+      }
+      // Refuse to use a private key others can read (like ssh does).
+      if ((statSync(path).mode & 0o077) !== 0) throw new Error(`key file ${path} must have mode 0600`);
+      loaded.push(k);
+    }
+    loaded.sort((a, b) => a.createdAt - b.createdAt || (a.serial ?? 0) - (b.serial ?? 0) || a.kid.localeCompare(b.kid));
+    this.keys = loaded;
+  }
+
+  /** The key that signs: the newest key, when it has the configured algorithm (a changed algorithm forces a new key). */
+  private active(): StoredKey | undefined {
+    const newest = this.keys[this.keys.length - 1];
+    return newest !== undefined && newest.alg === this.opts.algorithm ? newest : undefined;
+  }
+
+  /** A key retires when the next newer key is created. */
+  private retiredAt(k: StoredKey): number | null {
+    const next = this.keys[this.keys.indexOf(k) + 1];
+    if (next !== undefined) return next.createdAt;
+    return this.active() === k ? null : k.createdAt;
+  }
+
+  async maintain(): Promise<void> {
+    this.load();
+    const a = this.active();
+    if (a === undefined || this.now() - a.createdAt >= this.opts.rotationSeconds) {
+      await this.addKey();
+      // Another instance sharing the directory may have added a key meanwhile: publish what is on disk.
+      this.load();
+    }
+    this.prune();
+    this.writeJwks();
+  }
+
+  /** Makes a new key active now (operator-triggered rotation). The previous key stays published. */
+  async rotate(): Promise<string> {
+    this.load();
+    const kid = await this.addKey();
+    this.load();
+    this.prune();
+    this.writeJwks();
+    return kid;
+  }
+
+  private async addKey(): Promise<string> {
+    const jwk = await generate(this.opts.algorithm, this.opts.modulusLength ?? 2048);
+    const kid = await calculateJwkThumbprint(jwk, 'sha256');
+    // A new key must sort after the current one even within the same second.
+    const newest = this.keys[this.keys.length - 1];
+    const k: StoredKey = {
+      kid, alg: this.opts.algorithm, createdAt: Math.max(this.now(), newest?.createdAt ?? 0), serial: (newest?.serial ?? 0) + 1, jwk,
+    };
+    writeFileAtomic(join(this.opts.directory, `signing-${kid}.json`), JSON.stringify(k), 0o600);
+    this.keys.push(k);
+    return kid;
+  }
+
+  private prune(): void {
+    const now = this.now();
+    this.keys = this.keys.filter((k) => {
+      const r = this.retiredAt(k);
+      if (r !== null && now >= r + this.opts.retainSeconds) {
+        rmSync(join(this.opts.directory, `signing-${k.kid}.json`), { force: true });
+        this.signers.delete(k.kid);
+        return false;
+      }
+      return true;
+    });
+  }
+
+  list(): KeyInfo[] {
+    return this.keys.map((k) => ({ kid: k.kid, alg: k.alg, createdAt: k.createdAt, retiredAt: this.retiredAt(k) }));
+  }
+
+  activeKid(): string | undefined {
+    return this.active()?.kid;
+  }
+
+  /** JWKS with every published key, including the oct secret for HS256: for the local validator and the 0600 file. */
+  verificationJwks(): { keys: JWK[] } {
+    return { keys: this.keys.map(publicJwk) };
+  }
+
+  /** What /jwks publishes: never secret key material. */
+  publicJwks(): { keys: JWK[] } {
+    return { keys: this.keys.filter((k) => k.jwk.kty !== 'oct').map(publicJwk) };
+  }
+
+  private writeJwks(): void {
+    if (this.opts.jwksFile === undefined) return;
+    const symmetric = this.keys.some((k) => k.jwk.kty === 'oct');
+    const text = JSON.stringify(this.verificationJwks(), null, 2) + '\n';
+    if (text === this.lastJwks) return;
+    mkdirSync(dirname(this.opts.jwksFile), { recursive: true });
+    // The HS256 file is a shared secret: only its owner may read it.
+    writeFileAtomic(this.opts.jwksFile, text, symmetric ? 0o600 : 0o644);
+    this.lastJwks = text;
+  }
+
+  async sign(payload: JWTPayload, typ: string): Promise<string> {
+    const k = this.active();
+    if (k === undefined) throw new Error('no signing key loaded');
+    let key = this.signers.get(k.kid);
+    if (key === undefined) {
+      key = await importJWK(k.jwk, k.alg);
+      this.signers.set(k.kid, key);
+    }
+    return new SignJWT(payload).setProtectedHeader({ alg: k.alg, kid: k.kid, typ }).sign(key);
+  }
+
+  loaded(): boolean {
+    return this.active() !== undefined;
+  }
+}
+
+/** A 256-bit HMAC key for CSRF tokens, created once in the key directory (0600). */
+export function loadOrCreateSecret(directory: string, name: string): Buffer {
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const path = join(directory, name);
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, randomBytes(32).toString('base64url'));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const secret = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64url');
+  if (secret.length < 32) throw new Error(`${path} holds a secret shorter than 256 bits`);
+  return secret;
+}
