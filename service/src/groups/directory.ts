@@ -1,0 +1,265 @@
+// The group directory the HTTP side uses: groupsOf(objectId) answers from the shared
+// snapshot (lock-free, O(1) after one decode per generation); the sync runs in a worker
+// thread (sync.worker.ts, the only writer) and reports its status by message.
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ServiceConfig } from '../config/types.ts';
+import { errorText, stderrLog, type GroupLog } from './log.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
+import { SnapshotReader, SnapshotWriter, createStoreHandle, type ReaderHandle } from './snapshot-store.ts';
+import { SyncEngine, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
+
+export type { SyncResult, SyncServerResult } from './sync-engine.ts';
+export type { ReaderHandle } from './snapshot-store.ts';
+export { SnapshotReader } from './snapshot-store.ts';
+
+export interface GroupDirectoryStatus {
+  generation: number;
+  /** ms epoch of the snapshot's sync (its oldest server part). */
+  updatedAt: number | null;
+  ageSeconds: number | null;
+  /**
+   * The groups may be out of date: no snapshot yet, or some server's last sync failed
+   * (its previous groups are served), or the snapshot is older than maxStaleSeconds.
+   */
+  stale: boolean;
+  groupCount: number;
+  memberCount: number;
+  lastSyncDurationMs: number | null;
+  lastError: string | null;
+  syncErrors: number;
+}
+
+export interface GroupDirectory {
+  /** Configured group DNs (all servers merged) whose nested members include objectId. */
+  groupsOf(objectId: string): string[];
+  status(): GroupDirectoryStatus;
+  /** Runs a sync now (or right after the running one) and resolves with its result. */
+  syncNow(): Promise<SyncResult>;
+  close(): Promise<void>;
+}
+
+export interface GroupDirectoryExtras {
+  /** True when the snapshot is missing or older than groupSync.maxStaleSeconds (for /readyz). */
+  notReady(): boolean;
+  /** Encoded size of the current snapshot in shared memory (for /metrics). */
+  snapshotBytes(): number;
+  /**
+   * A handle for a reader in another thread: transfer it (its port in the transferList)
+   * and open it there with `new SnapshotReader(handle)`.
+   */
+  createReaderHandle(): Promise<ReaderHandle>;
+}
+
+export interface GroupDirectoryOptions {
+  /** 'worker' (default when running the bundle) or 'in-thread' (default from .ts sources, i.e. tests). */
+  mode?: 'worker' | 'in-thread';
+  /** The built worker (dist/service/groups/sync.worker.js). */
+  workerFile?: string | URL;
+  /** Initial size of each snapshot slot; slots grow as needed. */
+  initialBufferBytes?: number;
+  expand?: SyncEngineOptions['expand'];
+  /** In-thread mode only: custom connect (tests). */
+  connect?: SyncEngineOptions['connect'];
+}
+
+const EMPTY_STATUS: EngineStatus = {
+  generation: 0,
+  updatedAt: null,
+  degraded: true,
+  groupCount: 0,
+  memberCount: 0,
+  snapshotBytes: 0,
+  lastSyncDurationMs: null,
+  lastError: null,
+  syncErrors: 0,
+  syncs: 0,
+};
+
+function defaultWorkerFile(): URL {
+  // Bundled, this module lives in dist/service/main.js next to groups/sync.worker.js.
+  return new URL('./groups/sync.worker.js', import.meta.url);
+}
+
+export async function startGroupDirectory(
+  config: ServiceConfig,
+  log: GroupLog = stderrLog,
+  options: GroupDirectoryOptions = {},
+): Promise<GroupDirectory & GroupDirectoryExtras> {
+  const mode = options.mode ?? (import.meta.url.endsWith('.ts') ? 'in-thread' : 'worker');
+  const syncConfig = { ldapServers: config.ldapServers, groupSync: config.groupSync };
+  const store = createStoreHandle(options.initialBufferBytes);
+  let engineStatus: EngineStatus = { ...EMPTY_STATUS };
+  let crashErrors = 0;
+  let crashError: string | null = null;
+
+  const channel = new MessageChannel();
+  let reader = new SnapshotReader({ ...store, port: channel.port1 });
+
+  const status = (): GroupDirectoryStatus => {
+    const updatedAt = engineStatus.updatedAt;
+    const ageSeconds = updatedAt === null ? null : Math.max(0, (Date.now() - updatedAt) / 1000);
+    const tooOld = ageSeconds === null || ageSeconds > config.groupSync.maxStaleSeconds;
+    return {
+      generation: reader.generation,
+      updatedAt,
+      ageSeconds,
+      stale: tooOld || engineStatus.degraded || crashError !== null,
+      groupCount: engineStatus.groupCount,
+      memberCount: engineStatus.memberCount,
+      lastSyncDurationMs: engineStatus.lastSyncDurationMs,
+      lastError: crashError ?? engineStatus.lastError,
+      syncErrors: engineStatus.syncErrors + crashErrors,
+    };
+  };
+  const common = {
+    groupsOf(objectId: string): string[] {
+      return reader.read().groupsOf(objectId);
+    },
+    status,
+    notReady(): boolean {
+      const s = status();
+      return s.ageSeconds === null || s.ageSeconds > config.groupSync.maxStaleSeconds;
+    },
+    snapshotBytes: (): number => engineStatus.snapshotBytes,
+  };
+
+  if (mode === 'in-thread') {
+    const writer = new SnapshotWriter(store);
+    writer.addReaderPort(channel.port2);
+    const engine = new SyncEngine({
+      config: syncConfig,
+      writer,
+      log,
+      connect: options.connect,
+      expand: options.expand,
+      unrefTimer: true,
+      onStatus: (s) => {
+        engineStatus = s;
+      },
+    });
+    const { restored, firstSync } = await engine.start();
+    if (!restored) await firstSync.catch(() => undefined);
+    return {
+      ...common,
+      syncNow: () => engine.syncNow(),
+      async createReaderHandle() {
+        const ch = new MessageChannel();
+        writer.addReaderPort(ch.port2);
+        return { ...reader.handle(), port: ch.port1 };
+      },
+      async close() {
+        await engine.close();
+        reader.close();
+        channel.port2.close();
+      },
+    };
+  }
+
+  if (options.connect) throw new Error('startGroupDirectory: connect is only supported in-thread');
+  const workerFile = options.workerFile ?? defaultWorkerFile();
+  const workerPath = workerFile instanceof URL ? fileURLToPath(workerFile) : workerFile;
+  if (!existsSync(workerPath)) throw new Error(`group sync worker not found at ${workerPath} (run npm run build)`);
+
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  let worker: Worker;
+  let closing = false;
+  let restartTimer: NodeJS.Timeout | null = null;
+
+  const request = <T,>(msg: ToWorker & { id: number }, transfer: Array<import('node:worker_threads').MessagePort> = []): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      pending.set(msg.id, { resolve: resolve as (v: never) => void, reject });
+      worker.postMessage(msg, transfer);
+    });
+
+  const spawn = (readerPort: import('node:worker_threads').MessagePort): Promise<void> => {
+    const init: WorkerInit = { config: syncConfig, store: reader.handle(), readerPort, expand: options.expand };
+    const w = new Worker(workerPath, { workerData: init, transferList: [readerPort] });
+    worker = w;
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      w.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'started':
+            engineStatus = m.status;
+            started = true;
+            crashError = null;
+            resolve();
+            break;
+          case 'status':
+            engineStatus = m.status;
+            break;
+          case 'sync-result': {
+            const p = pending.get(m.id);
+            pending.delete(m.id);
+            if (m.result) p?.resolve(m.result as never);
+            else p?.reject(new Error(m.error ?? 'sync failed'));
+            break;
+          }
+          case 'reader-added': {
+            const p = pending.get(m.id);
+            pending.delete(m.id);
+            p?.resolve(undefined as never);
+            break;
+          }
+          case 'log':
+            (m.level === 'debug' ? log.debug : log[m.level])?.call(log, m.msg, m.fields);
+            break;
+          case 'closed':
+            break;
+        }
+      });
+      w.on('error', (e) => {
+        crashError = `group sync worker crashed: ${errorText(e)}`;
+        crashErrors++;
+        log.error('group sync worker crashed', { error: errorText(e) });
+      });
+      w.on('exit', (code) => {
+        for (const p of pending.values()) p.reject(new Error(`group sync worker exited (${code})`));
+        pending.clear();
+        if (!started) {
+          reject(new Error(crashError ?? `group sync worker exited (${code}) before starting`));
+          return;
+        }
+        if (closing) return;
+        // Keep serving the snapshot readers already hold; bring the writer back.
+        crashError ??= `group sync worker exited (${code})`;
+        restartTimer = setTimeout(() => {
+          restartTimer = null;
+          const ch = new MessageChannel();
+          const old = reader;
+          reader = new SnapshotReader({ ...old.handle(), port: ch.port1 });
+          old.close();
+          spawn(ch.port2).catch((e: unknown) => log.error('group sync worker restart failed', { error: errorText(e) }));
+        }, 1000);
+      });
+    });
+  };
+
+  await spawn(channel.port2);
+
+  return {
+    ...common,
+    syncNow: () => request<SyncResult>({ type: 'sync', id: nextId++ }),
+    async createReaderHandle() {
+      const ch = new MessageChannel();
+      await request<void>({ type: 'add-reader', id: nextId++, port: ch.port2 }, [ch.port2]);
+      return { ...reader.handle(), port: ch.port1 };
+    },
+    async close() {
+      closing = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      const exited = new Promise<void>((resolve) => {
+        if (worker.threadId === -1) resolve();
+        else worker.once('exit', () => resolve());
+      });
+      worker.postMessage({ type: 'close' } satisfies ToWorker);
+      const timer = setTimeout(() => void worker.terminate(), 10_000);
+      await exited;
+      clearTimeout(timer);
+      reader.close();
+    },
+  };
+}

@@ -1,0 +1,376 @@
+// The group sync loop (runs inside sync.worker.ts, or in-thread for tests): expands every
+// server's configured groups, merges the servers, publishes into the shared snapshot and
+// persists the last good data.
+//
+// Failure rules: a server whose sync fails keeps its previous part (from memory or from
+// the snapshot file) and nothing of it is replaced by partial data; the merged snapshot is
+// republished only when some server succeeded and the content changed. The snapshot's
+// age is that of its OLDEST part, so a server failing for longer than maxStaleSeconds
+// makes /readyz fail even while the others are fresh.
+import { createHash } from 'node:crypto';
+import type { Client } from 'ldapts';
+import type { LdapServerConfig, ServiceConfig } from '../config/types.ts';
+import { closeLdapClient, openLdapClient } from '../ldap/connect.ts';
+import { isBinaryGuidAttribute } from '../ldap/object-id.ts';
+import { dnKey } from './dn.ts';
+import { expandGroups, type ExpandOptions, type ExpandStats } from './expand.ts';
+import { ldaptsSource } from './ldapts-source.ts';
+import { errorText, type GroupLog } from './log.ts';
+import { readSnapshotFile, serverKey, writeSnapshotFile, type PersistedPart } from './persist.ts';
+import { encodeSnapshot, stampSnapshot } from './snapshot-codec.ts';
+import type { SnapshotWriter } from './snapshot-store.ts';
+
+export interface SyncServerResult {
+  uri: string;
+  ok: boolean;
+  error: string | null;
+  durationMs: number;
+  groupCount: number;
+  memberCount: number;
+  skippedMembers: number;
+  stats: ExpandStats | null;
+}
+
+export interface SyncResult {
+  /** Every server synced. */
+  ok: boolean;
+  /** A new generation was published (false when nothing changed or nothing succeeded). */
+  published: boolean;
+  /** The generation readers see after this sync. */
+  generation: number;
+  startedAt: number;
+  durationMs: number;
+  servers: SyncServerResult[];
+  error: string | null;
+}
+
+export interface EngineStatus {
+  generation: number;
+  /** ms epoch of the oldest server part in the snapshot; null when there is none. */
+  updatedAt: number | null;
+  /** Some configured server has no part, or its last sync failed. */
+  degraded: boolean;
+  groupCount: number;
+  memberCount: number;
+  snapshotBytes: number;
+  lastSyncDurationMs: number | null;
+  lastError: string | null;
+  syncErrors: number;
+  syncs: number;
+}
+
+export type GroupSyncConfig = Pick<ServiceConfig, 'ldapServers' | 'groupSync'>;
+
+export interface SyncEngineOptions {
+  config: GroupSyncConfig;
+  writer: SnapshotWriter;
+  log: GroupLog;
+  /** Connected and bound client for a server; default openLdapClient + simple bind. */
+  connect?: (server: LdapServerConfig) => Promise<Client>;
+  expand?: Pick<ExpandOptions, 'mode' | 'bulkThreshold' | 'concurrency' | 'uidBatchSize'> & { pageSize?: number };
+  onStatus?: (status: EngineStatus) => void;
+  /** Periodic syncs every groupSync.intervalSeconds (default true). */
+  schedule?: boolean;
+  /** Keep the timer from holding the event loop open (in-thread use). */
+  unrefTimer?: boolean;
+}
+
+interface Part {
+  syncedAt: number;
+  groups: Map<string, string[]>;
+  /** The last attempt for this server failed. */
+  failing: boolean;
+}
+
+async function defaultConnect(server: LdapServerConfig): Promise<Client> {
+  const client = await openLdapClient(server);
+  try {
+    await client.bind(server.bindDn, server.bindPassword);
+  } catch (e) {
+    await closeLdapClient(client);
+    throw e;
+  }
+  return client;
+}
+
+export class SyncEngine {
+  readonly #opts: SyncEngineOptions;
+  readonly #parts = new Map<string, Part>();
+  #status: EngineStatus = {
+    generation: 0,
+    updatedAt: null,
+    degraded: true,
+    groupCount: 0,
+    memberCount: 0,
+    snapshotBytes: 0,
+    lastSyncDurationMs: null,
+    lastError: null,
+    syncErrors: 0,
+    syncs: 0,
+  };
+  #lastDigest: string | null = null;
+  #running: Promise<SyncResult> | null = null;
+  #again: Promise<SyncResult> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(opts: SyncEngineOptions) {
+    this.#opts = opts;
+  }
+
+  get status(): EngineStatus {
+    return { ...this.#status };
+  }
+
+  #emit(): void {
+    this.#opts.onStatus?.(this.status);
+  }
+
+  /** Restores the persisted snapshot (if any) and starts the first sync. */
+  async start(): Promise<{ restored: boolean; firstSync: Promise<SyncResult> }> {
+    const restored = await this.#restore();
+    const firstSync = this.syncNow();
+    return { restored, firstSync };
+  }
+
+  async #restore(): Promise<boolean> {
+    const file = this.#opts.config.groupSync.snapshotFile;
+    if (!file) return false;
+    let parts: PersistedPart[] | null;
+    try {
+      parts = await readSnapshotFile(file);
+    } catch (e) {
+      this.#opts.log.error('group snapshot file unreadable; starting without it', { file, error: errorText(e) });
+      return false;
+    }
+    if (!parts) return false;
+    const byKey = new Map(parts.map((p) => [p.key, p]));
+    for (const server of this.#opts.config.ldapServers) {
+      const p = byKey.get(serverKey(server));
+      if (!p) continue;
+      // Only groups still configured for this server; removed ones must not linger.
+      const groups = new Map<string, string[]>();
+      for (const g of server.groupDns) {
+        const ids = p.groups.get(g);
+        if (ids) groups.set(g, ids);
+      }
+      this.#parts.set(serverKey(server), { syncedAt: p.syncedAt, groups, failing: false });
+    }
+    if (this.#parts.size === 0) return false;
+    this.#publish();
+    this.#opts.log.info('group snapshot restored from file', { file, generation: this.#status.generation, updatedAt: this.#status.updatedAt });
+    return true;
+  }
+
+  /**
+   * Runs a sync now. While one runs, callers get one follow-up sync that starts after it
+   * (so a change made before the request is always seen), shared by all such callers.
+   */
+  syncNow(): Promise<SyncResult> {
+    if (this.#closed) return Promise.reject(new Error('group sync closed'));
+    if (!this.#running) {
+      this.#running = this.#runOnce();
+      return this.#running;
+    }
+    if (!this.#again) {
+      const after = this.#running.catch(() => undefined);
+      this.#again = after.then(() => {
+        this.#again = null;
+        this.#running = this.#runOnce();
+        return this.#running;
+      });
+    }
+    return this.#again;
+  }
+
+  async #runOnce(): Promise<SyncResult> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    try {
+      return await this.#sync();
+    } finally {
+      this.#running = null;
+      this.#scheduleNext();
+    }
+  }
+
+  #scheduleNext(): void {
+    if (this.#closed || this.#opts.schedule === false || this.#again) return;
+    const ms = Math.max(1, this.#opts.config.groupSync.intervalSeconds) * 1000;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.syncNow().catch(() => undefined);
+    }, ms);
+    if (this.#opts.unrefTimer) this.#timer.unref();
+  }
+
+  async #syncServer(server: LdapServerConfig): Promise<{ result: SyncServerResult; groups: Map<string, string[]> | null }> {
+    const t0 = performance.now();
+    let client: Client | undefined;
+    try {
+      client = await (this.#opts.connect ?? defaultConnect)(server);
+      const idAttr = server.objectIdAttribute;
+      const source = ldaptsSource(client, {
+        pageSize: this.#opts.expand?.pageSize,
+        binaryAttributes: isBinaryGuidAttribute(idAttr) ? [idAttr] : [],
+      });
+      const { groups, stats } = await expandGroups(source, {
+        groupDns: server.groupDns,
+        userSearchBase: server.userSearchBase,
+        objectIdAttribute: idAttr,
+        mode: this.#opts.expand?.mode,
+        bulkThreshold: this.#opts.expand?.bulkThreshold,
+        concurrency: this.#opts.expand?.concurrency,
+        uidBatchSize: this.#opts.expand?.uidBatchSize,
+        log: this.#opts.log,
+      });
+      const members = new Set<string>();
+      for (const ids of groups.values()) for (const id of ids) members.add(id);
+      return {
+        result: {
+          uri: server.uri,
+          ok: true,
+          error: null,
+          durationMs: performance.now() - t0,
+          groupCount: groups.size,
+          memberCount: members.size,
+          skippedMembers: stats.skippedMembers,
+          stats,
+        },
+        groups,
+      };
+    } catch (e) {
+      const error = errorText(e);
+      this.#opts.log.error('group sync failed for server; keeping its previous groups', { uri: server.uri, error });
+      return {
+        result: { uri: server.uri, ok: false, error, durationMs: performance.now() - t0, groupCount: 0, memberCount: 0, skippedMembers: 0, stats: null },
+        groups: null,
+      };
+    } finally {
+      await closeLdapClient(client);
+    }
+  }
+
+  async #sync(): Promise<SyncResult> {
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const servers = this.#opts.config.ldapServers;
+    const outcomes = await Promise.all(servers.map((s) => this.#syncServer(s)));
+    let anyOk = false;
+    const errors: string[] = [];
+    outcomes.forEach((o, i) => {
+      const key = serverKey(servers[i]!);
+      if (o.groups) {
+        anyOk = true;
+        this.#parts.set(key, { syncedAt: startedAt, groups: o.groups, failing: false });
+      } else {
+        errors.push(`${o.result.uri}: ${o.result.error}`);
+        this.#status.syncErrors++;
+        const prev = this.#parts.get(key);
+        if (prev) prev.failing = true;
+      }
+    });
+    let published = false;
+    if (anyOk && !this.#closed) {
+      published = this.#publish();
+      await this.#persist();
+    }
+    const durationMs = performance.now() - t0;
+    this.#status.syncs++;
+    this.#status.lastSyncDurationMs = durationMs;
+    this.#status.lastError = errors.length ? errors.join('; ') : null;
+    this.#status.degraded = this.#isDegraded();
+    this.#emit();
+    const result: SyncResult = {
+      ok: errors.length === 0,
+      published,
+      generation: this.#status.generation,
+      startedAt,
+      durationMs,
+      servers: outcomes.map((o) => o.result),
+      error: this.#status.lastError,
+    };
+    this.#opts.log.info('group sync finished', {
+      ok: result.ok,
+      published,
+      generation: result.generation,
+      durationMs: Math.round(durationMs),
+      groups: this.#status.groupCount,
+      members: this.#status.memberCount,
+    });
+    return result;
+  }
+
+  #isDegraded(): boolean {
+    return this.#opts.config.ldapServers.some((s) => {
+      const p = this.#parts.get(serverKey(s));
+      return !p || p.failing;
+    });
+  }
+
+  /** Merges the parts (config order; same DN from two servers: union) and publishes if changed. */
+  #publish(): boolean {
+    const merged = new Map<string, string[]>();
+    const display = new Map<string, string>();
+    let updatedAt: number | null = null;
+    for (const server of this.#opts.config.ldapServers) {
+      const part = this.#parts.get(serverKey(server));
+      if (!part) continue;
+      updatedAt = updatedAt === null ? part.syncedAt : Math.min(updatedAt, part.syncedAt);
+      for (const [dn, ids] of part.groups) {
+        const k = dnKey(dn);
+        const shown = display.get(k);
+        if (shown === undefined) {
+          display.set(k, dn);
+          merged.set(dn, ids);
+        } else {
+          merged.set(shown, [...new Set([...merged.get(shown)!, ...ids])]);
+        }
+      }
+    }
+    const members = new Set<string>();
+    for (const ids of merged.values()) for (const id of ids) members.add(id);
+    this.#status.groupCount = merged.size;
+    this.#status.memberCount = members.size;
+    this.#status.updatedAt = updatedAt;
+    this.#status.degraded = this.#isDegraded();
+    // Encoded with generation 0 / no time, so equal content gives equal bytes (and digest).
+    const body = encodeSnapshot({ groups: merged, updatedAt: null }, 0);
+    const digest = createHash('sha256').update(body).digest('hex');
+    if (digest === this.#lastDigest) {
+      this.#emit();
+      return false;
+    }
+    this.#lastDigest = digest;
+    const next = (this.#opts.writer.generation + 1) | 0;
+    const { generation, byteLength } = this.#opts.writer.publishEncoded(stampSnapshot(body, next, updatedAt), next);
+    this.#status.generation = generation;
+    this.#status.snapshotBytes = byteLength;
+    this.#emit();
+    return true;
+  }
+
+  async #persist(): Promise<void> {
+    const file = this.#opts.config.groupSync.snapshotFile;
+    if (!file) return;
+    const parts: PersistedPart[] = [];
+    for (const server of this.#opts.config.ldapServers) {
+      const key = serverKey(server);
+      const p = this.#parts.get(key);
+      if (p) parts.push({ key, syncedAt: p.syncedAt, groups: p.groups });
+    }
+    try {
+      await writeSnapshotFile(file, parts);
+    } catch (e) {
+      // Serving continues from memory; the next sync retries the write.
+      this.#opts.log.error('could not persist group snapshot', { file, error: errorText(e) });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,57 @@
+// worker_threads entry of the group sync: the single writer of the shared snapshot.
+// LDAP I/O, expansion and encoding happen here so the HTTP thread only ever does an
+// atomic load (and one decode per generation) to answer groupsOf().
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
+import { SnapshotWriter } from './snapshot-store.ts';
+import { SyncEngine } from './sync-engine.ts';
+import { errorText, type GroupLog } from './log.ts';
+
+if (!parentPort) throw new Error('sync.worker must run in a worker thread');
+const port = parentPort;
+const init = workerData as WorkerInit;
+const send = (m: FromWorker): void => port.postMessage(m);
+
+const log: GroupLog = {
+  debug: (msg, fields) => send({ type: 'log', level: 'debug', msg, fields }),
+  info: (msg, fields) => send({ type: 'log', level: 'info', msg, fields }),
+  warn: (msg, fields) => send({ type: 'log', level: 'warn', msg, fields }),
+  error: (msg, fields) => send({ type: 'log', level: 'error', msg, fields }),
+};
+
+const writer = new SnapshotWriter(init.store);
+writer.addReaderPort(init.readerPort);
+const engine = new SyncEngine({
+  config: init.config,
+  writer,
+  log,
+  expand: init.expand,
+  onStatus: (status) => send({ type: 'status', status }),
+});
+
+port.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'sync':
+      engine.syncNow().then(
+        (result) => send({ type: 'sync-result', id: m.id, result }),
+        (e: unknown) => send({ type: 'sync-result', id: m.id, error: errorText(e) }),
+      );
+      break;
+    case 'add-reader':
+      writer.addReaderPort(m.port);
+      send({ type: 'reader-added', id: m.id });
+      break;
+    case 'close':
+      void engine.close().then(() => {
+        send({ type: 'closed' });
+        port.close();
+      });
+      break;
+  }
+});
+
+// Without a restored snapshot the first sync is awaited, so the directory does not
+// report itself started while it would answer "no groups" for everyone.
+const { restored, firstSync } = await engine.start();
+if (!restored) await firstSync.catch(() => undefined);
+send({ type: 'started', restored, status: engine.status });

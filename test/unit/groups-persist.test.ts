@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { readSnapshotFile, SnapshotFileError, writeSnapshotFile } from '../../service/src/groups/persist.ts';
+
+describe('snapshot file', () => {
+  it('round-trips per-server parts, replaces atomically, leaves no temp files, mode 0600', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'groups-persist-'));
+    try {
+      const file = path.join(dir, 'groups.json');
+      expect(await readSnapshotFile(file)).toBeNull();
+      const parts = [
+        { key: 'ldap://a cn=x', syncedAt: 1000, groups: new Map([['cn=g1', ['u1', 'u2']], ['cn=g2', ['u2']]]) },
+        { key: 'ldap://b cn=y', syncedAt: 2000, groups: new Map([['cn=g3', []]]) },
+      ];
+      await writeSnapshotFile(file, parts);
+      await writeSnapshotFile(file, parts);
+      expect(await readSnapshotFile(file)).toEqual(parts);
+      expect(await readdir(dir)).toEqual(['groups.json']);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects files that are not ours or are damaged', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'groups-persist-'));
+    try {
+      const file = path.join(dir, 'groups.json');
+      for (const bad of [
+        'not json',
+        '{"format":"other","version":1,"servers":[]}',
+        '{"format":"ljwt-groups","version":1,"servers":[{"key":"k","syncedAt":1,"ids":["a"],"groups":[["cn=g",[1]]]}]}',
+        '{"format":"ljwt-groups","version":1,"servers":[{"key":"k","syncedAt":1,"ids":[7],"groups":[]}]}',
+      ]) {
+        await writeFile(file, bad);
+        await expect(readSnapshotFile(file)).rejects.toBeInstanceOf(SnapshotFileError);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
