@@ -6,20 +6,14 @@
 // an error, never silently ignored (an ignored group rule would fail open).
 
 import { ljwtError } from './lib/errors.ts';
+import { execWhole, matchesWhole, trimOws } from './lib/text.ts';
 import { normalizeDn } from './authz/dn.ts';
 import type { LocationPolicy, ClaimRequirement } from './authz/policy.ts';
 import type { ClaimMapping } from './identity/headers.ts';
+import type { ValidateOptions } from './jwt/validate.ts';
 
-/** ValidateOptions of njs/jwt/validate.ts without `now` (the adapter adds it per request). */
-export interface EdgeValidateOptions {
-  algorithms: string[];
-  maxTokenLength: number;
-  issuers: string[];
-  audiences: string[]; // [] = not checked ($ljwt_audience off)
-  leewaySeconds: number;
-  requiredTyp: string | null; // null = not checked ($ljwt_typ off)
-  requiredClaims: string[];
-}
+/** ValidateOptions without `now` (the adapter adds it per request). */
+export type EdgeValidateOptions = Omit<ValidateOptions, 'now'>;
 
 export interface EdgeKeySources {
   jwksFiles: string[];
@@ -111,7 +105,7 @@ function get(vars: Vars, name: string): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') bad(name, 'must be a string');
   if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v)) bad(name, 'contains a control character');
-  const t = v.replace(/^[ \t]+|[ \t]+$/g, '');
+  const t = trimOws(v);
   return t === '' ? null : t;
 }
 
@@ -125,7 +119,7 @@ function words(v: string): string[] {
 function integer(vars: Vars, name: string, def: number, min: number, max: number, what: string): number {
   const v = get(vars, name);
   if (v === null) return def;
-  if (!/^[0-9]{1,9}$/.test(v)) bad(name, 'must be ' + what + ', got ' + show(v));
+  if (!matchesWhole(/^[0-9]{1,9}$/, v)) bad(name, 'must be ' + what + ', got ' + show(v));
   const n = parseInt(v, 10);
   if (n < min || n > max) bad(name, 'must be between ' + min + ' and ' + max + ', got ' + v);
   return n;
@@ -175,7 +169,7 @@ function groups(vars: Vars, name: string): string[] {
   const parts = v.split('|');
   const out: string[] = [];
   for (let i = 0; i < parts.length; i++) {
-    const p = parts[i].replace(/^[ \t]+|[ \t]+$/g, '');
+    const p = trimOws(parts[i]);
     if (p === '') bad(name, 'has an empty group DN (DNs are separated by "|"), got ' + show(v));
     let n: string;
     try {
@@ -195,7 +189,7 @@ function claimMap(vars: Vars): ClaimMapping[] {
   if (v === null) return out;
   const items = words(v);
   for (let i = 0; i < items.length; i++) {
-    const m = /^([A-Za-z0-9_]+)=([^=]+)$/.exec(items[i]);
+    const m = execWhole(/^([A-Za-z0-9_]+)=([^=]+)$/, items[i]);
     if (m === null) {
       bad(name, 'must be space-separated name=claim pairs (name: letters, digits, "_"), got ' + show(items[i]));
     }
@@ -231,7 +225,7 @@ function scopes(vars: Vars): string[] {
   const list = words(v);
   for (let i = 0; i < list.length; i++) {
     // RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-    if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(list[i])) bad(name, 'has an invalid scope ' + show(list[i]));
+    if (!matchesWhole(/^[\x21\x23-\x5b\x5d-\x7e]+$/, list[i])) bad(name, 'has an invalid scope ' + show(list[i]));
   }
   return list;
 }
@@ -241,7 +235,7 @@ function loginUrl(vars: Vars): string | null {
   const v = get(vars, name);
   if (v === null) return null;
   // An absolute http(s) URL or a local path; never protocol-relative ("//host").
-  if (!/^(https?:\/\/[^\/?#\s"\\]+|\/(?![\/\\]))[^\s"\\<>]*$/i.test(v)) {
+  if (!matchesWhole(/^(https?:\/\/[^\/?#\s"\\]+|\/(?![\/\\]))[^\s"\\<>]*$/i, v)) {
     bad(name, 'must be an absolute http(s) URL or a path starting with a single "/", got ' + show(v));
   }
   return v;
@@ -250,7 +244,7 @@ function loginUrl(vars: Vars): string | null {
 function singleToken(vars: Vars, name: string, def: string | null, what: string, re: RegExp): string | null {
   const v = get(vars, name);
   if (v === null) return def;
-  if (!re.test(v)) bad(name, 'must be ' + what + ', got ' + show(v));
+  if (!matchesWhole(re, v)) bad(name, 'must be ' + what + ', got ' + show(v));
   return v;
 }
 
@@ -272,13 +266,13 @@ export function parseEdgeConfig(vars: Vars, runtime: EdgeRuntime): EdgeConfig {
     bad('ljwt_audience', 'is "off" (no audience check) or a list of audiences, not both, got ' + show(audience));
   }
   const typ = get(vars, 'ljwt_typ');
-  if (typ !== null && typ !== 'off' && !/^[A-Za-z0-9!#$&^_.+-]+(\/[A-Za-z0-9!#$&^_.+-]+)?$/.test(typ)) {
+  if (typ !== null && typ !== 'off' && !matchesWhole(/^[A-Za-z0-9!#$&^_.+-]+(\/[A-Za-z0-9!#$&^_.+-]+)?$/, typ)) {
     bad('ljwt_typ', 'must be a media type such as at+jwt, or "off", got ' + show(typ));
   }
   const requiredClaims = get(vars, 'ljwt_required_claims');
   const reqClaims = requiredClaims === null ? DEFAULTS.requiredClaims.slice() : words(requiredClaims);
   for (let i = 0; i < reqClaims.length; i++) {
-    if (!TOKEN.test(reqClaims[i])) bad('ljwt_required_claims', 'has an invalid claim name ' + show(reqClaims[i]));
+    if (!matchesWhole(TOKEN, reqClaims[i])) bad('ljwt_required_claims', 'has an invalid claim name ' + show(reqClaims[i]));
   }
 
   const realm = get(vars, 'ljwt_realm');

@@ -41,7 +41,9 @@
 // fixed order) and RDNs joined by ','; values escaped per RFC 4514 §2.4.
 
 import { ljwtError } from '../lib/errors.ts';
-import { codePoints, encodeHeaderValue, utf8Decode } from '../identity/encode.ts';
+import { encodeHeaderValue } from '../identity/encode.ts';
+import { matchesWhole } from '../lib/text.ts';
+import { codePoints, utf8DecodeStrict } from '../lib/utf8.ts';
 
 // RFC 4519 names for the OIDs seen in directory DNs.
 const OID_NAMES: { [oid: string]: string } = {
@@ -96,9 +98,9 @@ export function parseDn(dn: string): Rdn[] {
     while (i < n && (isAlpha(dn.charAt(i)) || isDigit(dn.charAt(i)) || dn.charAt(i) === '-' || dn.charAt(i) === '.')) i++;
     const rawType = dn.substring(tStart, i);
     let type: string;
-    if (/^[A-Za-z][A-Za-z0-9-]*$/.test(rawType)) {
+    if (matchesWhole(/^[A-Za-z][A-Za-z0-9-]*$/, rawType)) {
       type = rawType.toLowerCase();
-    } else if (/^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/.test(rawType)) {
+    } else if (matchesWhole(/^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/, rawType)) {
       type = OID_NAMES[rawType] || rawType;
     } else {
       fail(rawType === '' ? 'DN: attribute type expected at offset ' + tStart : 'DN: invalid attribute type "' + rawType + '"');
@@ -123,7 +125,7 @@ export function parseDn(dn: string): Rdn[] {
       let pending: number[] = [];
       const flush = () => {
         if (pending.length > 0) {
-          const s = utf8Decode(pending);
+          const s = utf8DecodeStrict(new Uint8Array(pending));
           if (s === null) fail('DN: hex escapes are not valid UTF-8');
           value += s;
           pending = [];

@@ -3,6 +3,7 @@
 // instead), and the redirect URL itself.
 
 import type { ErrorCode } from '../lib/errors.ts';
+import { execWhole, trimOws } from '../lib/text.ts';
 
 // Fixed texts: an exception message may carry key material, OpenSSL error
 // strings or claim values, none of which belongs in a response. Each text is
@@ -64,10 +65,10 @@ function acceptsHtml(accept: string): boolean {
   const ranges = accept.split(',');
   for (let i = 0; i < ranges.length; i++) {
     const params = ranges[i].split(';');
-    if (params[0].replace(/^[ \t]+|[ \t]+$/g, '').toLowerCase() !== 'text/html') continue;
+    if (trimOws(params[0]).toLowerCase() !== 'text/html') continue;
     let q = 1;
     for (let k = 1; k < params.length; k++) {
-      const m = /^[ \t]*q[ \t]*=[ \t]*([0-9.]+)[ \t]*$/i.exec(params[k]);
+      const m = execWhole(/^[ \t]*q[ \t]*=[ \t]*([0-9.]+)[ \t]*$/i, params[k]);
       if (m !== null) q = parseFloat(m[1]);
     }
     if (q > 0) return true;

@@ -2,6 +2,8 @@
 // else a cookie (browsers, which cannot add an Authorization header to a
 // navigation). Anything ambiguous is malformed rather than guessed at.
 
+import { execWhole, matchesWhole, trimOws } from '../lib/text.ts';
+
 // RFC 6750 §2.1 b64token.
 const B64TOKEN = /^[A-Za-z0-9\-._~+\/]+=*$/;
 
@@ -26,8 +28,8 @@ export function parseCookies(header: string): { [name: string]: string[] } {
     const p = pairs[i];
     const eq = p.indexOf('=');
     if (eq < 0) continue;
-    const name = p.substring(0, eq).replace(/^[ \t]+|[ \t]+$/g, '');
-    let value = p.substring(eq + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const name = trimOws(p.substring(0, eq));
+    let value = trimOws(p.substring(eq + 1));
     if (name === '') continue;
     if (value.length >= 2 && value.charAt(0) === '"' && value.charAt(value.length - 1) === '"') {
       value = value.substring(1, value.length - 1);
@@ -39,12 +41,13 @@ export function parseCookies(header: string): { [name: string]: string[] } {
 }
 
 function fromHeader(h: string): TokenResult {
-  const m = /^([^ \t]+)(.*)$/.exec(h.replace(/^[ \t]+|[ \t]+$/g, ''));
+  // [\s\S], not '.': a CR or LF after the scheme makes the header malformed, not absent.
+  const m = execWhole(/^([^ \t]+)([\s\S]*)$/, trimOws(h));
   if (m === null) return null;
   // Another scheme (Basic, Negotiate, ...) carries no bearer token for us.
   if (m[1].toLowerCase() !== 'bearer') return null;
-  const t = /^ +([^ ]+)$/.exec(m[2]);
-  if (t === null || !B64TOKEN.test(t[1])) return MALFORMED;
+  const t = execWhole(/^ +([^ ]+)$/, m[2]);
+  if (t === null || !matchesWhole(B64TOKEN, t[1])) return MALFORMED;
   return { token: t[1], source: 'header' };
 }
 
@@ -71,7 +74,7 @@ function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
     const names = Object.keys(jar);
     for (let i = 0; i < names.length; i++) {
       const k = names[i];
-      if (k.indexOf(prefix) === 0 && /^(0|[1-9][0-9]*)$/.test(k.substring(prefix.length)) &&
+      if (k.indexOf(prefix) === 0 && matchesWhole(/^(0|[1-9][0-9]*)$/, k.substring(prefix.length)) &&
         parseInt(k.substring(prefix.length), 10) >= count) {
         return MALFORMED;
       }
@@ -80,7 +83,7 @@ function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
   }
   // An emptied cookie (a logout) is no token.
   if (token === '') return null;
-  if (!B64TOKEN.test(token)) return MALFORMED;
+  if (!matchesWhole(B64TOKEN, token)) return MALFORMED;
   return { token: token, source: 'cookie' };
 }
 

@@ -9,92 +9,10 @@
 // items joined by ',' (so ',' inside an item is never ambiguous), and '+' is
 // escaped so that form-style decoders (Python unquote_plus, Java URLDecoder)
 // give the same result as decodeURIComponent.
-//
-// njs 0.7.9 has no TextEncoder/TextDecoder, and its strings are sequences of
-// code points (charCodeAt returns the full code point, '😀'.length is 1) while
-// Node/QuickJS strings are UTF-16: the code point reader below accepts both.
+
+import { utf8DecodeStrict, utf8Encode } from '../lib/utf8.ts';
 
 const HEX = '0123456789ABCDEF';
-
-/** Code points of a JS string; a lone UTF-16 surrogate becomes U+FFFD. */
-export function codePoints(s: string): number[] {
-  const out: number[] = [];
-  const n = s.length;
-  let i = 0;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        out.push(0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00));
-        i += 2;
-        continue;
-      }
-    }
-    out.push(c >= 0xd800 && c <= 0xdfff ? 0xfffd : c);
-    i++;
-  }
-  return out;
-}
-
-/** UTF-8 bytes of a JS string (RFC 3629); lone surrogates are encoded as U+FFFD. */
-export function utf8Encode(s: string): number[] {
-  const cps = codePoints(s);
-  const out: number[] = [];
-  for (let i = 0; i < cps.length; i++) {
-    const cp = cps[i];
-    if (cp < 0x80) {
-      out.push(cp);
-    } else if (cp < 0x800) {
-      out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-    } else {
-      out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-    }
-  }
-  return out;
-}
-
-/**
- * Strict UTF-8 decoding (RFC 3629 §3/§4): overlong forms, surrogates, code
- * points above U+10FFFF and truncated sequences give null instead of U+FFFD,
- * so two different byte strings never decode to the same text.
- */
-export function utf8Decode(bytes: number[]): string | null {
-  let out = '';
-  let i = 0;
-  const n = bytes.length;
-  while (i < n) {
-    const b = bytes[i];
-    let cp: number;
-    let need: number;
-    let min: number;
-    if (b < 0x80) {
-      out += String.fromCharCode(b);
-      i++;
-      continue;
-    } else if (b >= 0xc2 && b <= 0xdf) {
-      cp = b & 0x1f; need = 1; min = 0x80;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      cp = b & 0x0f; need = 2; min = 0x800;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      cp = b & 0x07; need = 3; min = 0x10000;
-    } else {
-      return null;
-    }
-    if (i + need >= n) return null;
-    for (let k = 1; k <= need; k++) {
-      const c = bytes[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return null;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return null;
-    out += String.fromCodePoint(cp);
-    i += need + 1;
-  }
-  return out;
-}
 
 function mustEncode(b: number): boolean {
   // space, '"', '%', '+', ','
@@ -150,7 +68,7 @@ export function decodeHeaderValue(v: string): string {
       throw new Error('non-ASCII character in an encoded header value');
     }
   }
-  const s = utf8Decode(bytes);
+  const s = utf8DecodeStrict(new Uint8Array(bytes));
   if (s === null) throw new Error('percent escapes are not valid UTF-8');
   return s;
 }

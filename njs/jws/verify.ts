@@ -7,7 +7,7 @@
 import { ljwtError } from '../lib/errors.ts';
 import type { LjwtError } from '../lib/errors.ts';
 import { base64urlDecodeOrNull, isBase64url } from '../lib/base64url.ts';
-import { utf8DecodeStrict } from '../lib/utf8.ts';
+import { parseJsonObject } from '../lib/json.ts';
 import { algorithmSpec, importVerifyKey } from '../keys/import-key.ts';
 import type { VerifyKey } from '../keys/import-key.ts';
 import type { KeySet, VerificationKey } from '../keys/key-set.ts';
@@ -53,16 +53,7 @@ function allZero(b: Uint8Array, start: number, end: number): boolean {
 export function decodeProtectedHeader(segment: string): { [k: string]: unknown } {
   const bytes = base64urlDecodeOrNull(segment);
   if (bytes === null || bytes.length === 0) throw malformed('JWS header is not base64url');
-  const text = utf8DecodeStrict(bytes);
-  if (text === null) throw malformed('JWS header is not UTF-8');
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (e) {
-    throw malformed('JWS header is not JSON');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw malformed('JWS header is not a JSON object');
-  return header as { [k: string]: unknown };
+  return parseJsonObject(bytes, 'JWS header');
 }
 
 export async function verifyCompactJws(token: string, keys: KeySet, options: JwsVerifyOptions): Promise<VerifiedJws> {

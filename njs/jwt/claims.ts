@@ -1,7 +1,7 @@
 // JWT claim checks (RFC 7519 §4.1, §7.2) run only on a verified payload.
 
 import { ljwtError } from '../lib/errors.ts';
-import { utf8DecodeStrict } from '../lib/utf8.ts';
+import { parseJsonObject } from '../lib/json.ts';
 
 export interface ClaimsOptions {
   /** Token iss must equal one; [] = not checked. */
@@ -9,7 +9,7 @@ export interface ClaimsOptions {
   /** Token aud (string or array) must contain one; [] = not checked. */
   audiences: string[];
   leewaySeconds: number;
-  /** Required JOSE typ (e.g. 'at+jwt'); null = not checked. */
+  /** Required JOSE typ, e.g. 'at+jwt' (RFC 9068 §4: case-insensitive, optional 'application/' prefix); null = not checked. */
   requiredTyp: string | null;
   /** Claims that must be present and not null. */
   requiredClaims: string[];
@@ -29,18 +29,7 @@ function claimFailed(claim: string, msg: string) {
 
 /** JWT Claims Set octets -> JSON object (RFC 7519 §7.2 steps 9-10). */
 export function decodeClaims(payload: Uint8Array): Claims {
-  const text = utf8DecodeStrict(payload);
-  if (text === null) throw ljwtError('ERR_JWT_MALFORMED', 'JWT payload is not UTF-8');
-  let claims: unknown;
-  try {
-    claims = JSON.parse(text);
-  } catch (e) {
-    throw ljwtError('ERR_JWT_MALFORMED', 'JWT payload is not JSON');
-  }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-    throw ljwtError('ERR_JWT_MALFORMED', 'JWT payload is not a JSON object');
-  }
-  return claims as Claims;
+  return parseJsonObject(payload, 'JWT payload');
 }
 
 // RFC 7515 §4.1.9: "application/" may be omitted from typ; RFC 9068 §4 compares

@@ -5,23 +5,13 @@ import { ljwtError } from '../lib/errors.ts';
 import type { KeySet } from '../keys/key-set.ts';
 import { verifyCompactJws } from '../jws/verify.ts';
 import { decodeClaims, validateClaims } from './claims.ts';
+import type { ClaimsOptions } from './claims.ts';
 
-export interface ValidateOptions {
+export interface ValidateOptions extends ClaimsOptions {
   /** Allow-list, exact case-sensitive match; 'none' is never accepted even if listed. */
   algorithms: string[];
   /** Checked before ANY decoding. */
   maxTokenLength: number;
-  /** Token iss must equal one; [] = not checked. */
-  issuers: string[];
-  /** Token aud (string or array) must contain one; [] = not checked. */
-  audiences: string[];
-  leewaySeconds: number;
-  /** e.g. 'at+jwt' (RFC 9068 §4: case-insensitive, optional 'application/' prefix); null = not checked. */
-  requiredTyp: string | null;
-  /** Must be present. */
-  requiredClaims: string[];
-  /** Seconds since the epoch. */
-  now: number;
 }
 
 export interface ValidatedToken {

@@ -5,6 +5,7 @@
 
 import { ljwtError } from './errors.ts';
 import type { LjwtError } from './errors.ts';
+import { matchesWhole } from './text.ts';
 
 export type SpkiKty = 'RSA' | 'EC' | 'OKP';
 export type SpkiCrv = 'P-256' | 'P-384' | 'P-521' | 'Ed25519';
@@ -296,7 +297,7 @@ export function pemBlocks(text: string): PemBlock[] {
     if (m[1] !== m[3]) throw invalid('PEM: BEGIN ' + m[1] + ' does not match END ' + m[3]);
     const body = m[2].replace(/[ \t\r\n]+/g, '');
     // RFC 7468 §3 strict base64; headers (e.g. encrypted legacy keys) are refused.
-    if (body.length === 0 || body.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
+    if (body.length === 0 || body.length % 4 !== 0 || !matchesWhole(/^[A-Za-z0-9+/]+={0,2}$/, body)) {
       throw invalid('PEM: ' + m[1] + ' block is not valid base64');
     }
     out.push({ label: m[1], der: Buffer.from(body, 'base64') });

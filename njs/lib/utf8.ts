@@ -1,7 +1,12 @@
-// Strict UTF-8 decoding (RFC 3629 §3/§4): TextDecoder is absent on njs 0.7.9
-// and Buffer#toString replaces invalid sequences instead of failing.
-// Rejects overlong forms, surrogate code points (U+D800..U+DFFF), values above
-// U+10FFFF and truncated sequences. Returns null on any invalid input.
+// UTF-8 (RFC 3629) for every runtime: TextEncoder/TextDecoder are absent on
+// njs 0.7.9, and Buffer#toString replaces invalid sequences instead of failing.
+// njs strings are sequences of code points (charCodeAt returns the full code
+// point, '😀'.length is 1) while Node/QuickJS strings are UTF-16: codePoints()
+// reads both.
+//
+// Decoding is strict (RFC 3629 §3/§4): overlong forms, surrogate code points
+// (U+D800..U+DFFF), values above U+10FFFF and truncated sequences give null
+// instead of U+FFFD, so two different byte strings never decode to the same text.
 //
 // Per-byte loops are slow in the njs interpreter, so the bytes are first
 // turned into a one-char-per-byte string natively; ASCII stretches are copied
@@ -9,8 +14,8 @@
 // well-formed sequence consists of non-ASCII bytes only, so each maximal run
 // must decode on its own.
 
-// String.fromCharCode.apply throws "argument list is too long" above ~1 k
-// arguments on njs 0.7.9.
+// Function.prototype.apply throws "argument list is too long" above 1024
+// arguments in the njs engine (measured: 1024 works, 1025 throws, on 0.7.9 and 1.0.2).
 const CHUNK = 1024;
 const NON_ASCII_RUN = /[\x80-\xff]+/g;
 
@@ -77,4 +82,44 @@ export function utf8DecodeStrict(bytes: Uint8Array): string | null {
     m = NON_ASCII_RUN.exec(bin);
   }
   return out + bin.substring(pos);
+}
+
+/** Code points of a JS string; a lone UTF-16 surrogate becomes U+FFFD. */
+export function codePoints(s: string): number[] {
+  const out: number[] = [];
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        out.push(0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00));
+        i += 2;
+        continue;
+      }
+    }
+    out.push(c >= 0xd800 && c <= 0xdfff ? 0xfffd : c);
+    i++;
+  }
+  return out;
+}
+
+/** UTF-8 bytes of a JS string (RFC 3629); lone surrogates are encoded as U+FFFD. */
+export function utf8Encode(s: string): number[] {
+  const cps = codePoints(s);
+  const out: number[] = [];
+  for (let i = 0; i < cps.length; i++) {
+    const cp = cps[i];
+    if (cp < 0x80) {
+      out.push(cp);
+    } else if (cp < 0x800) {
+      out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    } else {
+      out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    }
+  }
+  return out;
 }

@@ -9,6 +9,8 @@ import { identityFromClaims } from '../../../njs/identity/headers.ts';
 import { extractToken } from '../../../njs/http/token.ts';
 import { bearerChallenge, isBrowserNavigation, loginRedirectUrl } from '../../../njs/http/challenge.ts';
 import { parseEdgeConfig } from '../../../njs/config.ts';
+import { utf8DecodeStrict, utf8Encode } from '../../../njs/lib/utf8.ts';
+import { runNewlineCases } from './trailing-newline-cases.ts';
 
 function codeOf(f: () => unknown): unknown {
   try {
@@ -16,6 +18,18 @@ function codeOf(f: () => unknown): unknown {
   } catch (e) {
     return { code: (e as { code?: string }).code || 'plain' };
   }
+}
+
+// Text longer than the 1024 arguments one Function.prototype.apply takes in
+// the njs engine (njs/lib/utf8.ts decodes in chunks).
+function longText(): { text: string; dn: string } {
+  let text = '';
+  let dn = 'cn=';
+  for (let i = 0; i < 700; i++) {
+    text += '\u00e9' + String.fromCodePoint(0x1f600) + 'x';
+    dn += '\\C3\\A9';
+  }
+  return { text: text, dn: dn };
 }
 
 export function collect(): unknown {
@@ -34,6 +48,8 @@ export function collect(): unknown {
     ljwt_require_any_group: 'cn=J\\C3\\BCrgen | cn=x,dc=y', ljwt_claim_map: 'mail=email',
   }, { ed25519: false, version: '0.7.9' });
   const claims = { sub: 'j' + emoji, dns: ['CN=J\u00dcRGEN', 'cn=other'], oids: ['1-2'], email: 'a b@x', scope: 'r w' };
+  const long = longText();
+  const longBytes = utf8Encode(long.text);
   return {
     enc: enc,
     list: encodeHeaderList(strings),
@@ -59,6 +75,10 @@ export function collect(): unknown {
       bearerChallenge('r', 'ERR_ACCESS_DENIED', 403)],
     nav: [isBrowserNavigation({ method: 'GET', accept: 'text/html' }),
       isBrowserNavigation({ method: 'GET', accept: 'text/html', secFetchMode: 'cors' })],
+    long: [longBytes.length, utf8DecodeStrict(new Uint8Array(longBytes)) === long.text,
+      decodeHeaderList(encodeHeaderList([long.text])).join('') === long.text,
+      (tryNormalizeDn(long.dn) || '').length, utf8DecodeStrict(new Uint8Array(longBytes.slice(0, longBytes.length - 2)))],
+    newline: runNewlineCases(),
     redirect: [loginRedirectUrl('/login', 'rd', '/a?b=' + emoji), loginRedirectUrl('/login', 'rd', '//evil')],
   };
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  codePoints, decodeHeaderList, decodeHeaderValue, encodeHeaderList, encodeHeaderValue, utf8Decode, utf8Encode,
-} from '../../../njs/identity/encode.ts';
+import { decodeHeaderList, decodeHeaderValue, encodeHeaderList, encodeHeaderValue } from '../../../njs/identity/encode.ts';
+import { codePoints, utf8DecodeStrict, utf8Encode } from '../../../njs/lib/utf8.ts';
 
 describe('encodeHeaderValue', () => {
   it.each([
@@ -50,12 +49,13 @@ describe('strict decoding', () => {
   it.each(['%', '%4', '%zz', '%C3', '%C0%AF', '%ED%A0%80', 'é'])('rejects %j', (v) => {
     expect(() => decodeHeaderValue(v)).toThrow();
   });
-  it('utf8Decode rejects out of range code points', () => {
-    expect(utf8Decode([0xf4, 0x90, 0x80, 0x80])).toBeNull();
-    expect(utf8Decode([0xf5, 0x80, 0x80, 0x80])).toBeNull();
-    expect(utf8Decode([0xe0, 0x80, 0x80])).toBeNull();
-    expect(utf8Decode([0x80])).toBeNull();
-    expect(utf8Decode([0xf0, 0x9f, 0x98, 0x80])).toBe('😀');
+  it('utf8DecodeStrict rejects out of range code points', () => {
+    const d = (b: number[]) => utf8DecodeStrict(new Uint8Array(b));
+    expect(d([0xf4, 0x90, 0x80, 0x80])).toBeNull();
+    expect(d([0xf5, 0x80, 0x80, 0x80])).toBeNull();
+    expect(d([0xe0, 0x80, 0x80])).toBeNull();
+    expect(d([0x80])).toBeNull();
+    expect(d([0xf0, 0x9f, 0x98, 0x80])).toBe('😀');
   });
   it('codePoints pairs surrogates', () => {
     expect(codePoints('a😀\ud800')).toEqual([0x61, 0x1f600, 0xfffd]);
