@@ -1,0 +1,155 @@
+// The one place that touches the nginx request object for the validator: reads
+// the $ljwt_* configuration variables and request headers, writes the js_var
+// outputs, reads key files and logs. Everything else is the pure core.
+
+import fs from 'fs';
+import { ljwtError } from '../lib/errors.ts';
+import { EDGE_VARIABLES, type EdgeRuntime } from '../config.ts';
+import { importVerifyKey } from '../keys/import-key.ts';
+
+/** Output js_vars (declared in nginx/http.conf) that the validate handler owns. */
+export const OUTPUT_VARIABLES: string[] = ['ljwt_user', 'ljwt_group_dns', 'ljwt_oids', 'ljwt_error',
+  'ljwt_error_description'];
+
+// Log lines must stay one line and bounded: messages may quote token or claim text.
+const MAX_LOG_MESSAGE = 512;
+
+export interface EdgeContext {
+  r: NginxHTTPRequest;
+  /** The $ljwt_* inputs; unset variables are absent, empty ones are "" (both mean default). */
+  configValues(): { [name: string]: string };
+  /** A request header (case-insensitive) or undefined. */
+  header(name: string): string | undefined;
+  method(): string;
+  /** $request_uri of the client request (the original path and query). */
+  requestUri(): string;
+  variable(name: string): string | undefined;
+  /** Writes a js_var; throws ERR_CONFIG_INVALID when the variable is not declared. */
+  setOutput(name: string, value: string): void;
+  /** Text of a key file; ERR_CONFIG_INVALID when missing or unreadable. */
+  readKeyFile(path: string): string;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+function versionAtLeast(version: string, want: number[]): boolean {
+  const parts = version.split('.');
+  for (let i = 0; i < want.length; i++) {
+    const n = parseInt(parts[i] || '0', 10);
+    if (isNaN(n)) return false;
+    if (n !== want[i]) return n > want[i];
+  }
+  return true;
+}
+
+export type Capabilities = EdgeRuntime & { engine: string };
+
+/**
+ * What this njs claims by version: Ed25519 in WebCrypto arrived in njs 0.9.7
+ * (both engines). Enough for the error pages, which verify nothing.
+ */
+export function staticCapabilities(): Capabilities {
+  const g = njs as unknown as { version: string; engine?: string };
+  const version = String(g.version);
+  // njs.engine exists since 0.8.x; older runtimes only have the njs engine.
+  const engine = typeof g.engine === 'string' ? g.engine : 'njs';
+  return { ed25519: versionAtLeast(version, [0, 9, 7]), version: version, engine: engine };
+}
+
+// An Ed25519 public key (SPKI, RFC 8410 §4) used only to ask the runtime
+// whether it can import one.
+const ED25519_PROBE_SPKI = 'MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=';
+
+// Module state: remembered across requests on QuickJS (contexts are reused),
+// recomputed per request on the njs engine (the module top level re-runs).
+let ed25519Probe: boolean | null = null;
+
+/**
+ * Capabilities as measured: the version is not enough. Debian testing's
+ * libnginx-mod-http-js 1.0.2 reports "unknown algorithm name: Ed25519" inside
+ * nginx although the njs 1.0.2 CLI of the same source verifies EdDSA, so
+ * Ed25519 is probed with a real key import (once per VM).
+ */
+export async function probeCapabilities(): Promise<Capabilities> {
+  const caps = staticCapabilities();
+  if (!caps.ed25519) return caps;
+  if (ed25519Probe === null) {
+    try {
+      await importVerifyKey({ kty: 'OKP', crv: 'Ed25519', format: 'spki',
+        der: new Uint8Array(Buffer.from(ED25519_PROBE_SPKI, 'base64')) }, 'EdDSA');
+      ed25519Probe = true;
+    } catch (e) {
+      ed25519Probe = false;
+    }
+  }
+  caps.ed25519 = ed25519Probe;
+  if (!ed25519Probe) caps.version += ' (this build has no Ed25519 in WebCrypto)';
+  return caps;
+}
+
+export function oneLine(msg: string): string {
+  const s = msg.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return s.length > MAX_LOG_MESSAGE ? s.substring(0, MAX_LOG_MESSAGE) + '...' : s;
+}
+
+export function messageOf(e: unknown): string {
+  if (e !== null && typeof e === 'object' && typeof (e as Error).message === 'string') return (e as Error).message;
+  return String(e);
+}
+
+export function createContext(r: NginxHTTPRequest): EdgeContext {
+  const vars = r.variables as unknown as { [name: string]: string | undefined };
+  const headers = r.headersIn as unknown as { [name: string]: string | undefined };
+  return {
+    r: r,
+    configValues: function () {
+      const out: { [name: string]: string } = {};
+      for (let i = 0; i < EDGE_VARIABLES.length; i++) {
+        // An undeclared variable reads as undefined (nginx/http.conf declares them all).
+        const v = vars[EDGE_VARIABLES[i]];
+        if (v !== undefined && v !== null) out[EDGE_VARIABLES[i]] = String(v);
+      }
+      return out;
+    },
+    header: function (name: string) {
+      const v = headers[name];
+      return v === undefined || v === null ? undefined : String(v);
+    },
+    method: function () {
+      return String(r.method);
+    },
+    requestUri: function () {
+      const v = vars.request_uri;
+      return v === undefined || v === null ? '/' : String(v);
+    },
+    variable: function (name: string) {
+      const v = vars[name];
+      return v === undefined || v === null ? undefined : String(v);
+    },
+    setOutput: function (name: string, value: string) {
+      try {
+        vars[name] = value;
+      } catch (e) {
+        throw ljwtError('ERR_CONFIG_INVALID', '$' + name + ' is not declared (add `js_var $' + name +
+          ';` at http level): ' + messageOf(e));
+      }
+    },
+    readKeyFile: function (path: string) {
+      try {
+        return fs.readFileSync(path, 'utf8') as string;
+      } catch (e) {
+        throw ljwtError('ERR_CONFIG_INVALID', 'cannot read key file ' + path + ': ' + messageOf(e));
+      }
+    },
+    info: function (msg: string) {
+      r.log('ljwt: ' + oneLine(msg));
+    },
+    warn: function (msg: string) {
+      r.warn('ljwt: ' + oneLine(msg));
+    },
+    error: function (msg: string) {
+      r.error('ljwt: ' + oneLine(msg));
+    },
+  };
+}

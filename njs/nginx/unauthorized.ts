@@ -1,0 +1,100 @@
+// error_page handlers (nginx/server.conf): what the client sees when the auth
+// subrequest refused. They read the reason from $ljwt_error, which the auth
+// subrequest wrote into the variables it shares with this request and which
+// survive the error_page redirect to the named location.
+
+import type { ErrorCode } from '../lib/errors.ts';
+import { parseEdgeConfig, DEFAULTS } from '../config.ts';
+import { bearerChallenge, errorDescription, isBrowserNavigation, loginRedirectUrl } from '../http/challenge.ts';
+import { createContext, messageOf, staticCapabilities, type EdgeContext } from './context.ts';
+import { matchesWhole } from '../lib/text.ts';
+
+interface ResponseSettings {
+  realm: string;
+  loginUrl: string | null;
+  returnParam: string;
+}
+
+// The validate handler already refused the request, so a configuration that
+// fails to parse here only costs the redirect: the client still gets a denial.
+function settings(ctx: EdgeContext): ResponseSettings {
+  try {
+    const cfg = parseEdgeConfig(ctx.configValues(), staticCapabilities());
+    return { realm: cfg.realm, loginUrl: cfg.loginUrl, returnParam: cfg.returnParam };
+  } catch (e) {
+    ctx.warn('error page without the configuration: ' + messageOf(e));
+    return { realm: DEFAULTS.realm, loginUrl: null, returnParam: DEFAULTS.returnParam };
+  }
+}
+
+function errorCode(ctx: EdgeContext, fallback: ErrorCode): ErrorCode {
+  const v = ctx.variable('ljwt_error');
+  return v && matchesWhole(/^ERR_[A-Z_]+$/, v) ? v as ErrorCode : fallback;
+}
+
+function browser(ctx: EdgeContext): boolean {
+  return isBrowserNavigation({
+    method: ctx.method(),
+    accept: ctx.header('Accept'),
+    xRequestedWith: ctx.header('X-Requested-With'),
+    secFetchMode: ctx.header('Sec-Fetch-Mode'),
+    secFetchDest: ctx.header('Sec-Fetch-Dest'),
+  });
+}
+
+function jsonBody(error: string, description: string): string {
+  return JSON.stringify({ error: error, error_description: description }) + '\n';
+}
+
+function noStore(r: NginxHTTPRequest): void {
+  r.headersOut['Cache-Control'] = 'no-store';
+}
+
+/** error_page 401: a login redirect for browser navigations, else the RFC 6750 §3 challenge. */
+export function unauthorized(r: NginxHTTPRequest): void {
+  const ctx = createContext(r);
+  let realm = DEFAULTS.realm;
+  let code: ErrorCode = 'ERR_TOKEN_MISSING';
+  try {
+    const s = settings(ctx);
+    realm = s.realm;
+    code = errorCode(ctx, 'ERR_TOKEN_MISSING');
+    noStore(r);
+    if (s.loginUrl !== null && browser(ctx)) {
+      r.return(302, loginRedirectUrl(s.loginUrl, s.returnParam, ctx.requestUri()));
+      return;
+    }
+    r.headersOut['WWW-Authenticate'] = bearerChallenge(realm, code, 401);
+    r.headersOut['Content-Type'] = 'application/json';
+    // RFC 6750 §3.1: a request without a token gets no error code.
+    r.return(401, jsonBody(code === 'ERR_TOKEN_MISSING' ? 'unauthorized' : 'invalid_token', errorDescription(code)));
+  } catch (e) {
+    ctx.error('error page 401 failed: ' + messageOf(e));
+    r.return(401);
+  }
+}
+
+const FORBIDDEN_HTML = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>403 Forbidden</title></head>\n' +
+  '<body><h1>403 Forbidden</h1><p>You are signed in, but your account is not allowed to open this page.</p>' +
+  '</body></html>\n';
+
+/** error_page 403: error="insufficient_scope" for API clients (RFC 6750 §3.1), a short page for browsers. */
+export function forbidden(r: NginxHTTPRequest): void {
+  const ctx = createContext(r);
+  try {
+    const s = settings(ctx);
+    const code = errorCode(ctx, 'ERR_ACCESS_DENIED');
+    noStore(r);
+    if (browser(ctx)) {
+      r.headersOut['Content-Type'] = 'text/html; charset=utf-8';
+      r.return(403, FORBIDDEN_HTML);
+      return;
+    }
+    r.headersOut['WWW-Authenticate'] = bearerChallenge(s.realm, code, 403);
+    r.headersOut['Content-Type'] = 'application/json';
+    r.return(403, jsonBody('insufficient_scope', errorDescription(code)));
+  } catch (e) {
+    ctx.error('error page 403 failed: ' + messageOf(e));
+    r.return(403);
+  }
+}
