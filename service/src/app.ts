@@ -5,6 +5,8 @@ import type { ServiceConfig } from './config/types.ts';
 import { HttpError } from './http/request.ts';
 import { baseHeaders, sendJson, sendNoStoreJson, sendText } from './http/respond.ts';
 import { Router } from './http/router.ts';
+import { registerAdminRoutes } from './admin/routes.ts';
+import { browserCallback, browserLogin, browserRefresh, browserSettings } from './browser/session.ts';
 import { authValidateEndpoint } from './oauth/auth-validate.ts';
 import { authorizeGet, authorizePost } from './oauth/authorize.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
@@ -40,11 +42,24 @@ export const DEFAULT_TUNING: Tuning = {
   shutdownGraceMs: 10_000,
 };
 
+/** DEFAULT_TUNING with what the configuration sets (ServiceConfig's optional tuning fields). */
+export function configTuning(config: ServiceConfig): Tuning {
+  return {
+    ...DEFAULT_TUNING,
+    keyRotationSeconds: config.keyRotationSeconds ?? DEFAULT_TUNING.keyRotationSeconds,
+    leewaySeconds: config.leewaySeconds ?? DEFAULT_TUNING.leewaySeconds,
+    refreshReuseGraceSeconds: config.refreshReuseGraceSeconds ?? DEFAULT_TUNING.refreshReuseGraceSeconds,
+    accessTokenCookie: config.accessTokenCookie ?? DEFAULT_TUNING.accessTokenCookie,
+    refreshTokenCookie: config.refreshTokenCookie ?? DEFAULT_TUNING.refreshTokenCookie,
+  };
+}
+
 export interface AppDeps {
   store: Store;
   authenticator: Authenticator;
   groups: GroupDirectory;
   logger?: Logger;
+  /** Overrides over configTuning(config) (tests). */
   tuning?: Partial<Tuning>;
   /** Seconds since epoch; tests move time forward. */
   now?: () => number;
@@ -59,7 +74,7 @@ export interface App {
 }
 
 export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<App> {
-  const tuning: Tuning = { ...DEFAULT_TUNING, ...(deps.tuning ?? {}) };
+  const tuning: Tuning = { ...configTuning(config), ...(deps.tuning ?? {}) };
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
   const logger = deps.logger ?? jsonLogger();
   const metrics = new Metrics();
@@ -116,6 +131,17 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     .on('GET', '/metrics', async (_req, res) =>
       sendText(res, 200, await metrics.render(), 'text/plain; version=0.0.4; charset=utf-8', { 'Cache-Control': 'no-store' }));
 
+  registerAdminRoutes(router, context);
+
+  // Browser sign-in through nginx (service as relying party): only when configured, see browser/session.ts.
+  const browser = browserSettings(context);
+  if (browser !== null) {
+    router
+      .on('GET', '/login', (req, res, url) => browserLogin(context, browser, req, res, url))
+      .on('GET', '/callback', (req, res, url) => browserCallback(context, browser, req, res, url))
+      .on('GET', '/refresh', (req, res, url) => browserRefresh(context, browser, req, res, url));
+  }
+
   const inFlight = new Set<ServerResponse>();
   let closing = false;
 
@@ -149,7 +175,9 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     }
   }
 
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 }, (req, res) => { void handle(req, res); });
+  // 64 KB of headers: behind nginx (/_auth/) every request carries the site's cookies, and the
+  // access token of a user in a few hundred groups is split over up to 8 cookies of 4 KB.
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 64 * 1024 }, (req, res) => { void handle(req, res); });
   // Other instances may rotate keys in a shared key directory; pick that up, and rotate/prune on schedule.
   const maintenance = setInterval(() => {
     keys.maintain().catch((e) => logger.log('error', 'key_maintenance_failed', { error: e instanceof Error ? e.message : 'unknown' }));

@@ -1,7 +1,7 @@
 // Entry point: `node dist/service/main.js --config /etc/nginx-ldap-jwt/config.xml`
 //              `node dist/service/main.js --config ... --rotate-keys`  (new signing key now, then exit)
 import { parseArgs } from 'node:util';
-import { createApp, DEFAULT_TUNING } from './app.ts';
+import { configTuning, createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { ServiceConfig } from './config/types.ts';
 import { startGroupDirectory } from './groups/directory.ts';
@@ -10,7 +10,6 @@ import { createLdapAuthenticator } from './ldap/login.ts';
 import { jsonLogger, type Logger } from './ops/logger.ts';
 import { createStore } from './store/create-store.ts';
 import { KeyManager } from './tokens/keys.ts';
-import { tuningFromConfig } from './tuning-config.ts';
 
 const USAGE = `usage: main.js [--config FILE] [--rotate-keys]
   --config FILE   XML configuration (default: $LJWT_CONFIG; environment variables override it)
@@ -29,7 +28,7 @@ function groupLog(logger: Logger): GroupLog {
 }
 
 async function rotateKeys(config: ServiceConfig, logger: Logger): Promise<void> {
-  const tuning = { ...DEFAULT_TUNING, ...tuningFromConfig(config) };
+  const tuning = configTuning(config);
   const keys = new KeyManager({
     directory: config.keyDirectory,
     algorithm: config.signingAlgorithm,
@@ -65,7 +64,7 @@ async function main(): Promise<number> {
   const store = createStore(config.redisUrl);
   const authenticator = createLdapAuthenticator(config.ldapServers, config.usernamePattern, (level, msg, fields) => logger.log(level, msg, { component: 'ldap', ...fields }));
   const groups = await startGroupDirectory(config, groupLog(logger));
-  const app = await createApp(config, { store, authenticator, groups, logger, tuning: tuningFromConfig(config) });
+  const app = await createApp(config, { store, authenticator, groups, logger });
   await app.listen();
 
   return new Promise<number>((resolve) => {

@@ -80,7 +80,8 @@ export class FixedGroups implements GroupDirectory {
   }
   status(): GroupStatus {
     const age = this.updatedAt === null ? null : Date.now() / 1000 - this.updatedAt;
-    return { generation: this.generation, updatedAt: this.updatedAt, ageSeconds: age, stale: false, groupCount: 2, memberCount: Object.keys(this.map).length };
+    return { generation: this.generation, updatedAt: this.updatedAt, ageSeconds: age, stale: false, groupCount: 2, memberCount: Object.keys(this.map).length,
+      lastSyncDurationMs: null, syncErrors: 0 };
   }
   async syncNow(): Promise<unknown> {
     this.generation++;
@@ -96,6 +97,9 @@ export class CountingAuthenticator implements Authenticator {
   authenticate(u: string, p: string) {
     this.calls++;
     return this.inner.authenticate(u, p);
+  }
+  findUser(u: string) {
+    return this.inner.findUser(u);
   }
   ping() {
     return this.inner.ping();

@@ -9,6 +9,7 @@ import { errorText, stderrLog, type GroupLog } from './log.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { SnapshotReader, SnapshotWriter, createStoreHandle, type ReaderHandle } from './snapshot-store.ts';
 import { SyncEngine, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
+import { syncTargets } from './sync-targets.ts';
 
 export type { SyncResult, SyncServerResult } from './sync-engine.ts';
 export type { ReaderHandle } from './snapshot-store.ts';
@@ -88,7 +89,7 @@ export async function startGroupDirectory(
   options: GroupDirectoryOptions = {},
 ): Promise<GroupDirectory & GroupDirectoryExtras> {
   const mode = options.mode ?? (import.meta.url.endsWith('.ts') ? 'in-thread' : 'worker');
-  const syncConfig = { ldapServers: config.ldapServers, groupSync: config.groupSync };
+  const syncConfig = { ldapServers: syncTargets(config, log), groupSync: config.groupSync };
   const store = createStoreHandle(options.initialBufferBytes);
   let engineStatus: EngineStatus = { ...EMPTY_STATUS };
   let crashErrors = 0;

@@ -23,6 +23,13 @@ export interface LdapUser {
 
 export interface Authenticator {
   authenticate(username: string, password: string): Promise<LdapUser>;
+  /**
+   * The entry a login with this username would bind as, found with the service
+   * account and without any password (operator endpoints). null when no single
+   * entry matches or it has no object id; LdapLoginError INVALID_USERNAME or
+   * DIRECTORY_UNAVAILABLE otherwise.
+   */
+  findUser(username: string): Promise<LdapUser | null>;
   /** Any server reachable and the service bind accepted (for /readyz). */
   ping(): Promise<boolean>;
 }
@@ -67,6 +74,57 @@ async function stage<T>(name: string, p: () => Promise<T>): Promise<T> {
   }
 }
 
+type UserSearch = { entry: Entry } | { none: true } | { ambiguous: string[] };
+
+/** Service connection: connected and bound as the service account (failures are ServerFailure). */
+async function openServiceClient(server: LdapServerConfig): Promise<Client> {
+  const client = await stage('connect', () => openLdapClient(server));
+  try {
+    await stage('service bind', () => client.bind(server.bindDn, server.bindPassword));
+  } catch (err) {
+    await closeLdapClient(client);
+    throw err;
+  }
+  return client;
+}
+
+/** The user's entry under userSearchBase with server.userFilter. */
+async function searchUser(client: Client, server: LdapServerConfig, username: string): Promise<UserSearch> {
+  const objectIdAttr = server.objectIdAttribute;
+  const { searchEntries } = await stage('user search', () =>
+    client.search(server.userSearchBase, {
+      scope: 'sub',
+      filter: fillFilter(server.userFilter, { username }),
+      // Two are enough to tell "exactly one" from "ambiguous" (RFC 4511 §4.5.1.4).
+      sizeLimit: 2,
+      attributes: [objectIdAttr, 'displayName', 'cn', 'mail', ...LOGIN_NAME_ATTRIBUTES],
+      explicitBufferAttributes: isBinaryGuidAttribute(objectIdAttr) ? [objectIdAttr] : [],
+    }),
+  );
+  if (searchEntries.length === 0) return { none: true };
+  if (searchEntries.length > 1) return { ambiguous: searchEntries.map((e) => e.dn) };
+  return { entry: searchEntries[0]! };
+}
+
+/** The LdapUser of a found entry; `username` is what was asked for, the directory's spelling wins. */
+function userFromEntry(entry: Entry, objectId: string, username: string, server: LdapServerConfig): LdapUser {
+  const lower = username.toLowerCase();
+  let canonical = username;
+  for (const a of LOGIN_NAME_ATTRIBUTES) {
+    const hit = allStrings(entry, a).find((v) => v.toLowerCase() === lower);
+    if (hit !== undefined) {
+      canonical = hit;
+      break;
+    }
+  }
+  const user: LdapUser = { dn: entry.dn, username: canonical, objectId, serverUri: server.uri };
+  const displayName = firstString(entry, 'displayName') ?? firstString(entry, 'cn');
+  if (displayName !== undefined) user.displayName = displayName;
+  const email = firstString(entry, 'mail');
+  if (email !== undefined) user.email = email;
+  return user;
+}
+
 export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePattern: RegExp, log?: LogFn): Authenticator {
   if (servers.length === 0) throw new Error('createLdapAuthenticator: no LDAP servers configured');
   // A /g or /y pattern keeps lastIndex between test() calls and would accept
@@ -74,38 +132,56 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
   const pattern = new RegExp(usernamePattern.source, usernamePattern.flags.replace(/[gy]/g, ''));
   const emit: LogFn = log ?? (() => undefined);
 
+  function checkUsername(username: string): void {
+    if (typeof username !== 'string' || !pattern.test(username)) {
+      throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
+    }
+    try {
+      escapeFilterValue(username);
+    } catch {
+      // Not encodable as UTF-8 (lone surrogate): no filter can carry it.
+      throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
+    }
+  }
+
+  /**
+   * The answer of the first server that gives one, in configured order. A directory
+   * answer (including LdapLoginError) ends the walk: replicas hold the same entries
+   * and passwords, and asking the next one would double the guesses per request.
+   */
+  async function firstAnswer<T>(what: string, ask: (server: LdapServerConfig) => Promise<T>): Promise<T> {
+    const failures: string[] = [];
+    for (const server of servers) {
+      try {
+        return await ask(server);
+      } catch (err) {
+        if (err instanceof LdapLoginError) throw err;
+        const reason = err instanceof Error ? err.message : String(err);
+        failures.push(`${server.uri}: ${reason}`);
+        emit('warn', `${what}: server failed, trying next`, { server: server.uri, reason });
+      }
+    }
+    emit('error', `${what}: no directory server available`, { failures });
+    throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'no directory server available');
+  }
+
   async function attempt(server: LdapServerConfig, username: string, password: string): Promise<LdapUser> {
     let svc: Client | undefined;
     let userClient: Client | undefined;
     try {
-      svc = await stage('connect', () => openLdapClient(server));
+      svc = await openServiceClient(server);
       const s = svc;
-      await stage('service bind', () => s.bind(server.bindDn, server.bindPassword));
-
       const objectIdAttr = server.objectIdAttribute;
-      const { searchEntries } = await stage('user search', () =>
-        s.search(server.userSearchBase, {
-          scope: 'sub',
-          filter: fillFilter(server.userFilter, { username }),
-          // Two are enough to tell "exactly one" from "ambiguous" (RFC 4511 §4.5.1.4).
-          sizeLimit: 2,
-          attributes: [objectIdAttr, 'displayName', 'cn', 'mail', ...LOGIN_NAME_ATTRIBUTES],
-          explicitBufferAttributes: isBinaryGuidAttribute(objectIdAttr) ? [objectIdAttr] : [],
-        }),
-      );
-      if (searchEntries.length === 0) {
+      const found = await searchUser(s, server, username);
+      if ('none' in found) {
         emit('info', 'ldap login: no such user', { username, server: server.uri });
         throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
       }
-      if (searchEntries.length > 1) {
-        emit('warn', 'ldap login: username matches more than one entry; refusing', {
-          username,
-          server: server.uri,
-          dns: searchEntries.map((e) => e.dn),
-        });
+      if ('ambiguous' in found) {
+        emit('warn', 'ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
         throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
       }
-      const entry = searchEntries[0]!;
+      const entry = found.entry;
 
       // A fresh connection: the service connection stays bound as the service
       // account for the group check, and a failed user bind leaves it untouched.
@@ -145,21 +221,8 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
         }
       }
 
-      const lower = username.toLowerCase();
-      let canonical = username;
-      for (const a of LOGIN_NAME_ATTRIBUTES) {
-        const hit = allStrings(entry, a).find((v) => v.toLowerCase() === lower);
-        if (hit !== undefined) {
-          canonical = hit;
-          break;
-        }
-      }
-      const user: LdapUser = { dn: entry.dn, username: canonical, objectId, serverUri: server.uri };
-      const displayName = firstString(entry, 'displayName') ?? firstString(entry, 'cn');
-      if (displayName !== undefined) user.displayName = displayName;
-      const email = firstString(entry, 'mail');
-      if (email !== undefined) user.email = email;
-      emit('info', 'ldap login: success', { username: canonical, dn: entry.dn, server: server.uri });
+      const user = userFromEntry(entry, objectId, username, server);
+      emit('info', 'ldap login: success', { username: user.username, dn: entry.dn, server: server.uri });
       return user;
     } finally {
       await closeLdapClient(userClient);
@@ -174,30 +237,37 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
       if (typeof password !== 'string' || password.length === 0) {
         throw new LdapLoginError('EMPTY_PASSWORD', 'password is empty');
       }
-      if (typeof username !== 'string' || !pattern.test(username)) {
-        throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
-      }
-      try {
-        escapeFilterValue(username);
-      } catch {
-        // Not encodable as UTF-8 (lone surrogate): no filter can carry it.
-        throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
-      }
-      const failures: string[] = [];
-      for (const server of servers) {
+      checkUsername(username);
+      return firstAnswer('ldap login', (server) => attempt(server, username, password));
+    },
+
+    async findUser(username: string): Promise<LdapUser | null> {
+      checkUsername(username);
+      return firstAnswer('ldap lookup', async (server) => {
+        let svc: Client | undefined;
         try {
-          return await attempt(server, username, password);
-        } catch (err) {
-          // Credential and policy answers end the login: replicas hold the same
-          // passwords, and trying the next one would double the guesses per request.
-          if (err instanceof LdapLoginError) throw err;
-          const reason = err instanceof Error ? err.message : String(err);
-          failures.push(`${server.uri}: ${reason}`);
-          emit('warn', 'ldap login: server failed, trying next', { server: server.uri, reason });
+          svc = await openServiceClient(server);
+          const found = await searchUser(svc, server, username);
+          if ('ambiguous' in found) {
+            emit('warn', 'ldap lookup: username matches more than one entry', { username, server: server.uri, dns: found.ambiguous });
+            return null;
+          }
+          if ('none' in found) return null;
+          const objectId = objectIdFromEntry(found.entry, server.objectIdAttribute);
+          if (objectId === undefined) {
+            emit('error', 'ldap lookup: user entry has no usable object id attribute', {
+              username,
+              dn: found.entry.dn,
+              attribute: server.objectIdAttribute,
+              server: server.uri,
+            });
+            return null;
+          }
+          return userFromEntry(found.entry, objectId, username, server);
+        } finally {
+          await closeLdapClient(svc);
         }
-      }
-      emit('error', 'ldap login: no directory server available', { failures });
-      throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'no directory server available');
+      });
     },
 
     async ping(): Promise<boolean> {

@@ -14,6 +14,8 @@ export interface LdapUser {
 
 export interface Authenticator {
   authenticate(username: string, password: string): Promise<LdapUser>;
+  /** The entry a login with this name would use, without a password (operator endpoints); null when none or ambiguous. */
+  findUser(username: string): Promise<LdapUser | null>;
   ping(): Promise<boolean>;
   close?(): Promise<void>;
 }
@@ -29,11 +31,16 @@ export function ldapErrorCode(e: unknown): LdapLoginErrorCode | null {
 
 export interface GroupStatus {
   generation: number;
+  /** ms since the epoch of the snapshot's sync (its oldest server part); null without a snapshot. */
   updatedAt: number | null;
   ageSeconds: number | null;
   stale: boolean;
   groupCount: number;
   memberCount: number;
+  /** Duration of the last sync (successful or not); null before the first one ends. */
+  lastSyncDurationMs: number | null;
+  /** Failed server syncs since start (a counter). */
+  syncErrors: number;
 }
 
 export interface GroupDirectory {

@@ -43,6 +43,9 @@ export function groupGauges(ctx: ServiceContext) {
       { name: 'ljwt_group_snapshot_groups', help: 'Groups in the snapshot.', value: g.groupCount },
       { name: 'ljwt_group_snapshot_members', help: 'Member entries in the snapshot.', value: g.memberCount },
       { name: 'ljwt_group_snapshot_stale', help: '1 when the snapshot is stale.', value: g.stale ? 1 : 0 },
+      { name: 'ljwt_group_sync_last_duration_seconds', help: 'Duration of the last group sync (successful or not).',
+        value: g.lastSyncDurationMs === null ? null : g.lastSyncDurationMs / 1000 },
+      { name: 'ljwt_group_sync_errors_total', help: 'Failed server syncs since start.', value: g.syncErrors, type: 'counter' as const },
       { name: 'ljwt_signing_keys_published', help: 'Signing keys currently published in the JWKS.', value: ctx.keys.list().length },
     ];
   };

@@ -47,7 +47,8 @@ class Histogram {
   }
 }
 
-export type GaugeSource = () => Promise<Array<{ name: string; help: string; value: number | null }>>;
+/** Values read at scrape time; `counter` for monotonically increasing ones kept elsewhere (default gauge). */
+export type GaugeSource = () => Promise<Array<{ name: string; help: string; value: number | null; type?: 'gauge' | 'counter' }>>;
 
 export class Metrics {
   readonly logins = new Counter('ljwt_logins_total', 'Login attempts by outcome (success, invalid_credentials, throttled, ...).');
@@ -69,7 +70,7 @@ export class Metrics {
       .map((m) => m.render()).join('');
     for (const source of this.gauges) {
       for (const g of await source()) {
-        s += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} gauge\n${g.name} ${g.value === null ? 'NaN' : g.value}\n`;
+        s += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} ${g.type ?? 'gauge'}\n${g.name} ${g.value === null ? 'NaN' : g.value}\n`;
       }
     }
     return s;

@@ -1,0 +1,35 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendNoStoreJson } from '../http/respond.ts';
+import type { ServiceContext } from '../oauth/context.ts';
+import { requireOperator } from './operator.ts';
+
+function syncSucceeded(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && (result as { ok?: unknown }).ok === true;
+}
+
+/**
+ * POST /admin/sync: runs a group sync now (or joins the one queued behind a running
+ * sync, so a change made before the request is always seen) and answers with its result:
+ * per-server outcome, published generation, duration. 200 when every server synced, 502
+ * when some failed (the body says which; their previous groups keep being served).
+ *
+ * No CSRF token: this endpoint accepts only an Authorization: Bearer header, which a
+ * browser never attaches to a cross-site request by itself (cookies are not consulted,
+ * see requireOperator), so a forged form or image cannot authenticate here.
+ */
+export async function adminSyncEndpoint(ctx: ServiceContext, adminGroupDn: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const op = await requireOperator(ctx, adminGroupDn, req, res);
+  if (op === null) return;
+  // The body means nothing here; drain it so a keep-alive connection stays usable.
+  req.resume();
+  ctx.logger.log('info', 'admin_sync_requested', { sub: op.sub });
+  let result: unknown;
+  try {
+    result = await ctx.groups.syncNow();
+  } catch (e) {
+    ctx.logger.log('error', 'admin_sync_failed', { sub: op.sub, error: e instanceof Error ? e.message : 'unknown' });
+    sendNoStoreJson(res, 503, { error: 'temporarily_unavailable', error_description: 'group sync is not running' });
+    return;
+  }
+  sendNoStoreJson(res, syncSucceeded(result) ? 200 : 502, result);
+}

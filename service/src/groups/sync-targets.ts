@@ -1,0 +1,45 @@
+// Which groups each server's sync expands: the configured <dnList>, plus the operator
+// group (service/adminGroup) so that the operator endpoints can check membership in the
+// snapshot without the operator having to list the group a second time.
+import type { LdapServerConfig, ServiceConfig } from '../config/types.ts';
+import { namingContextOf } from '../ldap/membership.ts';
+import { dnKey, isUnderKey } from './dn.ts';
+import type { GroupLog } from './log.ts';
+
+function contextKey(server: LdapServerConfig): string | null {
+  try {
+    return dnKey(namingContextOf(server.userSearchBase));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * config.ldapServers with adminGroupDn added to the groupDns of every server whose naming
+ * context (the dc= suffix of its userSearchBase) holds it, unless already listed there in
+ * any spelling. Other servers do not get it: a DN outside a server's naming context is
+ * "not found" on every sync, and it would widen the bulk scan base (the common suffix of
+ * the groups and userSearchBase) to the directory root. Inputs are not modified.
+ *
+ * loginGroupDn is deliberately NOT added: the login check asks LDAP at login time
+ * (ldap/membership.ts), so a user removed from the login group is refused at once, not
+ * after the next sync; and adding it would put the login group (typically everyone) into
+ * every user's `dns` claim and identity header.
+ */
+export function syncTargets(config: Pick<ServiceConfig, 'ldapServers' | 'adminGroupDn'>, log?: GroupLog): LdapServerConfig[] {
+  const admin = config.adminGroupDn;
+  if (admin === undefined) return config.ldapServers;
+  const adminKey = dnKey(admin);
+  const listed = (server: LdapServerConfig): boolean => server.groupDns.some((g) => dnKey(g) === adminKey);
+  const servers = config.ldapServers.map((server) => {
+    const ctx = contextKey(server);
+    if (ctx === null || !isUnderKey(adminKey, ctx) || listed(server)) return server;
+    return { ...server, groupDns: [...server.groupDns, admin] };
+  });
+  if (!servers.some(listed)) {
+    log?.warn('admin group is outside the naming context of every LDAP server and in no <dnList>: nobody can use the operator endpoints', {
+      group: admin,
+    });
+  }
+  return servers;
+}
