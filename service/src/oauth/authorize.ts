@@ -97,7 +97,9 @@ function renderForm(ctx: ServiceContext, req: IncomingMessage, res: ServerRespon
   const headers: Record<string, string> = { ...(extra.headers ?? {}) };
   if (binding === undefined) {
     binding = ctx.csrf.newBinding();
-    headers['Set-Cookie'] = serializeCookie(CSRF_COOKIE, binding, { path: '/authorize', secure: secureCookies(ctx), sameSite: 'Lax' });
+    // The issuer carries the public path prefix when nginx serves the service under one (/_auth/authorize).
+    const prefix = new URL(ctx.config.issuer).pathname.replace(/\/+$/, '');
+    headers['Set-Cookie'] = serializeCookie(CSRF_COOKIE, binding, { path: `${prefix}/authorize`, secure: secureCookies(ctx), sameSite: 'Lax' });
   }
   const carried: Array<[string, string]> = CARRIED.filter((k) => params.has(k)).map((k) => [k, params.get(k)!]);
   sendHtml(res, status, loginPage({

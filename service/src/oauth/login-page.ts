@@ -9,6 +9,9 @@ export interface LoginPageInput {
   error?: string;
 }
 
+// URLs are relative so that the pages also work when nginx serves the service
+// under a path prefix (/_auth/authorize -> /_auth/assets/login.css).
+
 /** Accessible login form: labelled fields, autocomplete hints, errors announced with role=alert, no scripts. */
 export function loginPage(p: LoginPageInput): string {
   const hidden = p.params.map(([k, v]) => `    <input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('\n');
@@ -20,13 +23,13 @@ export function loginPage(p: LoginPageInput): string {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Sign in</title>
-  <link rel="stylesheet" href="/assets/login.css">
+  <link rel="stylesheet" href="assets/login.css">
 </head>
 <body>
 <main>
   <h1>Sign in</h1>
   <p>to continue to <strong>${escapeHtml(p.clientId)}</strong></p>
-${error}  <form method="post" action="/authorize">
+${error}  <form method="post" action="authorize">
 ${hidden}
     <input type="hidden" name="csrf_token" value="${escapeHtml(p.csrfToken)}">
     <div class="field">
@@ -52,7 +55,7 @@ export function messagePage(title: string, message: string): string {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${escapeHtml(title)}</title>
-  <link rel="stylesheet" href="/assets/login.css">
+  <link rel="stylesheet" href="assets/login.css">
 </head>
 <body>
 <main>

@@ -4,6 +4,8 @@ import { HttpError, mediaType, readForm, singleValued } from '../http/request.ts
 import { redirect, sendHtml } from '../http/respond.ts';
 import type { ServiceContext } from './context.ts';
 import { messagePage } from './login-page.ts';
+import { browserSettings } from '../browser/session.ts';
+import { clearSessionCookies, readAccessToken } from '../browser/cookies.ts';
 
 /**
  * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). Revokes the
@@ -31,8 +33,12 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     const grant = await ctx.refreshTokens.find(t);
     if (grant !== null) families.add(grant.familyId);
   }
+  const browser = browserSettings(ctx);
   if (ctx.tuning.accessTokenCookie) {
-    for (const t of cookieValues(req, ctx.tuning.accessTokenCookie)) {
+    // The browser session may carry the access token split into <name>.0, <name>.1, … (browser/cookies.ts).
+    const accessTokens = browser !== null ? [readAccessToken(req, browser)].filter((t): t is string => t !== null)
+      : cookieValues(req, ctx.tuning.accessTokenCookie);
+    for (const t of accessTokens) {
       try {
         const sid = (await ctx.verifier.verify(t, ctx.now())).claims.sid;
         if (typeof sid === 'string') families.add(sid);
@@ -45,7 +51,7 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
   if (families.size > 0) ctx.logger.log('info', 'logout', { families: families.size });
 
   const secure = ctx.config.issuer.startsWith('https://');
-  const clear = [ctx.tuning.accessTokenCookie, ctx.tuning.refreshTokenCookie]
+  const clear = browser !== null ? clearSessionCookies(browser, secure) : [ctx.tuning.accessTokenCookie, ctx.tuning.refreshTokenCookie]
     .filter((n): n is string => !!n)
     .map((n) => serializeCookie(n, '', { path: '/', secure, sameSite: 'Lax', maxAgeSeconds: 0 }));
   const headers: Record<string, string | string[]> = clear.length ? { 'Set-Cookie': clear } : {};

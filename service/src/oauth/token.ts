@@ -26,7 +26,7 @@ async function refreshFor(ctx: ServiceContext, client: OAuthClientConfig, grant:
   return client.grantTypes.includes('refresh_token') ? ctx.refreshTokens.issue(grant) : undefined;
 }
 
-async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
+export async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
   allowGrant(client, 'authorization_code');
   const code = required(form, 'code');
   const redirectUri = required(form, 'redirect_uri');
@@ -51,7 +51,7 @@ async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig,
   return mintTokens(ctx, client, r.grant, 'authorization_code', refresh, true);
 }
 
-async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
+export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
   allowGrant(client, 'refresh_token');
   const token = required(form, 'refresh_token');
   const rotated = await ctx.refreshTokens.rotate(token, client.clientId, (outcome) => {

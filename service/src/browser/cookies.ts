@@ -1,0 +1,113 @@
+// The browser session's cookies (service as relying party behind nginx, on the
+// protected site's own origin).
+//
+// - Access token: `<access>` (Path=/) so that nginx sees it on every path of
+//   the site. Browsers cap one cookie at 4096 bytes (RFC 6265 §6.1 minimum,
+//   which Chromium and Firefox also enforce as the maximum), so a token larger
+//   than one chunk is split into `<access>.0` … `<access>.7`, the form the edge
+//   validator concatenates (njs/http/token.ts). Whichever form is not used now,
+//   and chunks beyond the current count, are expired so that a token that
+//   shrinks never leaves stale chunks behind.
+// - Refresh token: `<refresh>` with Path=<prefix>/ (e.g. /_auth/): sent only to
+//   /_auth/refresh and /_auth/logout, never to the protected upstream.
+//   SameSite=Lax, not Strict: a visitor arriving through a link from another
+//   site is redirected by nginx to /_auth/refresh, and Chromium treats that
+//   redirect chain as cross-site, so a Strict cookie would force a new login.
+// - Login binding: `<refresh>_login` with Path=<prefix>/, a random value that
+//   binds the pending authorization requests (state + PKCE verifier, kept in
+//   the store) to this browser (RFC 6749 §10.12, RFC 9700 §4.7.1).
+import type { IncomingMessage } from 'node:http';
+import { cookieValues, serializeCookie } from '../http/cookies.ts';
+
+export const MAX_CHUNKS = 8;
+/**
+ * Value bytes per chunk. Name, '=', value and the attributes together stay
+ * below 4096 bytes, the limit of RFC 6265 §6.1 as its strictest readers
+ * (Safari) apply it; Chromium and Firefox count only name and value.
+ */
+export const CHUNK_SIZE = 4000;
+
+/** The token does not fit into MAX_CHUNKS cookies (the edge validator reads no more). */
+export class TokenTooLargeError extends Error {
+  constructor(readonly bytes: number) {
+    super(`access token of ${bytes} bytes needs more than ${MAX_CHUNKS} cookies`);
+  }
+}
+
+export interface BrowserCookieSettings {
+  access: string;
+  refresh: string;
+  /** Public path prefix of the service on the site, without trailing '/', e.g. '/_auth'. */
+  prefix: string;
+}
+
+export function loginBindingCookie(s: BrowserCookieSettings): string {
+  return `${s.refresh}_login`;
+}
+
+/** Names of all cookies present in the request (each once). */
+function presentNames(req: IncomingMessage): Set<string> {
+  const out = new Set<string>();
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out.add(part.slice(0, eq).trim());
+  }
+  return out;
+}
+
+/**
+ * The access token as the edge reads it: the plain cookie, else the chunks
+ * 0..n-1 concatenated. Ambiguity (a duplicated cookie) yields null.
+ */
+export function readAccessToken(req: IncomingMessage, s: BrowserCookieSettings): string | null {
+  const plain = cookieValues(req, s.access);
+  if (plain.length > 1) return null;
+  if (plain.length === 1 && plain[0] !== '') return plain[0]!;
+  let token = '';
+  for (let i = 0; i < MAX_CHUNKS; i++) {
+    const v = cookieValues(req, `${s.access}.${i}`);
+    if (v.length === 0) break;
+    if (v.length > 1) return null;
+    token += v[0];
+  }
+  return token === '' ? null : token;
+}
+
+export function readSingle(req: IncomingMessage, name: string): string | null {
+  const v = cookieValues(req, name);
+  return v.length === 1 && v[0] !== '' ? v[0]! : null;
+}
+
+/** Set-Cookie values storing `token`, expiring every other access-cookie form the request carried. */
+export function accessTokenCookies(req: IncomingMessage, s: BrowserCookieSettings, token: string, maxAgeSeconds: number, secure: boolean): string[] {
+  const chunks: string[] = [];
+  if (token.length <= CHUNK_SIZE) chunks.push(token);
+  else for (let i = 0; i < token.length; i += CHUNK_SIZE) chunks.push(token.slice(i, i + CHUNK_SIZE));
+  if (chunks.length > MAX_CHUNKS) throw new TokenTooLargeError(token.length);
+  const opts = { path: '/', secure, sameSite: 'Lax' as const, maxAgeSeconds };
+  const gone = { path: '/', secure, sameSite: 'Lax' as const, maxAgeSeconds: 0 };
+  const present = presentNames(req);
+  const out: string[] = [];
+  if (chunks.length === 1) {
+    out.push(serializeCookie(s.access, token, opts));
+    for (let i = 0; i < MAX_CHUNKS; i++) if (present.has(`${s.access}.${i}`)) out.push(serializeCookie(`${s.access}.${i}`, '', gone));
+  } else {
+    chunks.forEach((c, i) => out.push(serializeCookie(`${s.access}.${i}`, c, opts)));
+    if (present.has(s.access)) out.push(serializeCookie(s.access, '', gone));
+    for (let i = chunks.length; i < MAX_CHUNKS; i++) if (present.has(`${s.access}.${i}`)) out.push(serializeCookie(`${s.access}.${i}`, '', gone));
+  }
+  return out;
+}
+
+export function refreshTokenCookie(s: BrowserCookieSettings, token: string, maxAgeSeconds: number, secure: boolean): string {
+  return serializeCookie(s.refresh, token, { path: `${s.prefix}/`, secure, sameSite: 'Lax', maxAgeSeconds });
+}
+
+/** Expires every session cookie: both access forms (all chunks), the refresh cookie and the login binding. */
+export function clearSessionCookies(s: BrowserCookieSettings, secure: boolean): string[] {
+  const gone = (name: string, path: string) => serializeCookie(name, '', { path, secure, sameSite: 'Lax', maxAgeSeconds: 0 });
+  const out = [gone(s.access, '/')];
+  for (let i = 0; i < MAX_CHUNKS; i++) out.push(gone(`${s.access}.${i}`, '/'));
+  out.push(gone(s.refresh, `${s.prefix}/`), gone(loginBindingCookie(s), `${s.prefix}/`));
+  return out;
+}

@@ -1,0 +1,252 @@
+// The service as the browser's relying party ("backend for frontend"). nginx
+// proxies <prefix>/ of the protected site (e.g. /_auth/) to the service, so the
+// session cookies are first-party cookies of the site itself, and no token is
+// ever visible to page scripts (HttpOnly). The code exchange happens inside
+// the service, with PKCE S256 (RFC 7636) and a state bound to the browser.
+//
+//   GET <prefix>/login?rd=/x     -> 303 <issuer>/authorize?…&state&code_challenge
+//   GET <prefix>/callback?code&state -> cookies, 303 /x
+//   GET <prefix>/refresh?rd=/x   -> rotated cookies, 303 /x (or 303 login)
+//   GET|POST <prefix>/logout     -> oauth/logout.ts (revokes, clears all cookies)
+//
+// nginx's $ljwt_login_url points at <prefix>/refresh, not at login: browser
+// navigations without a valid access token always try the refresh cookie first
+// (it is scoped to <prefix>/, so nginx cannot see it elsewhere), and refresh
+// falls through to login when there is none. API and XHR requests keep
+// getting the edge's 401.
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OAuthClientConfig } from '../config/types.ts';
+import { HttpError, singleValued } from '../http/request.ts';
+import { escapeHtml, redirect, sendHtml } from '../http/respond.ts';
+import type { ServiceContext } from '../oauth/context.ts';
+import { OAuthError } from '../oauth/errors.ts';
+import type { TokenResponse } from '../oauth/issue.ts';
+import { messagePage } from '../oauth/login-page.ts';
+import { s256 } from '../oauth/pkce.ts';
+import { hashSecret, randomToken, safeEqual } from '../oauth/secrets.ts';
+import { authorizationCode, refreshToken } from '../oauth/token.ts';
+import {
+  accessTokenCookies, clearSessionCookies, loginBindingCookie, MAX_CHUNKS, CHUNK_SIZE, readSingle, refreshTokenCookie,
+  TokenTooLargeError, type BrowserCookieSettings,
+} from './cookies.ts';
+import { safeReturnPath } from './return-path.ts';
+
+/** A pending login lives as long as a login form (the user types the password in between). */
+const PENDING_TTL_SECONDS = 900;
+/** More refreshes than this for one session within the window means the site keeps refusing fresh tokens. */
+const LOOP_LIMIT = 20;
+const LOOP_WINDOW_SECONDS = 30;
+
+export interface BrowserSettings extends BrowserCookieSettings {
+  client: OAuthClientConfig;
+  /** <issuer>/callback: the redirect_uri registered for the client. */
+  callbackUrl: string;
+}
+
+interface PendingLogin {
+  binding: string;
+  verifier: string;
+  rd: string;
+}
+
+/**
+ * Browser endpoints are enabled when both cookie names are configured, the
+ * issuer has a path prefix (the refresh cookie is scoped to it; without one it
+ * would reach the upstream) and a client registers `<issuer>/callback` with
+ * the authorization_code grant.
+ */
+export function browserSettings(ctx: ServiceContext): BrowserSettings | null {
+  const access = ctx.tuning.accessTokenCookie;
+  const refresh = ctx.tuning.refreshTokenCookie;
+  if (!access || !refresh) return null;
+  const issuer = ctx.config.issuer.replace(/\/+$/, '');
+  const prefix = new URL(issuer).pathname.replace(/\/+$/, '');
+  if (prefix === '') return null;
+  const callbackUrl = `${issuer}/callback`;
+  const client = ctx.config.clients.find((c) => c.redirectUris.includes(callbackUrl) && c.grantTypes.includes('authorization_code'));
+  if (client === undefined) return null;
+  return { access, refresh, prefix, client, callbackUrl };
+}
+
+/**
+ * Secure cookies when the site is served over https: the issuer says so, or a
+ * trusted proxy (service/trustedProxies) forwarded an https request.
+ */
+function isSecure(ctx: ServiceContext, req: IncomingMessage): boolean {
+  if (ctx.config.issuer.startsWith('https://')) return true;
+  const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const proto = req.headers['x-forwarded-proto'];
+  const trusted = peer !== '' && ctx.trustedProxies.check(peer, peer.includes(':') ? 'ipv6' : 'ipv4');
+  return trusted && typeof proto === 'string' && proto.split(',')[0]!.trim().toLowerCase() === 'https';
+}
+
+function params(url: URL): Map<string, string> | null {
+  try {
+    return singleValued(url.searchParams);
+  } catch (e) {
+    if (e instanceof HttpError) return null;
+    throw e;
+  }
+}
+
+function loginUrl(s: BrowserSettings, rd: string): string {
+  return `${s.prefix}/login?rd=${encodeURIComponent(rd)}`;
+}
+
+function failurePage(res: ServerResponse, s: BrowserSettings, status: number, title: string, message: string, rd: string, headers: Record<string, string | string[]> = {}): void {
+  const page = messagePage(title, message).replace('</main>', `  <p><a href="${escapeHtml(loginUrl(s, rd))}">Sign in again</a></p>\n</main>`);
+  sendHtml(res, status, page, headers as Record<string, string>);
+}
+
+function sessionCookies(ctx: ServiceContext, req: IncomingMessage, s: BrowserSettings, tokens: TokenResponse): string[] {
+  const secure = isSecure(ctx, req);
+  const out = accessTokenCookies(req, s, tokens.access_token, ctx.config.accessTokenTtlSeconds, secure);
+  if (tokens.refresh_token !== undefined) out.push(refreshTokenCookie(s, tokens.refresh_token, ctx.config.refreshTokenTtlSeconds, secure));
+  return out;
+}
+
+/** GET <prefix>/login?rd=: starts the authorization code flow with state and PKCE bound to this browser. */
+export async function browserLogin(ctx: ServiceContext, s: BrowserSettings, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const p = params(url);
+  const rd = safeReturnPath(p?.get('rd'));
+  const bindingName = loginBindingCookie(s);
+  let binding = readSingle(req, bindingName);
+  const headers: Record<string, string | string[]> = {};
+  // The binding is reused while it exists, so several tabs can log in at once.
+  if (binding === null || !/^[A-Za-z0-9_-]{43}$/.test(binding)) {
+    binding = randomToken();
+    headers['Set-Cookie'] = [
+      `${bindingName}=${binding}; Path=${s.prefix}/; HttpOnly; SameSite=Lax; Max-Age=${PENDING_TTL_SECONDS}${isSecure(ctx, req) ? '; Secure' : ''}`,
+    ];
+  }
+  const state = randomToken();
+  const verifier = randomBytes(32).toString('base64url');
+  const pending: PendingLogin = { binding: hashSecret(binding), verifier, rd };
+  await ctx.store.set(`bfflogin:${hashSecret(state)}`, JSON.stringify(pending), PENDING_TTL_SECONDS);
+  const authorize = new URL(`${ctx.config.issuer.replace(/\/+$/, '')}/authorize`);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: s.client.clientId,
+    redirect_uri: s.callbackUrl,
+    scope: s.client.scopes.join(' '),
+    state,
+    code_challenge: s256(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  redirect(res, authorize.toString(), headers as Record<string, string>);
+}
+
+/** GET <prefix>/callback?code&state: single-use state check, in-process code exchange, session cookies. */
+export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const p = params(url);
+  const state = p?.get('state');
+  // Taking the pending login first makes the state single-use whatever happens next.
+  const raw = state ? await ctx.store.getDel(`bfflogin:${hashSecret(state)}`) : null;
+  const pending = raw === null ? null : (JSON.parse(raw) as PendingLogin);
+  const rd = pending?.rd ?? '/';
+  const binding = readSingle(req, loginBindingCookie(s));
+  if (p === null || pending === null || binding === null || !safeEqual(hashSecret(binding), pending.binding)) {
+    // Unknown or replayed state, or a code injected into another browser (login CSRF, RFC 6749 §10.12).
+    ctx.logger.log('warn', 'browser_callback_rejected', { reason: pending === null ? 'unknown_state' : 'binding_mismatch' });
+    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in request expired or did not start in this browser.', rd);
+    return;
+  }
+  // RFC 9207 §2.4: a response naming another issuer is refused (mix-up attacks).
+  const iss = p.get('iss');
+  if (iss !== undefined && iss !== ctx.config.issuer) {
+    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in response came from an unexpected issuer.', rd);
+    return;
+  }
+  const error = p.get('error');
+  const code = p.get('code');
+  if (error !== undefined || code === undefined) {
+    failurePage(res, s, 400, 'Sign-in failed', error === 'access_denied' ? 'Access was denied.' : 'The sign-in did not complete.', rd);
+    return;
+  }
+  let tokens: TokenResponse;
+  try {
+    tokens = await authorizationCode(ctx, s.client, new Map([
+      ['code', code], ['redirect_uri', s.callbackUrl], ['code_verifier', pending.verifier],
+    ]));
+  } catch (e) {
+    if (!(e instanceof OAuthError)) throw e;
+    ctx.logger.log('warn', 'browser_code_exchange_failed', { error_code: e.error });
+    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in code was invalid or already used.', rd);
+    return;
+  }
+  await sendSession(ctx, s, req, res, tokens, rd);
+}
+
+/**
+ * 303 to rd with the session cookies. A token too large for MAX_CHUNKS cookies (a user in
+ * several hundred of the configured groups) ends on a page that says so, never in a loop.
+ */
+async function sendSession(ctx: ServiceContext, s: BrowserSettings, req: IncomingMessage, res: ServerResponse, tokens: TokenResponse, rd: string,
+  page?: { status: number; title: string; message: string }): Promise<void> {
+  let cookies: string[];
+  try {
+    cookies = sessionCookies(ctx, req, s, tokens);
+  } catch (e) {
+    if (!(e instanceof TokenTooLargeError)) throw e;
+    ctx.logger.log('error', 'browser_token_too_large', { bytes: e.bytes, limit: MAX_CHUNKS * CHUNK_SIZE });
+    // The browser never receives these tokens: end their session instead of leaving it live in the store.
+    const sid = sidOf(tokens.access_token);
+    if (sid !== null) await ctx.revocations.revokeFamily(sid);
+    failurePage(res, s, 500, 'Sign-in failed',
+      'Your account is a member of too many of the configured groups to sign in with a browser. Please contact the administrator.', rd,
+      { 'Set-Cookie': clearSessionCookies(s, isSecure(ctx, req)) });
+    return;
+  }
+  if (page !== undefined) failurePage(res, s, page.status, page.title, page.message, rd, { 'Set-Cookie': cookies });
+  else redirect(res, rd, { 'Set-Cookie': cookies } as unknown as Record<string, string>);
+}
+
+function sidOf(accessToken: string): string | null {
+  try {
+    const claims = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sid?: unknown };
+    return typeof claims.sid === 'string' ? claims.sid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * GET <prefix>/refresh?rd=: rotates the refresh cookie and sets a new access
+ * token. Concurrent refreshes from several tabs present the same refresh token;
+ * the service's reuse grace (refreshReuseGraceSeconds) answers them all with the
+ * same successor, so none of them ends the session. Without a usable refresh
+ * cookie the browser continues to login.
+ */
+export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const p = params(url);
+  const rd = safeReturnPath(p?.get('rd'));
+  const token = readSingle(req, s.refresh);
+  if (token === null) {
+    redirect(res, loginUrl(s, rd));
+    return;
+  }
+  let tokens: TokenResponse;
+  try {
+    tokens = await refreshToken(ctx, s.client, new Map([['refresh_token', token]]));
+  } catch (e) {
+    if (!(e instanceof OAuthError)) throw e;
+    ctx.logger.log('info', 'browser_refresh_failed', { error_code: e.error });
+    // The refresh cookie is dead (expired, revoked or reused outside the grace): drop it and log in.
+    redirect(res, loginUrl(s, rd), { 'Set-Cookie': clearSessionCookies(s, isSecure(ctx, req)) } as unknown as Record<string, string>);
+    return;
+  }
+  const sid = sidOf(tokens.access_token);
+  if (sid !== null) {
+    // A site that refuses every fresh token (e.g. an nginx issuer/audience that does not match the
+    // service) would send the browser around refresh -> site -> refresh forever.
+    const n = await ctx.store.incr(`bffloop:${createHash('sha256').update(sid).digest('base64url')}`, LOOP_WINDOW_SECONDS);
+    if (n.count > LOOP_LIMIT) {
+      ctx.logger.log('error', 'browser_refresh_loop', { count: n.count });
+      await sendSession(ctx, s, req, res, tokens, rd,
+        { status: 500, title: 'Sign-in loop', message: 'This site keeps refusing the sign-in. Please contact the administrator.' });
+      return;
+    }
+  }
+  await sendSession(ctx, s, req, res, tokens, rd);
+}
