@@ -194,6 +194,8 @@ function claimMap(vars: Vars): ClaimMapping[] {
       bad(name, 'must be space-separated name=claim pairs (name: letters, digits, "_"), got ' + show(items[i]));
     }
     const varName = CLAIM_VAR_PREFIX + m[1];
+    // "map" would name $ljwt_claim_map itself: an output must never overwrite an input.
+    if (EDGE_VARIABLES.indexOf(varName) >= 0) bad(name, 'name ' + show(m[1]) + ' would overwrite $' + varName);
     for (let k = 0; k < out.length; k++) {
       if (out[k].varName === varName) bad(name, 'maps ' + show(m[1]) + ' twice');
     }

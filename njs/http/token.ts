@@ -54,11 +54,23 @@ function fromHeader(h: string): TokenResult {
 function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
   const jar = parseCookies(cookieHeader);
   const has = (k: string) => Object.prototype.hasOwnProperty.call(jar, k);
+  // Indexes of the `<name>.<n>` chunk cookies present.
+  const prefix = cookieName + '.';
+  const names = Object.keys(jar);
+  const chunks: number[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i];
+    if (k.indexOf(prefix) === 0 && matchesWhole(/^(0|[1-9][0-9]*)$/, k.substring(prefix.length))) {
+      chunks.push(parseInt(k.substring(prefix.length), 10));
+    }
+  }
   let token: string;
   if (has(cookieName)) {
     // Two cookies of one name (e.g. a subdomain planting its own, "cookie
-    // tossing") leave no way to tell which is genuine.
-    if (jar[cookieName].length !== 1) return MALFORMED;
+    // tossing") leave no way to tell which is genuine. Nor do both forms at
+    // once: the login flow expires the form it does not write, so a plain
+    // cookie next to chunks (or chunks next to it) was planted.
+    if (jar[cookieName].length !== 1 || chunks.length > 0) return MALFORMED;
     token = jar[cookieName][0];
   } else {
     token = '';
@@ -70,15 +82,7 @@ function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
       count++;
     }
     // Chunks beyond the maximum or after a gap mean a tampered or stale set.
-    const prefix = cookieName + '.';
-    const names = Object.keys(jar);
-    for (let i = 0; i < names.length; i++) {
-      const k = names[i];
-      if (k.indexOf(prefix) === 0 && matchesWhole(/^(0|[1-9][0-9]*)$/, k.substring(prefix.length)) &&
-        parseInt(k.substring(prefix.length), 10) >= count) {
-        return MALFORMED;
-      }
-    }
+    for (let i = 0; i < chunks.length; i++) if (chunks[i] >= count) return MALFORMED;
     if (count === 0) return null;
   }
   // An emptied cookie (a logout) is no token.

@@ -14,6 +14,10 @@ export const OUTPUT_VARIABLES: string[] = ['ljwt_user', 'ljwt_group_dns', 'ljwt_
 // Log lines must stay one line and bounded: messages may quote token or claim text.
 const MAX_LOG_MESSAGE = 512;
 
+// protect.conf's snapshot of the location's inputs: EDGE_VARIABLES values
+// joined by "\n" (which no valid value contains); "" where protect.conf is not used.
+const LOCATION_SNAPSHOT = 'ljwt_location_settings';
+
 export interface EdgeContext {
   r: NginxHTTPRequest;
   /** The $ljwt_* inputs; unset variables are absent, empty ones are "" (both mean default). */
@@ -105,10 +109,30 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
     r: r,
     configValues: function () {
       const out: { [name: string]: string } = {};
+      const live: string[] = [];
       for (let i = 0; i < EDGE_VARIABLES.length; i++) {
         // An undeclared variable reads as undefined (nginx/http.conf declares them all).
         const v = vars[EDGE_VARIABLES[i]];
         if (v !== undefined && v !== null) out[EDGE_VARIABLES[i]] = String(v);
+        live.push(v === undefined || v === null ? '' : String(v));
+      }
+      // The auth subrequest re-runs server-level `set`s: a location value they
+      // replaced (or a `set` below the include) must not silently turn into
+      // another policy, possibly a looser one.
+      const snap = vars[LOCATION_SNAPSHOT];
+      if (snap !== undefined && snap !== null && String(snap) !== '') {
+        const taken = String(snap).split('\n');
+        if (taken.length !== EDGE_VARIABLES.length) {
+          throw ljwtError('ERR_CONFIG_INVALID', 'protect.conf does not match this ljwt.js ($' + LOCATION_SNAPSHOT +
+            ' has ' + taken.length + ' values, expected ' + EDGE_VARIABLES.length + ')');
+        }
+        for (let i = 0; i < EDGE_VARIABLES.length; i++) {
+          if (taken[i] !== live[i]) {
+            throw ljwtError('ERR_CONFIG_INVALID', '$' + EDGE_VARIABLES[i] + ' differs from its value where protect.conf ' +
+              'was included: set it at server level or in locations, not both (a guarded server default is fine, ' +
+              'see server.conf), and above `include protect.conf`');
+          }
+        }
       }
       return out;
     },
