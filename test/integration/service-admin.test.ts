@@ -7,7 +7,7 @@ import { createApp } from '../../service/src/app.ts';
 import type { ServiceConfig } from '../../service/src/config/types.ts';
 import { startGroupDirectory, type GroupDirectory } from '../../service/src/groups/directory.ts';
 import { silentLog } from '../../service/src/groups/log.ts';
-import { normalizeDn } from '../../service/src/ldap/dn.ts';
+import { normalizeDn } from '../../njs/authz/dn.ts';
 import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
 import { jsonLogger } from '../../service/src/ops/logger.ts';
 import { MemoryStore } from '../../service/src/store/memory-store.ts';

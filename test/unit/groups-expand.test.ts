@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Filter } from 'ldapts';
 import { expandGroups, type DirectorySource, type RawEntry } from '../../service/src/groups/expand.ts';
 import { commonSuffixKey, dnKey, isUnderKey, stripOptionalUid } from '../../service/src/groups/dn.ts';
+import { dnEquals, normalizeDn } from '../../njs/authz/dn.ts';
 
 const RANGE = 1500;
 const BASE = 'DC=corp,DC=example';
@@ -148,5 +149,66 @@ describe('DN keys', () => {
     expect(commonSuffixKey([dnKey('dc=a'), dnKey('dc=b')])).toBe('');
     expect(stripOptionalUid("uid=a,dc=x#'0101'B")).toBe('uid=a,dc=x');
     expect(stripOptionalUid('cn=a#b,dc=x')).toBe('cn=a#b,dc=x');
+  });
+  it('are the canonical form the edge compares group rules with (njs/authz/dn.ts)', () => {
+    expect(dnKey('CN=Admins , OU=Groups,DC=Example,DC=com')).toBe(normalizeDn('cn=admins,ou=groups,dc=example,dc=com'));
+    for (const [a, b] of [
+      ['cn=\\ a,dc=x', 'cn=a,dc=x'], // RFC 4518 §2.6.1: leading/trailing spaces, escaped or not
+      ['2.5.4.3=a,dc=x', 'cn=a,dc=x'], // RFC 4517 §4.2.15: types compare by OID
+      ['cn=a+cn=a,dc=x', 'cn=a,dc=x'], // an RDN is a set of AVAs
+    ]) {
+      expect(dnKey(a!), a).toBe(dnKey(b!));
+      expect(dnEquals(a!, b!), a).toBe(true);
+    }
+    // The old sync key trimmed every JS whitespace, folded U+212A to "k", unescaped "#" values
+    // and read RFC 1779 quotes and empty RDNs; the edge keeps all of these apart.
+    for (const [a, b] of [
+      ['cn=admins\u00a0,dc=x', 'cn=admins,dc=x'],
+      ['cn=admins\\09,dc=x', 'cn=admins,dc=x'],
+      ['cn=\u212a,dc=x', 'cn=k,dc=x'],
+      ['cn=#04016b,dc=x', 'cn=\\#04016b,dc=x'],
+      ['cn="a,b",dc=x', 'cn=a\\,b,dc=x'],
+      ['cn=a,,dc=x', 'cn=a,dc=x'],
+      ['cn=\\ff,dc=x', 'cn=\\fe,dc=x'], // invalid UTF-8: no longer both U+FFFD
+    ]) {
+      expect(dnKey(a!), a).not.toBe(dnKey(b!));
+      expect(dnEquals(a!, b!), a).toBe(false);
+    }
+  });
+  it('a value that is not a DN gets a key of its own that lies below nothing', () => {
+    const k = dnKey('cn="a,b",dc=x');
+    expect(k).toBe(dnKey('cn="a,b",dc=x'));
+    expect(k).not.toBe(dnKey('cn="a,b" ,dc=x'));
+    expect(isUnderKey(k, dnKey('dc=x'))).toBe(false);
+    expect(isUnderKey(k, '')).toBe(false);
+    expect(commonSuffixKey([k, dnKey('dc=x')])).toBe('');
+    expect(dnKey('garbage')).not.toBe(dnKey('cn=garbage'));
+  });
+  it('scope never crosses an escaped comma (the canonical form leaves "=" unescaped)', () => {
+    // One RDN, cn="x,ou=people", directly below dc=example,dc=com: not in ou=people.
+    expect(isUnderKey(dnKey('cn=x\\,ou=people,dc=example,dc=com'), dnKey('ou=people,dc=example,dc=com'))).toBe(false);
+    expect(isUnderKey(dnKey('cn=x\\2Cou=people,dc=example,dc=com'), dnKey('ou=people,dc=example,dc=com'))).toBe(false);
+    expect(isUnderKey(dnKey('cn=x\\5C,ou=people,dc=example,dc=com'), dnKey('ou=people,dc=example,dc=com'))).toBe(true);
+    expect(commonSuffixKey([dnKey('cn=a\\,dc=x,dc=y'), dnKey('cn=b,dc=x,dc=y')])).toBe('dc=y');
+  });
+});
+
+describe('member values that are not DNs', () => {
+  it('are asked of the directory as given, logged and skipped; the rest resolves', async () => {
+    const dir = adDirectory([
+      { dn: `CN=U1,OU=Users,${BASE}`, objectClass: ['user'], objectGUID: guid(1) },
+      { dn: `CN=G,OU=Groups,${BASE}`, objectClass: ['group'], member: ['not a dn', `cn=u1 ,ou=users,${BASE}`, 'cn="U1",OU=Users'], objectGUID: guid(2) },
+    ]);
+    const warnings: Array<Record<string, unknown> | undefined> = [];
+    const log = { info() {}, error() {}, warn: (_m: string, f?: Record<string, unknown>) => void warnings.push(f) };
+    for (const mode of ['targeted', 'bulk'] as const) {
+      warnings.length = 0;
+      dir.reads.length = 0;
+      const { groups, stats } = await expandGroups(dir, { groupDns: [`CN=G,OU=Groups,${BASE}`], userSearchBase: `OU=Users,${BASE}`, objectIdAttribute: 'objectGUID', mode, log });
+      expect(groups.get(`CN=G,OU=Groups,${BASE}`)).toEqual([rendered(1)]);
+      expect(stats.skippedMembers).toBe(2);
+      expect(dir.reads).toEqual(expect.arrayContaining(['not a dn', 'cn="U1",OU=Users']));
+      expect(warnings).toEqual(expect.arrayContaining([{ member: 'not a dn' }, { member: 'cn="U1",OU=Users' }]));
+    }
   });
 });

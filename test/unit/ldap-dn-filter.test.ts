@@ -2,9 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { FilterParser, EqualityFilter, AndFilter } from 'ldapts';
 import { escapeFilterValue, fillFilter } from '../../service/src/ldap/filter.ts';
-import { DnSyntaxError, escapeDnValue, formatDn, isDnWithin, normalizeDn, parseDn } from '../../service/src/ldap/dn.ts';
+import { dcSuffix, formatDn, isValidDn } from '../../service/src/ldap/dn.ts';
+import { escapeDnValue, normalizeDn, parseDn } from '../../njs/authz/dn.ts';
 import { formatAdGuid, objectIdFromEntry } from '../../service/src/ldap/object-id.ts';
-import { namingContextOf } from '../../service/src/ldap/membership.ts';
+import { isMemberOfGroup, namingContextOf } from '../../service/src/ldap/membership.ts';
+import type { Client } from 'ldapts';
 import { describeLdapError, isCredentialRejection } from '../../service/src/ldap/errors.ts';
 import { InvalidCredentialsError, UnavailableError, UnwillingToPerformError, BusyError } from 'ldapts';
 
@@ -51,45 +53,82 @@ describe('escapeFilterValue (RFC 4515 §3)', () => {
   });
 });
 
-describe('DNs (RFC 4514)', () => {
+describe('DNs (RFC 4514): the service uses the one parser of njs/authz/dn.ts', () => {
+  const INVALID = expect.objectContaining({ code: 'ERR_CONFIG_INVALID' });
   it('parses escapes, hex pairs, multi-valued RDNs and UTF-8', () => {
-    expect(parseDn('cn=Smith\\, John,ou=people,dc=example,dc=com')[0]).toEqual([{ type: 'cn', value: 'Smith, John' }]);
-    expect(parseDn('cn=Smith\\2C John,ou=people')[0]).toEqual([{ type: 'cn', value: 'Smith, John' }]);
-    expect(parseDn('cn=J\\C3\\BCrgen,dc=x')[0]).toEqual([{ type: 'cn', value: 'Jürgen' }]);
-    expect(parseDn('cn=a+uid=b,dc=x')[0]).toEqual([{ type: 'cn', value: 'a' }, { type: 'uid', value: 'b' }]);
+    expect(parseDn('cn=Smith\\, John,ou=people,dc=example,dc=com')[0]).toEqual([{ type: 'cn', value: 'Smith, John', hex: false }]);
+    expect(parseDn('cn=Smith\\2C John,ou=people')[0]).toEqual([{ type: 'cn', value: 'Smith, John', hex: false }]);
+    expect(parseDn('cn=J\\C3\\BCrgen,dc=x')[0]).toEqual([{ type: 'cn', value: 'Jürgen', hex: false }]);
+    expect(parseDn('cn=a+uid=b,dc=x')[0]).toEqual([{ type: 'cn', value: 'a', hex: false }, { type: 'uid', value: 'b', hex: false }]);
     expect(parseDn('1.3.6.1.4.1.1466.0=#04024869,dc=x')[0]).toEqual([{ type: '1.3.6.1.4.1.1466.0', value: '#04024869', hex: true }]);
-    expect(parseDn('cn=Test (Contractor),ou=people')[0]).toEqual([{ type: 'cn', value: 'Test (Contractor)' }]);
+    expect(parseDn('cn=Test (Contractor),ou=people')[0]).toEqual([{ type: 'cn', value: 'Test (Contractor)', hex: false }]);
     expect(parseDn('CN=x, OU=y')).toHaveLength(2);
     expect(parseDn('')).toEqual([]);
   });
 
   it('rejects malformed DNs', () => {
     for (const bad of ['cn', 'cn=a,', '=a', 'cn=a\\', 'cn=a\\zz', 'c n=a', 'cn=a"b', 'cn=\\ff\\fe']) {
-      expect(() => parseDn(bad), bad).toThrow(DnSyntaxError);
+      expect(() => parseDn(bad), bad).toThrow(INVALID);
+      expect(isValidDn(bad), bad).toBe(false);
     }
+  });
+
+  it('rejects the RFC 1779/2253 legacy forms the edge refuses too (";", quotes, "OID.")', () => {
+    // ldap/dn.ts had its own parser that took ';' and "OID." and the group sync's took
+    // quotes: a DN the config accepted could then name no group at the edge.
+    for (const legacy of ['cn=a;dc=x', 'cn="Smith, John",dc=x', 'OID.2.5.4.3=a,dc=x', '1.02=a']) {
+      expect(isValidDn(legacy), legacy).toBe(false);
+    }
+    expect(isValidDn('2.5.4.3=a,dc=x')).toBe(true);
   });
 
   it('normalizes spelling differences, not content differences', () => {
     const n = normalizeDn('cn=Smith\\, John,ou=people,dc=example,dc=com');
     expect(normalizeDn('CN=smith\\2c john,OU=People,DC=Example,DC=Com')).toBe(n);
-    expect(normalizeDn('cn=Smith\\,  John , ou=people,dc=example,dc=com')).toBe(n);
+    expect(normalizeDn('cn=Smith\\, John , ou=people,dc=example,dc=com')).toBe(n);
+    expect(normalizeDn('2.5.4.3=Smith\\, John,ou=people,dc=example,dc=com')).toBe(n);
     expect(normalizeDn('uid=b+cn=a,dc=x')).toBe(normalizeDn('cn=a+uid=b,dc=x'));
     expect(normalizeDn('cn=Smith John,ou=people,dc=example,dc=com')).not.toBe(n);
     expect(normalizeDn('cn=Smith\\,John,ou=people,dc=example,dc=com')).not.toBe(normalizeDn('cn=Smith,cn=John,ou=people,dc=example,dc=com'));
+    // Internal runs of spaces are significant (no RFC 4518 collapsing, see njs/authz/dn.ts);
+    // the old ldap/dn.ts collapsed them and NFKC-folded, the edge does neither.
+    expect(normalizeDn('cn=Smith\\,  John,ou=people,dc=example,dc=com')).not.toBe(n);
+    expect(normalizeDn('cn=\uFF33mith\\, John,ou=people,dc=example,dc=com')).not.toBe(n);
   });
 
-  it('escapeDnValue round-trips through parseDn', () => {
-    for (const v of ['Smith, John', ' lead', 'trail ', '#hash', 'a+b=c;d<e>f"g\\h', 'x\0y', 'Jürgen']) {
+  it('escapeDnValue round-trips through parseDn, escaping only what RFC 4514 §2.4 requires', () => {
+    for (const v of ['Smith, John', ' lead', 'trail ', '#hash', 'a+b=c;d<e>f"g\\h', 'x\0y', 'Jürgen', ' ', '  ', '#']) {
       expect(parseDn(`cn=${escapeDnValue(v)},dc=x`)[0]![0]!.value).toBe(v);
     }
-    expect(formatDn(parseDn('cn=Smith\\2C John,dc=x'))).toBe('cn=Smith\\, John,dc=x');
+    expect(escapeDnValue('a+b=c;d<e>f"g\\h')).toBe('a\\+b=c\\;d\\<e\\>f\\"g\\\\h');
+    expect(escapeDnValue(' a b ')).toBe('\\ a b\\ ');
+    expect(escapeDnValue('#a#')).toBe('\\#a#');
+    expect(escapeDnValue('x\0y')).toBe('x\\00y');
   });
 
-  it('isDnWithin compares RDN by RDN', () => {
-    expect(isDnWithin('uid=a,ou=people,dc=example,dc=com', 'DC=example,DC=com')).toBe(true);
-    expect(isDnWithin('dc=example,dc=com', 'dc=example,dc=com')).toBe(true);
-    expect(isDnWithin('cn=x\\,dc=example,dc=com', 'dc=example,dc=com')).toBe(false);
-    expect(isDnWithin('dc=com', 'dc=example,dc=com')).toBe(false);
+  it('formatDn keeps the spelling of types and values; unescaped trailing spaces are not part of a value', () => {
+    expect(formatDn(parseDn('cn=Smith\\2C John,dc=x'))).toBe('cn=Smith\\, John,dc=x');
+    expect(formatDn(parseDn('CN=a\\20 , DC=Example '))).toBe('CN=a\\ ,DC=Example');
+    expect(formatDn(parseDn('cn=x+2.5.4.3=#0401ff'))).toBe('cn=x+2.5.4.3=#0401ff');
+  });
+
+  it('dcSuffix: the trailing dc= RDNs in the spelling given', () => {
+    expect(dcSuffix('cn=svc,OU=Service Accounts,DC=ad,DC=example,DC=com')).toBe('DC=ad,DC=example,DC=com');
+    expect(dcSuffix('uid=a,0.9.2342.19200300.100.1.25=example')).toBe('0.9.2342.19200300.100.1.25=example');
+    expect(dcSuffix('cn=g,o=corp')).toBeUndefined();
+    expect(dcSuffix('cn=g,dc=a+dc=b')).toBeUndefined();
+  });
+
+  it('the login-group check compares the way the edge does: a look-alike group is not the login group', async () => {
+    // The old ldap/dn.ts normalizeDn NFKC-folded values and collapsed every Unicode space,
+    // so membership in "cn=staff<NBSP>all" (or "cn=ｓtaff all") counted as the login group.
+    const groupsHolding = (dns: string[]) =>
+      ({ search: async () => ({ searchEntries: dns.map((dn) => ({ dn })) }) }) as unknown as Client;
+    const login = 'cn=staff all,ou=groups,dc=example,dc=com';
+    for (const lookalike of ['cn=staff\u00a0all,ou=groups,dc=example,dc=com', 'cn=\uff53taff all,ou=groups,dc=example,dc=com', 'cn=staff  all,ou=groups,dc=example,dc=com']) {
+      expect(await isMemberOfGroup(groupsHolding([lookalike]), login, 'uid=u,dc=example,dc=com', { maxDepth: 1 }), lookalike).toBe(false);
+    }
+    expect(await isMemberOfGroup(groupsHolding(['CN=Staff All, OU=Groups,DC=Example,DC=com']), login, 'uid=u,dc=example,dc=com', { maxDepth: 1 })).toBe(true);
   });
 
   it('namingContextOf takes the dc= suffix', () => {

@@ -2,7 +2,8 @@
 // environment (which wins). Every problem is a ConfigError naming the element
 // path or the variable. Defaults are listed in DEFAULTS and in schema.ts docs.
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { normalizeDn, parseDn, formatDn } from '../ldap/dn.ts';
+import { normalizeDn } from '../../../njs/authz/dn.ts';
+import { dcSuffix } from '../ldap/dn.ts';
 import { ConfigError } from './errors.ts';
 import {
   CLIENT_SECRET_ENV_PREFIX,
@@ -108,14 +109,6 @@ class Reader {
     if (els.length === 0) return undefined;
     return els.map((el) => convertLeaf(def.type!, el.text, el.path) as T);
   }
-}
-
-/** The trailing dc= RDNs of a DN, or undefined when it has none. */
-function dcSuffix(dn: string): string | undefined {
-  const rdns = parseDn(dn);
-  let k = rdns.length;
-  while (k > 0 && rdns[k - 1]!.length === 1 && rdns[k - 1]![0]!.type.toLowerCase() === 'dc') k--;
-  return k === rdns.length ? undefined : formatDn(rdns.slice(k));
 }
 
 function checkReadable(file: string, where: string): void {

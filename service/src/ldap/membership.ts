@@ -1,6 +1,7 @@
 // Nested group membership test for the login group (seed 003 allowed_to_login).
 import type { Client } from 'ldapts';
-import { formatDn, normalizeDn, parseDn } from './dn.ts';
+import { normalizeDn, parseDn } from '../../../njs/authz/dn.ts';
+import { dcSuffix, formatDn } from './dn.ts';
 import { escapeFilterValue } from './filter.ts';
 
 export interface MembershipOptions {
@@ -14,11 +15,7 @@ export interface MembershipOptions {
 
 /** The trailing dc= RDNs of a DN (its DNS-style naming context), or the DN's last RDN. */
 export function namingContextOf(dn: string): string {
-  const rdns = parseDn(dn);
-  let k = rdns.length;
-  while (k > 0 && rdns[k - 1]!.length === 1 && rdns[k - 1]![0]!.type.toLowerCase() === 'dc') k--;
-  const keep = k === rdns.length ? rdns.slice(-1) : rdns.slice(k);
-  return formatDn(keep);
+  return dcSuffix(dn) ?? formatDn(parseDn(dn).slice(-1));
 }
 
 /**

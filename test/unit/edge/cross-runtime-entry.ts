@@ -3,7 +3,7 @@
 // and compares with Node: njs strings are code point sequences, Node/QuickJS
 // strings are UTF-16, and njs 0.7.9 lacks many library members.
 import { decodeHeaderList, encodeHeaderList, encodeHeaderValue } from '../../../njs/identity/encode.ts';
-import { dnEquals, tryNormalizeDn } from '../../../njs/authz/dn.ts';
+import { dnEquals, escapeDnValue, isWithinNormalizedDn, parseDn, splitNormalizedDn, tryNormalizeDn } from '../../../njs/authz/dn.ts';
 import { evaluatePolicy } from '../../../njs/authz/policy.ts';
 import { identityFromClaims } from '../../../njs/identity/headers.ts';
 import { extractToken } from '../../../njs/http/token.ts';
@@ -80,5 +80,12 @@ export function collect(): unknown {
       (tryNormalizeDn(long.dn) || '').length, utf8DecodeStrict(new Uint8Array(longBytes.slice(0, longBytes.length - 2)))],
     newline: runNewlineCases(),
     redirect: [loginRedirectUrl('/login', 'rd', '/a?b=' + emoji), loginRedirectUrl('/login', 'rd', '//evil')],
+    dnForms: [
+      parseDn('CN=a\\20 , 2.5.4.3=' + emoji + ' +UID=\\#x'),
+      [escapeDnValue(' #a,b' + emoji + ' '), escapeDnValue('#'), escapeDnValue('x\u0000y'), escapeDnValue('caf\u00e9')],
+      splitNormalizedDn('cn=a\\\\\\,b,cn=c\\00,dc=x'),
+      [isWithinNormalizedDn('cn=x\\,dc=y,dc=z', 'dc=y,dc=z'), isWithinNormalizedDn('cn=x\\\\,dc=y,dc=z', 'dc=y,dc=z'),
+        isWithinNormalizedDn('cn=' + emoji + ',dc=z', 'dc=z'), isWithinNormalizedDn('dc=yz', 'dc=z')],
+    ],
   };
 }
