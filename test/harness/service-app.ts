@@ -94,9 +94,9 @@ export class FixedGroups implements GroupDirectory {
 export class CountingAuthenticator implements Authenticator {
   calls = 0;
   constructor(private readonly inner: Authenticator) {}
-  authenticate(u: string, p: string) {
+  authenticate(u: string, p: string, beforeBind?: (dn: string) => Promise<boolean>) {
     this.calls++;
-    return this.inner.authenticate(u, p);
+    return this.inner.authenticate(u, p, beforeBind);
   }
   findUser(u: string) {
     return this.inner.findUser(u);

@@ -140,7 +140,8 @@ export function convertLeaf(type: LeafType, raw: string, where: string): unknown
         throw new ConfigError(where, `regular expression must be anchored with ^ and $, got ${show(s)}`);
       }
       try {
-        return new RegExp(s, 'u');
+        // Wrapped again: in "^a|b$" each anchor binds to one alternative only ("a)(uid=*" matches).
+        return new RegExp(`^(?:${s})$`, 'u');
       } catch (e) {
         throw new ConfigError(where, `invalid regular expression: ${(e as Error).message}`);
       }

@@ -8,6 +8,8 @@ export type LdapLoginErrorCode =
   /** Wrong password AND unknown/ambiguous user: indistinguishable to the caller (no user enumeration). */
   | 'INVALID_CREDENTIALS'
   | 'NOT_IN_LOGIN_GROUP'
+  /** The caller's beforeBind hook refused the bind (login throttling per account): no password was sent. */
+  | 'THROTTLED'
   /** No configured server could be reached, bound as the service account, or answered in time. */
   | 'DIRECTORY_UNAVAILABLE';
 

@@ -1,6 +1,7 @@
 // LDAP / Active Directory login: search-then-bind (RFC 4513 §5.1.3 simple
 // bind as the found DN), object id, optional login group, failover across
 // replicas. Passwords are never logged, never put in errors.
+import { randomUUID } from 'node:crypto';
 import type { Client, Entry } from 'ldapts';
 import type { LdapServerConfig } from '../config/types.ts';
 import { closeLdapClient, openLdapClient } from './connect.ts';
@@ -21,8 +22,16 @@ export interface LdapUser {
   serverUri: string;
 }
 
+/**
+ * Called with the DN the username resolved to, after the search and before the
+ * password is sent. Returning false refuses the bind (LdapLoginError THROTTLED):
+ * this is where the caller counts attempts per directory account, whatever alias
+ * of the account was typed.
+ */
+export type BeforeBind = (dn: string) => Promise<boolean>;
+
 export interface Authenticator {
-  authenticate(username: string, password: string): Promise<LdapUser>;
+  authenticate(username: string, password: string, beforeBind?: BeforeBind): Promise<LdapUser>;
   /**
    * The entry a login with this username would bind as, found with the service
    * account and without any password (operator endpoints). null when no single
@@ -165,7 +174,7 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
     throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'no directory server available');
   }
 
-  async function attempt(server: LdapServerConfig, username: string, password: string): Promise<LdapUser> {
+  async function attempt(server: LdapServerConfig, username: string, password: string, beforeBind?: BeforeBind): Promise<LdapUser> {
     let svc: Client | undefined;
     let userClient: Client | undefined;
     try {
@@ -173,15 +182,19 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
       const s = svc;
       const objectIdAttr = server.objectIdAttribute;
       const found = await searchUser(s, server, username);
-      if ('none' in found) {
-        emit('info', 'ldap login: no such user', { username, server: server.uri });
-        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-      }
-      if ('ambiguous' in found) {
-        emit('warn', 'ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
+      if ('none' in found || 'ambiguous' in found) {
+        if ('none' in found) emit('info', 'ldap login: no such user', { username, server: server.uri });
+        else emit('warn', 'ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
+        // Same directory work as a wrong password (second connection, failing bind as a DN that
+        // does not exist), so the response time does not tell which usernames exist.
+        userClient = await openLdapClient(server).catch(() => undefined);
+        await userClient?.bind(`cn=${randomUUID()},${server.userSearchBase}`, password).catch(() => undefined);
         throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
       }
       const entry = found.entry;
+      if (beforeBind !== undefined && !(await beforeBind(entry.dn))) {
+        throw new LdapLoginError('THROTTLED', 'too many failed logins for this account');
+      }
 
       // A fresh connection: the service connection stays bound as the service
       // account for the group check, and a failed user bind leaves it untouched.
@@ -231,14 +244,14 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
   }
 
   return {
-    async authenticate(username: string, password: string): Promise<LdapUser> {
+    async authenticate(username: string, password: string, beforeBind?: BeforeBind): Promise<LdapUser> {
       // RFC 4513 §5.1.2: a simple bind with a DN and an empty password is an
       // "unauthenticated bind" that many servers answer with success.
       if (typeof password !== 'string' || password.length === 0) {
         throw new LdapLoginError('EMPTY_PASSWORD', 'password is empty');
       }
       checkUsername(username);
-      return firstAnswer('ldap login', (server) => attempt(server, username, password));
+      return firstAnswer('ldap login', (server) => attempt(server, username, password, beforeBind));
     },
 
     async findUser(username: string): Promise<LdapUser | null> {

@@ -161,16 +161,20 @@ export async function authorizePost(ctx: ServiceContext, req: IncomingMessage, r
   const username = form.get('username') ?? '';
   const password = form.get('password') ?? '';
   const bindings = cookieValues(req, CSRF_COOKIE);
-  const csrfOk = bindings.length === 1 && await ctx.csrf.verify(bindings[0], form.get('csrf_token'), ctx.now());
-  if (!csrfOk) {
+  const csrf = bindings.length === 1 ? ctx.csrf.check(bindings[0], form.get('csrf_token'), ctx.now()) : null;
+  const csrfRejected = () => {
     ctx.logger.log('warn', 'authorize_csrf_rejected', { client_id: ar.client.clientId });
     renderForm(ctx, req, res, form, ar.client.clientId, 403, { error: 'The sign-in form expired or was not submitted from this site. Please try again.', username });
-    return;
-  }
+  };
+  if (csrf === null) { csrfRejected(); return; }
   const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], ctx.trustedProxies);
-  const result = await login(ctx, username, password, ip, 'authorize');
+  // The nonce is spent only once the throttle admits the attempt: a throttled client stores nothing.
+  const result = await login(ctx, username, password, ip, 'authorize', () => ctx.csrf.consume(csrf, ctx.now()));
   if (!result.ok) {
     switch (result.reason) {
+      case 'not_admitted':
+        csrfRejected();
+        return;
       case 'throttled':
         renderForm(ctx, req, res, form, ar.client.clientId, 429, {
           error: `Too many failed sign-in attempts. Try again in ${result.retryAfterSeconds} seconds.`, username,

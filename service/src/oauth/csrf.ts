@@ -32,17 +32,31 @@ export class Csrf {
     return `${nonce}.${exp}.${this.mac(binding, nonce, exp).toString('base64url')}`;
   }
 
-  async verify(binding: string | undefined, token: string | undefined, now: number): Promise<boolean> {
-    if (!this.isBinding(binding) || token === undefined) return false;
+  /**
+   * Checks the MAC against the cookie and the expiry, without touching the store.
+   * Returns the token's nonce, to be consumed with consume() before the form is acted on.
+   */
+  check(binding: string | undefined, token: string | undefined, now: number): { nonce: string; exp: number } | null {
+    if (!this.isBinding(binding) || token === undefined) return null;
     const m = /^([A-Za-z0-9_-]{22})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
-    if (!m) return false;
+    if (!m) return null;
     const exp = Number(m[2]);
-    if (exp < now) return false;
+    if (exp < now) return null;
     // Compare the base64url text, not decoded bytes: decoding ignores the spare low bits of the
     // last character, which would make several spellings of one MAC acceptable.
     const expected = Buffer.from(this.mac(binding, m[1]!, exp).toString('base64url'));
     const given = Buffer.from(m[3]!);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
-    return this.store.setIfAbsent(`csrf:${m[1]}`, '1', Math.max(1, exp - now + 1));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    return { nonce: m[1]!, exp };
+  }
+
+  /** Single use: true for the first caller only. */
+  consume(checked: { nonce: string; exp: number }, now: number): Promise<boolean> {
+    return this.store.setIfAbsent(`csrf:${checked.nonce}`, '1', Math.max(1, checked.exp - now + 1));
+  }
+
+  async verify(binding: string | undefined, token: string | undefined, now: number): Promise<boolean> {
+    const checked = this.check(binding, token, now);
+    return checked !== null && this.consume(checked, now);
   }
 }

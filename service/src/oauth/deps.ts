@@ -13,20 +13,21 @@ export interface LdapUser {
 }
 
 export interface Authenticator {
-  authenticate(username: string, password: string): Promise<LdapUser>;
+  /** beforeBind gets the DN the username resolved to before the password is sent; false refuses (code THROTTLED). */
+  authenticate(username: string, password: string, beforeBind?: (dn: string) => Promise<boolean>): Promise<LdapUser>;
   /** The entry a login with this name would use, without a password (operator endpoints); null when none or ambiguous. */
   findUser(username: string): Promise<LdapUser | null>;
   ping(): Promise<boolean>;
   close?(): Promise<void>;
 }
 
-export type LdapLoginErrorCode = 'EMPTY_PASSWORD' | 'INVALID_USERNAME' | 'INVALID_CREDENTIALS' | 'NOT_IN_LOGIN_GROUP' | 'DIRECTORY_UNAVAILABLE';
+export type LdapLoginErrorCode = 'EMPTY_PASSWORD' | 'INVALID_USERNAME' | 'INVALID_CREDENTIALS' | 'NOT_IN_LOGIN_GROUP' | 'THROTTLED' | 'DIRECTORY_UNAVAILABLE';
 
 /** The code of an LdapLoginError (ldap/errors.ts), or null for anything else (treated as the directory being unavailable). */
 export function ldapErrorCode(e: unknown): LdapLoginErrorCode | null {
   const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
   return code === 'EMPTY_PASSWORD' || code === 'INVALID_USERNAME' || code === 'INVALID_CREDENTIALS' ||
-    code === 'NOT_IN_LOGIN_GROUP' || code === 'DIRECTORY_UNAVAILABLE' ? code : null;
+    code === 'NOT_IN_LOGIN_GROUP' || code === 'THROTTLED' || code === 'DIRECTORY_UNAVAILABLE' ? code : null;
 }
 
 export interface GroupStatus {

@@ -3,15 +3,22 @@ import { ldapErrorCode, type LdapUser } from './deps.ts';
 
 export type LoginResult =
   | { ok: true; user: LdapUser }
-  | { ok: false; reason: 'invalid_input' | 'invalid_credentials' | 'not_allowed' | 'directory_unavailable' }
+  | { ok: false; reason: 'invalid_input' | 'invalid_credentials' | 'not_allowed' | 'directory_unavailable' | 'not_admitted' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 /**
  * One login attempt: syntax checks, then throttling, and only then the LDAP
  * bind. Throttling comes first so that a throttled request never reaches the
- * directory (no AD lockout counter is ever touched by it).
+ * directory (no AD lockout counter is ever touched by it). The per-account
+ * budget is checked between the user search and the bind, once the username
+ * has resolved to a DN, so aliases of one account cannot multiply the guesses.
+ *
+ * `admit` runs once the throttle let the attempt through and before LDAP (the
+ * login form consumes its single-use CSRF nonce there): a throttled request
+ * writes nothing to the store. False ends the attempt as 'not_admitted'.
  */
-export async function login(ctx: ServiceContext, username: string, password: string, ip: string, via: string): Promise<LoginResult> {
+export async function login(ctx: ServiceContext, username: string, password: string, ip: string, via: string,
+  admit?: () => Promise<boolean>): Promise<LoginResult> {
   const { logger, metrics } = ctx;
   if (password === '' || username === '' || username.length > 256 || !ctx.config.usernamePattern.test(username)) {
     metrics.logins.inc({ outcome: 'invalid_input' });
@@ -25,9 +32,21 @@ export async function login(ctx: ServiceContext, username: string, password: str
     logger.log('warn', 'login_throttled', { username, ip, limit: decision.limit, retry_after: decision.retryAfterSeconds, via });
     return { ok: false, reason: 'throttled', retryAfterSeconds: decision.retryAfterSeconds };
   }
+  if (admit !== undefined && !(await admit())) {
+    await decision.release('neutral');
+    return { ok: false, reason: 'not_admitted' };
+  }
+  let accountRetryAfter = 0;
+  let bindStarted = false;
+  const beforeBind = async (dn: string): Promise<boolean> => {
+    const a = await decision.account(dn);
+    if (!a.allowed) accountRetryAfter = a.retryAfterSeconds;
+    else bindStarted = true;
+    return a.allowed;
+  };
   const started = process.hrtime.bigint();
   try {
-    const user = await ctx.authenticator.authenticate(username, password);
+    const user = await ctx.authenticator.authenticate(username, password, beforeBind);
     metrics.ldapLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     await decision.release('success');
     metrics.logins.inc({ outcome: 'success' });
@@ -36,6 +55,14 @@ export async function login(ctx: ServiceContext, username: string, password: str
   } catch (e) {
     metrics.ldapLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     const code = ldapErrorCode(e);
+    if (code === 'THROTTLED') {
+      // No password was sent: this attempt guessed nothing, the account's budget is already spent.
+      await decision.release('neutral');
+      metrics.logins.inc({ outcome: 'throttled' });
+      metrics.throttled.inc({ limit: 'username' });
+      logger.log('warn', 'login_throttled', { username, ip, limit: 'account', retry_after: accountRetryAfter, via });
+      return { ok: false, reason: 'throttled', retryAfterSeconds: Math.max(1, accountRetryAfter) };
+    }
     if (code === 'INVALID_CREDENTIALS' || code === 'INVALID_USERNAME' || code === 'EMPTY_PASSWORD') {
       await decision.release('failure');
       metrics.logins.inc({ outcome: 'invalid_credentials' });
@@ -48,7 +75,9 @@ export async function login(ctx: ServiceContext, username: string, password: str
       logger.log('info', 'login_failed', { username, ip, reason: code, via });
       return { ok: false, reason: 'not_allowed' };
     }
-    await decision.release('neutral');
+    // Once the password went out, the directory may have counted it (a bind that timed out
+    // was possibly processed): the attempt keeps its slots. Earlier outages cost nothing.
+    await decision.release(bindStarted ? 'failure' : 'neutral');
     metrics.logins.inc({ outcome: 'directory_unavailable' });
     logger.log('error', 'login_directory_unavailable', { username, ip, via, error: e instanceof Error ? e.name : 'unknown' });
     return { ok: false, reason: 'directory_unavailable' };

@@ -51,7 +51,7 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
   if (families.size > 0) ctx.logger.log('info', 'logout', { families: families.size });
 
   const secure = ctx.config.issuer.startsWith('https://');
-  const clear = browser !== null ? clearSessionCookies(browser, secure) : [ctx.tuning.accessTokenCookie, ctx.tuning.refreshTokenCookie]
+  const clear = browser !== null ? clearSessionCookies(browser, secure, req) : [ctx.tuning.accessTokenCookie, ctx.tuning.refreshTokenCookie]
     .filter((n): n is string => !!n)
     .map((n) => serializeCookie(n, '', { path: '/', secure, sameSite: 'Lax', maxAgeSeconds: 0 }));
   const headers: Record<string, string | string[]> = clear.length ? { 'Set-Cookie': clear } : {};

@@ -78,7 +78,12 @@ export class RefreshTokens {
     return rec === null ? null : rec.grant;
   }
 
-  async rotate(token: string, clientId: string, onReuse: (outcome: 'grace' | 'family_revoked') => void): Promise<RotateResult> {
+  /**
+   * `check` may refuse the request (by throwing) once the token is known to be live and the
+   * client's: it runs before anything is rotated, so a refused request leaves the token usable.
+   */
+  async rotate(token: string, clientId: string, onReuse: (outcome: 'grace' | 'family_revoked') => void,
+    check: (grant: Grant) => void = () => undefined): Promise<RotateResult> {
     const h = hashSecret(token);
     const rec = await this.lookup(token);
     if (rec === null) throw new OAuthError('invalid_grant', 'the refresh token is invalid or expired');
@@ -87,6 +92,7 @@ export class RefreshTokens {
     if (await this.revocations.isFamilyRevoked(rec.grant.familyId)) {
       throw new OAuthError('invalid_grant', 'the refresh token was revoked');
     }
+    check(rec.grant);
     const successor = await this.issue(rec.grant);
     const used: UsedRecord = { at: this.now(), successor: seal(token, successor) };
     if (await this.store.setIfAbsent(`rtused:${h}`, JSON.stringify(used), this.ttlSeconds)) {

@@ -54,18 +54,19 @@ export async function authorizationCode(ctx: ServiceContext, client: OAuthClient
 export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
   allowGrant(client, 'refresh_token');
   const token = required(form, 'refresh_token');
+  const requested = form.get('scope');
+  const asked = requested !== undefined && requested.trim() !== '' ? [...new Set(requested.split(' ').filter((s) => s !== ''))] : undefined;
   const rotated = await ctx.refreshTokens.rotate(token, client.clientId, (outcome) => {
     ctx.metrics.refreshReuse.inc({ outcome });
     ctx.logger.log('warn', 'refresh_token_reused', { client_id: client.clientId, outcome });
+  }, (original) => {
+    // RFC 6749 §6: a refresh may narrow, never widen, the original scope. Checked before the
+    // rotation: a refused request must not spend the token (its reuse would revoke the family).
+    if (asked !== undefined && asked.some((s) => !original.scope.includes(s))) {
+      throw new OAuthError('invalid_scope', 'the requested scope exceeds the original grant');
+    }
   });
-  let grant = rotated.grant;
-  const requested = form.get('scope');
-  if (requested !== undefined && requested.trim() !== '') {
-    // RFC 6749 §6: a refresh may narrow, never widen, the original scope.
-    const asked = [...new Set(requested.split(' ').filter((s) => s !== ''))];
-    if (asked.some((s) => !grant.scope.includes(s))) throw new OAuthError('invalid_scope', 'the requested scope exceeds the original grant');
-    grant = { ...grant, scope: asked };
-  }
+  const grant = asked !== undefined ? { ...rotated.grant, scope: asked } : rotated.grant;
   return mintTokens(ctx, client, grant, 'refresh_token', rotated.refreshToken, grant.scope.includes('openid'));
 }
 

@@ -17,9 +17,27 @@ async function timed(p: Promise<boolean>, ms: number): Promise<boolean> {
   }
 }
 
+/**
+ * The LDAP probe binds as the service account on a new connection. /readyz needs no
+ * authentication, so probes are shared: concurrent requests wait for the one in flight,
+ * and its answer is reused for LDAP_PROBE_CACHE_MS. Otherwise anyone could turn requests
+ * into directory binds (and, with a stale service password, lock the service account out).
+ */
+const LDAP_PROBE_CACHE_MS = 5000;
+const ldapProbes = new WeakMap<ServiceContext, { at: number; result: Promise<boolean> }>();
+
+function ldapProbe(ctx: ServiceContext): Promise<boolean> {
+  const now = Date.now();
+  const cached = ldapProbes.get(ctx);
+  if (cached !== undefined && now - cached.at < LDAP_PROBE_CACHE_MS) return cached.result;
+  const result = timed(ctx.authenticator.ping(), 3000);
+  ldapProbes.set(ctx, { at: now, result });
+  return result;
+}
+
 /** /readyz: every dependency a login or a token needs. */
 export async function readiness(ctx: ServiceContext): Promise<{ ready: boolean; checks: ReadinessCheck[] }> {
-  const [ldap, store] = await Promise.all([timed(ctx.authenticator.ping(), 3000), timed(ctx.store.ping(), 2000)]);
+  const [ldap, store] = await Promise.all([ldapProbe(ctx), timed(ctx.store.ping(), 2000)]);
   const g = ctx.groups.status();
   const max = ctx.config.groupSync.maxStaleSeconds;
   // Ready while the snapshot is younger than maxStaleSeconds, even if the last sync failed:

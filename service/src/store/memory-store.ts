@@ -3,8 +3,14 @@ import { assertTtl, type Counter, type Store } from './store.ts';
 interface Entry { value: string; expiresAt: number }
 
 export interface MemoryStoreOptions {
-  /** Upper bound on live entries; beyond it the entries closest to expiry are dropped first. */
+  /** Upper bound on live entries. */
   maxEntries?: number;
+  /**
+   * Keys whose loss fails closed (a dropped code or refresh token is merely invalid). When the
+   * store is full, the evictable entries closest to expiry are dropped; when none is left,
+   * new keys are refused (the write throws). Default: nothing is evictable.
+   */
+  evictable?: (key: string) => boolean;
   now?: () => number;
 }
 
@@ -14,11 +20,13 @@ export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly entries = new Map<string, Entry>();
   private readonly maxEntries: number;
+  private readonly evictable: (key: string) => boolean;
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 100_000;
+    this.evictable = options.evictable ?? (() => false);
     this.now = options.now ?? Date.now;
     this.sweepTimer = setInterval(() => this.sweep(), 30_000);
     this.sweepTimer.unref();
@@ -35,8 +43,7 @@ export class MemoryStore implements Store {
   }
 
   private put(key: string, value: string, ttlSeconds: number): void {
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) this.makeRoom();
+    if (!this.entries.delete(key) && this.entries.size >= this.maxEntries) this.makeRoom();
     this.entries.set(key, { value, expiresAt: this.now() + assertTtl(ttlSeconds) * 1000 });
   }
 
@@ -45,13 +52,18 @@ export class MemoryStore implements Store {
     for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
   }
 
+  /**
+   * Only evictable entries are ever dropped. Evicting any entry would let whoever can create
+   * entries (failed logins, login forms) flush throttle counters and revocations, and each of
+   * those losses fails open.
+   */
   private makeRoom(): void {
     this.sweep();
     if (this.entries.size < this.maxEntries) return;
-    // Drop the tenth of entries that expire soonest: they are the least valuable.
-    const sorted = [...this.entries].sort((a, b) => a[1].expiresAt - b[1].expiresAt);
+    const candidates = [...this.entries].filter(([k]) => this.evictable(k)).sort((a, b) => a[1].expiresAt - b[1].expiresAt);
     const drop = Math.max(1, Math.floor(this.maxEntries / 10));
-    for (let i = 0; i < drop && i < sorted.length; i++) this.entries.delete(sorted[i]![0]);
+    for (let i = 0; i < drop && i < candidates.length; i++) this.entries.delete(candidates[i]![0]);
+    if (this.entries.size >= this.maxEntries) throw new Error(`memory store is full (${this.maxEntries} live entries)`);
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
