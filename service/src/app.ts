@@ -136,6 +136,9 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
   // Browser sign-in through nginx (service as relying party): only when configured, see browser/session.ts.
   const browser = browserSettings(context);
   if (browser !== null) {
+    // Browsers reach these endpoints through nginx: unless it is a trusted proxy, every browser
+    // shares nginx's address, and maxFailuresPerIp wrong passwords from anyone lock out all users.
+    if (config.trustedProxies.length === 0) logger.log('warn', 'browser_untrusted_proxy', { hint: 'list nginx in service/trustedProxies' });
     router
       .on('GET', '/login', (req, res, url) => browserLogin(context, browser, req, res, url))
       .on('GET', '/callback', (req, res, url) => browserCallback(context, browser, req, res, url))

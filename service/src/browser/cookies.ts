@@ -13,9 +13,17 @@
 //   SameSite=Lax, not Strict: a visitor arriving through a link from another
 //   site is redirected by nginx to /_auth/refresh, and Chromium treats that
 //   redirect chain as cross-site, so a Strict cookie would force a new login.
-// - Login binding: `<refresh>_login` with Path=<prefix>/, a random value that
-//   binds the pending authorization requests (state + PKCE verifier, kept in
-//   the store) to this browser (RFC 6749 §10.12, RFC 9700 §4.7.1).
+// - Pending logins: one cookie per started login, `<refresh>_login.<id>` with
+//   Path=<prefix>/, where <id> is derived from the state. It holds the PKCE
+//   verifier and the return path, so starting a login writes nothing to the
+//   shared store (an anonymous GET must not be able to fill it), and only the
+//   browser that started a login can complete it (RFC 6749 §10.12, RFC 9700
+//   §4.7.1). One cookie per flow, not one per browser: tabs that start at the
+//   same moment (a session restore) would otherwise overwrite each other's.
+//   The PKCE verifier thus leaves the server, but only in an HttpOnly cookie
+//   sent to <prefix>/: whoever can read it can read the session cookies too,
+//   and PKCE still defeats a code leaked on its own (logs, history).
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { cookieValues, serializeCookie } from '../http/cookies.ts';
 
@@ -41,8 +49,43 @@ export interface BrowserCookieSettings {
   prefix: string;
 }
 
+/** The single binding cookie of earlier versions: still expired by logout and failed refreshes. */
 export function loginBindingCookie(s: BrowserCookieSettings): string {
   return `${s.refresh}_login`;
+}
+
+/** At most this many logins pending per browser; starting another expires the oldest. */
+export const MAX_PENDING_LOGINS = 8;
+const STATE = /^[A-Za-z0-9_-]{43}$/;
+const PENDING_VALUE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{2,2732})$/;
+
+/** `<refresh>_login.<first 128 bits of SHA-256(state)>`; null for a state we never issue. */
+export function pendingLoginCookie(s: BrowserCookieSettings, state: string): string | null {
+  if (!STATE.test(state)) return null;
+  return `${loginBindingCookie(s)}.${createHash('sha256').update(state).digest('base64url').slice(0, 22)}`;
+}
+
+export function pendingLoginValue(verifier: string, rd: string): string {
+  return `${verifier}.${Buffer.from(rd, 'utf8').toString('base64url')}`;
+}
+
+/** The PKCE verifier and return path of the login `state` started in this browser, or null. */
+export function readPendingLogin(req: IncomingMessage, s: BrowserCookieSettings, state: string): { name: string; verifier: string; rd: string } | null {
+  const name = pendingLoginCookie(s, state);
+  if (name === null) return null;
+  const m = PENDING_VALUE.exec(readSingle(req, name) ?? '');
+  if (m === null) return null;
+  return { name, verifier: m[1]!, rd: Buffer.from(m[2]!, 'base64url').toString('utf8') };
+}
+
+/** Names of the pending-login cookies the request carries, oldest first (RFC 6265 §5.4 step 2 orders by creation). */
+export function pendingLoginNames(req: IncomingMessage, s: BrowserCookieSettings): string[] {
+  const prefix = `${loginBindingCookie(s)}.`;
+  return [...presentNames(req)].filter((n) => n.startsWith(prefix));
+}
+
+export function expiredCookie(name: string, path: string, secure: boolean): string {
+  return serializeCookie(name, '', { path, secure, sameSite: 'Lax', maxAgeSeconds: 0 });
 }
 
 /** Names of all cookies present in the request (each once). */
@@ -103,11 +146,15 @@ export function refreshTokenCookie(s: BrowserCookieSettings, token: string, maxA
   return serializeCookie(s.refresh, token, { path: `${s.prefix}/`, secure, sameSite: 'Lax', maxAgeSeconds });
 }
 
-/** Expires every session cookie: both access forms (all chunks), the refresh cookie and the login binding. */
-export function clearSessionCookies(s: BrowserCookieSettings, secure: boolean): string[] {
-  const gone = (name: string, path: string) => serializeCookie(name, '', { path, secure, sameSite: 'Lax', maxAgeSeconds: 0 });
-  const out = [gone(s.access, '/')];
-  for (let i = 0; i < MAX_CHUNKS; i++) out.push(gone(`${s.access}.${i}`, '/'));
-  out.push(gone(s.refresh, `${s.prefix}/`), gone(loginBindingCookie(s), `${s.prefix}/`));
+/**
+ * Expires every session cookie: both access forms (all chunks), the refresh cookie and the
+ * login binding; with `req`, also the pending logins it carries (logout, not a failed refresh:
+ * a login pending in another tab must survive a dead refresh cookie).
+ */
+export function clearSessionCookies(s: BrowserCookieSettings, secure: boolean, req?: IncomingMessage): string[] {
+  const out = [expiredCookie(s.access, '/', secure)];
+  for (let i = 0; i < MAX_CHUNKS; i++) out.push(expiredCookie(`${s.access}.${i}`, '/', secure));
+  out.push(expiredCookie(s.refresh, `${s.prefix}/`, secure), expiredCookie(loginBindingCookie(s), `${s.prefix}/`, secure));
+  if (req !== undefined) for (const n of pendingLoginNames(req, s)) out.push(expiredCookie(n, `${s.prefix}/`, secure));
   return out;
 }

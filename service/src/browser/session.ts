@@ -17,6 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OAuthClientConfig } from '../config/types.ts';
+import { serializeCookie } from '../http/cookies.ts';
 import { HttpError, singleValued } from '../http/request.ts';
 import { escapeHtml, redirect, sendHtml } from '../http/respond.ts';
 import type { ServiceContext } from '../oauth/context.ts';
@@ -24,11 +25,11 @@ import { OAuthError } from '../oauth/errors.ts';
 import type { TokenResponse } from '../oauth/issue.ts';
 import { messagePage } from '../oauth/login-page.ts';
 import { s256 } from '../oauth/pkce.ts';
-import { hashSecret, randomToken, safeEqual } from '../oauth/secrets.ts';
+import { randomToken } from '../oauth/secrets.ts';
 import { authorizationCode, refreshToken } from '../oauth/token.ts';
 import {
-  accessTokenCookies, clearSessionCookies, loginBindingCookie, MAX_CHUNKS, CHUNK_SIZE, readSingle, refreshTokenCookie,
-  TokenTooLargeError, type BrowserCookieSettings,
+  accessTokenCookies, clearSessionCookies, expiredCookie, MAX_CHUNKS, CHUNK_SIZE, MAX_PENDING_LOGINS, pendingLoginCookie,
+  pendingLoginNames, pendingLoginValue, readPendingLogin, readSingle, refreshTokenCookie, TokenTooLargeError, type BrowserCookieSettings,
 } from './cookies.ts';
 import { safeReturnPath } from './return-path.ts';
 
@@ -42,12 +43,6 @@ export interface BrowserSettings extends BrowserCookieSettings {
   client: OAuthClientConfig;
   /** <issuer>/callback: the redirect_uri registered for the client. */
   callbackUrl: string;
-}
-
-interface PendingLogin {
-  binding: string;
-  verifier: string;
-  rd: string;
 }
 
 /**
@@ -106,24 +101,22 @@ function sessionCookies(ctx: ServiceContext, req: IncomingMessage, s: BrowserSet
   return out;
 }
 
-/** GET <prefix>/login?rd=: starts the authorization code flow with state and PKCE bound to this browser. */
+/**
+ * GET <prefix>/login?rd=: starts the authorization code flow. The state's own cookie
+ * (cookies.ts, pending logins) carries the PKCE verifier and rd: this anonymous,
+ * unthrottled endpoint writes nothing to the store.
+ */
 export async function browserLogin(ctx: ServiceContext, s: BrowserSettings, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const p = params(url);
   const rd = safeReturnPath(p?.get('rd'));
-  const bindingName = loginBindingCookie(s);
-  let binding = readSingle(req, bindingName);
-  const headers: Record<string, string | string[]> = {};
-  // The binding is reused while it exists, so several tabs can log in at once.
-  if (binding === null || !/^[A-Za-z0-9_-]{43}$/.test(binding)) {
-    binding = randomToken();
-    headers['Set-Cookie'] = [
-      `${bindingName}=${binding}; Path=${s.prefix}/; HttpOnly; SameSite=Lax; Max-Age=${PENDING_TTL_SECONDS}${isSecure(ctx, req) ? '; Secure' : ''}`,
-    ];
-  }
+  const secure = isSecure(ctx, req);
   const state = randomToken();
   const verifier = randomBytes(32).toString('base64url');
-  const pending: PendingLogin = { binding: hashSecret(binding), verifier, rd };
-  await ctx.store.set(`bfflogin:${hashSecret(state)}`, JSON.stringify(pending), PENDING_TTL_SECONDS);
+  const older = pendingLoginNames(req, s);
+  const cookies = older.slice(0, Math.max(0, older.length - MAX_PENDING_LOGINS + 1)).map((n) => expiredCookie(n, `${s.prefix}/`, secure));
+  cookies.push(serializeCookie(pendingLoginCookie(s, state)!, pendingLoginValue(verifier, rd),
+    { path: `${s.prefix}/`, secure, sameSite: 'Lax', maxAgeSeconds: PENDING_TTL_SECONDS }));
+  const headers: Record<string, string | string[]> = { 'Set-Cookie': cookies };
   const authorize = new URL(`${ctx.config.issuer.replace(/\/+$/, '')}/authorize`);
   authorize.search = new URLSearchParams({
     response_type: 'code',
@@ -137,31 +130,34 @@ export async function browserLogin(ctx: ServiceContext, s: BrowserSettings, req:
   redirect(res, authorize.toString(), headers as Record<string, string>);
 }
 
-/** GET <prefix>/callback?code&state: single-use state check, in-process code exchange, session cookies. */
+/**
+ * GET <prefix>/callback?code&state: the state must name a login started in this browser
+ * (its cookie), which every answer from here on expires: the state is single-use, and
+ * a reload of the callback URL stops here instead of replaying the code.
+ */
 export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const p = params(url);
   const state = p?.get('state');
-  // Taking the pending login first makes the state single-use whatever happens next.
-  const raw = state ? await ctx.store.getDel(`bfflogin:${hashSecret(state)}`) : null;
-  const pending = raw === null ? null : (JSON.parse(raw) as PendingLogin);
-  const rd = pending?.rd ?? '/';
-  const binding = readSingle(req, loginBindingCookie(s));
-  if (p === null || pending === null || binding === null || !safeEqual(hashSecret(binding), pending.binding)) {
-    // Unknown or replayed state, or a code injected into another browser (login CSRF, RFC 6749 §10.12).
-    ctx.logger.log('warn', 'browser_callback_rejected', { reason: pending === null ? 'unknown_state' : 'binding_mismatch' });
-    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in request expired or did not start in this browser.', rd);
+  const pending = p !== null && state !== undefined ? readPendingLogin(req, s, state) : null;
+  if (p === null || pending === null) {
+    // Unknown, expired or replayed state, or a code injected into another browser (login CSRF, RFC 6749 §10.12).
+    ctx.logger.log('warn', 'browser_callback_rejected', { reason: 'unknown_state' });
+    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in request expired or did not start in this browser.', '/');
     return;
   }
-  // RFC 9207 §2.4: a response naming another issuer is refused (mix-up attacks).
-  const iss = p.get('iss');
-  if (iss !== undefined && iss !== ctx.config.issuer) {
-    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in response came from an unexpected issuer.', rd);
+  const rd = safeReturnPath(pending.rd);
+  const spent = expiredCookie(pending.name, `${s.prefix}/`, isSecure(ctx, req));
+  // RFC 9207 §2.4: our server advertises authorization_response_iss_parameter_supported, so a
+  // response without iss, or naming another issuer, is refused (mix-up attacks).
+  if (p.get('iss') !== ctx.config.issuer) {
+    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in response came from an unexpected issuer.', rd, { 'Set-Cookie': [spent] });
     return;
   }
   const error = p.get('error');
   const code = p.get('code');
   if (error !== undefined || code === undefined) {
-    failurePage(res, s, 400, 'Sign-in failed', error === 'access_denied' ? 'Access was denied.' : 'The sign-in did not complete.', rd);
+    failurePage(res, s, 400, 'Sign-in failed', error === 'access_denied' ? 'Access was denied.' : 'The sign-in did not complete.', rd,
+      { 'Set-Cookie': [spent] });
     return;
   }
   let tokens: TokenResponse;
@@ -172,10 +168,10 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
     ctx.logger.log('warn', 'browser_code_exchange_failed', { error_code: e.error });
-    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in code was invalid or already used.', rd);
+    failurePage(res, s, 400, 'Sign-in failed', 'The sign-in code was invalid or already used.', rd, { 'Set-Cookie': [spent] });
     return;
   }
-  await sendSession(ctx, s, req, res, tokens, rd);
+  await sendSession(ctx, s, req, res, tokens, rd, undefined, [spent]);
 }
 
 /**
@@ -183,10 +179,10 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
  * several hundred of the configured groups) ends on a page that says so, never in a loop.
  */
 async function sendSession(ctx: ServiceContext, s: BrowserSettings, req: IncomingMessage, res: ServerResponse, tokens: TokenResponse, rd: string,
-  page?: { status: number; title: string; message: string }): Promise<void> {
+  page?: { status: number; title: string; message: string }, extraCookies: string[] = []): Promise<void> {
   let cookies: string[];
   try {
-    cookies = sessionCookies(ctx, req, s, tokens);
+    cookies = sessionCookies(ctx, req, s, tokens).concat(extraCookies);
   } catch (e) {
     if (!(e instanceof TokenTooLargeError)) throw e;
     ctx.logger.log('error', 'browser_token_too_large', { bytes: e.bytes, limit: MAX_CHUNKS * CHUNK_SIZE });
@@ -195,7 +191,7 @@ async function sendSession(ctx: ServiceContext, s: BrowserSettings, req: Incomin
     if (sid !== null) await ctx.revocations.revokeFamily(sid);
     failurePage(res, s, 500, 'Sign-in failed',
       'Your account is a member of too many of the configured groups to sign in with a browser. Please contact the administrator.', rd,
-      { 'Set-Cookie': clearSessionCookies(s, isSecure(ctx, req)) });
+      { 'Set-Cookie': clearSessionCookies(s, isSecure(ctx, req)).concat(extraCookies) });
     return;
   }
   if (page !== undefined) failurePage(res, s, page.status, page.title, page.message, rd, { 'Set-Cookie': cookies });
@@ -237,9 +233,13 @@ export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, re
     return;
   }
   const sid = sidOf(tokens.access_token);
-  if (sid !== null) {
-    // A site that refuses every fresh token (e.g. an nginx issuer/audience that does not match the
-    // service) would send the browser around refresh -> site -> refresh forever.
+  // A site that refuses every fresh token (e.g. an nginx issuer/audience that does not match the
+  // service) would send the browser around refresh -> site -> refresh forever. Counted are
+  // rotations, not requests: tabs restored at once all present the same token and share one
+  // successor within the reuse grace, which is one step of a loop, not thirty.
+  const rotation = tokens.refresh_token === undefined ? false
+    : await ctx.store.setIfAbsent(`bffloopseen:${createHash('sha256').update(tokens.refresh_token).digest('base64url')}`, '1', LOOP_WINDOW_SECONDS);
+  if (sid !== null && rotation) {
     const n = await ctx.store.incr(`bffloop:${createHash('sha256').update(sid).digest('base64url')}`, LOOP_WINDOW_SECONDS);
     if (n.count > LOOP_LIMIT) {
       ctx.logger.log('error', 'browser_refresh_loop', { count: n.count });
