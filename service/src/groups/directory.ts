@@ -8,7 +8,7 @@ import type { ServiceConfig } from '../config/types.ts';
 import { errorText, stderrLog, type GroupLog } from './log.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { SnapshotReader, SnapshotWriter, createStoreHandle, type ReaderHandle } from './snapshot-store.ts';
-import { SyncEngine, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
+import { SyncEngine, initialEngineStatus, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
 import { syncTargets } from './sync-targets.ts';
 
 export type { SyncResult, SyncServerResult } from './sync-engine.ts';
@@ -65,18 +65,6 @@ export interface GroupDirectoryOptions {
   connect?: SyncEngineOptions['connect'];
 }
 
-const EMPTY_STATUS: EngineStatus = {
-  generation: 0,
-  updatedAt: null,
-  degraded: true,
-  groupCount: 0,
-  memberCount: 0,
-  snapshotBytes: 0,
-  lastSyncDurationMs: null,
-  lastError: null,
-  syncErrors: 0,
-  syncs: 0,
-};
 
 function defaultWorkerFile(): URL {
   // Bundled, this module lives in dist/service/main.js next to groups/sync.worker.js.
@@ -91,7 +79,7 @@ export async function startGroupDirectory(
   const mode = options.mode ?? (import.meta.url.endsWith('.ts') ? 'in-thread' : 'worker');
   const syncConfig = { ldapServers: syncTargets(config, log), groupSync: config.groupSync };
   const store = createStoreHandle(options.initialBufferBytes);
-  let engineStatus: EngineStatus = { ...EMPTY_STATUS };
+  let engineStatus: EngineStatus = initialEngineStatus();
   let crashErrors = 0;
   let crashError: string | null = null;
 

@@ -93,10 +93,9 @@ async function defaultConnect(server: LdapServerConfig): Promise<Client> {
   return client;
 }
 
-export class SyncEngine {
-  readonly #opts: SyncEngineOptions;
-  readonly #parts = new Map<string, Part>();
-  #status: EngineStatus = {
+/** Status before the first sync: no snapshot, so degraded. */
+export function initialEngineStatus(): EngineStatus {
+  return {
     generation: 0,
     updatedAt: null,
     degraded: true,
@@ -108,6 +107,12 @@ export class SyncEngine {
     syncErrors: 0,
     syncs: 0,
   };
+}
+
+export class SyncEngine {
+  readonly #opts: SyncEngineOptions;
+  readonly #parts = new Map<string, Part>();
+  #status: EngineStatus = initialEngineStatus();
   #lastDigest: string | null = null;
   #running: Promise<SyncResult> | null = null;
   #again: Promise<SyncResult> | null = null;
