@@ -200,9 +200,8 @@ start('nginx', NGINX, ['-p', ngx, '-c', join(ngx, 'nginx.conf'), '-g', 'daemon o
 await waitFor('nginx', SITE_PORT);
 
 if (!stopping) {
-  log('');
-  log(`ready: open ${origin}/`);
-  log('sign in as alice / alice-demo (staff, site-admins), bob / bob-demo or carol / carol-demo (nested groups)');
-  log(`logs and configs: ${state}`);
-  log('Ctrl-C stops everything');
+  // One write: whoever reads the output (a terminal, a pipe) gets the banner whole.
+  process.stdout.write(['', `ready: open ${origin}/`,
+    'sign in as alice / alice-demo (staff, site-admins), bob / bob-demo or carol / carol-demo (nested groups)',
+    `logs and configs: ${state}`, 'Ctrl-C stops everything'].map((l) => `[demo] ${l}\n`).join(''));
 }

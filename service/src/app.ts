@@ -7,6 +7,7 @@ import { baseHeaders, sendJson, sendNoStoreJson, sendText } from './http/respond
 import { Router } from './http/router.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { browserCallback, browserLogin, browserRefresh, browserSettings } from './browser/session.ts';
+import { MAX_ACCESS_TOKEN_BYTES } from './tokens/verify.ts';
 import { authValidateEndpoint } from './oauth/auth-validate.ts';
 import { authorizeGet, authorizePost } from './oauth/authorize.ts';
 import { AuthorizationCodes } from './oauth/codes.ts';
@@ -94,7 +95,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     tuning,
     store: deps.store,
     keys,
-    verifier: new AccessTokenVerifier(keys, { issuer: config.issuer, audiences: config.audience, leewaySeconds: tuning.leewaySeconds, maxTokenLength: 8192 }),
+    verifier: new AccessTokenVerifier(keys, { issuer: config.issuer, audiences: config.audience, leewaySeconds: tuning.leewaySeconds, maxTokenLength: MAX_ACCESS_TOKEN_BYTES }),
     authenticator: deps.authenticator,
     groups: deps.groups,
     logger,

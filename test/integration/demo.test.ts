@@ -32,8 +32,10 @@ it('npm run demo starts the stack, serves the protected page after sign-in and s
   const exited = new Promise<number | null>((resolve) => demo!.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL line within 90 s:\n${output}`)), 90_000);
+    // The banner is several lines and a pipe may deliver them in separate chunks: wait for its
+    // last line, not the first, before reading the rest of it.
     const check = () => {
-      const m = /ready: open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      const m = /ready: open (http:\/\/127\.0\.0\.1:\d+\/)[\s\S]*Ctrl-C stops everything\n/.exec(output);
       if (m) { clearTimeout(timer); resolve(m[1]!); }
     };
     demo!.stdout!.on('data', check);

@@ -57,7 +57,15 @@ describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
   });
 
   it('refuses an empty password before any LDAP traffic (RFC 4513 §5.1.2 unauthenticated bind)', async () => {
-    const before = (await slapd.log()).length;
+    // slapd logs the close of the previous test's connections after they are gone: wait until
+    // its log stops growing, or those late lines would count as traffic of this test.
+    let before = (await slapd.log()).length;
+    for (let stable = 0; stable < 3;) {
+      await new Promise((r) => setTimeout(r, 50));
+      const now = (await slapd.log()).length;
+      stable = now === before ? stable + 1 : 0;
+      before = now;
+    }
     const auth = createLdapAuthenticator([serverFor(slapd.url)], DEFAULT_PATTERN);
     expect(await codeOf(auth.authenticate('alice', ''))).toBe('EMPTY_PASSWORD');
     expect(await codeOf(auth.authenticate('', ''))).toBe('EMPTY_PASSWORD');
@@ -116,11 +124,41 @@ describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
     expect(a.username).toBe('eevans');
     const b = await auth.authenticate('EEvans@AD.example.com', 'eevans-pw');
     expect(b.objectId).toBe('04030201-0605-0807-090a-0b0c0d0e0f10');
-    expect(b.username).toBe('eevans@ad.example.com');
+    // One account, one username: the userPrincipalName login yields the sAMAccountName.
+    expect(b.username).toBe('eevans');
     const f = await auth.authenticate('ffischer', 'ffischer-pw');
     expect(f.objectId).toBe('d4c2f1b3-e6a5-08f7-1920-a1b2c3d4e5f6');
     // An OpenLDAP user has no objectGUID: refused rather than issued without a stable id.
     expect(await codeOf(auth.authenticate('alice', 'alice-pw'))).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('takes the username from the entry, not from what was typed, in the configured attribute order', async () => {
+    const dflt = createLdapAuthenticator([serverFor(slapd.url)], DEFAULT_PATTERN);
+    // Every login name of the account, in any case, gives the same username (default order uid, sAMAccountName, userPrincipalName).
+    for (const typed of ['eevans', 'EEVANS', 'eevans@ad.example.com', 'EEvans@AD.Example.COM']) {
+      expect((await dflt.authenticate(typed, 'eevans-pw')).username, typed).toBe('eevans');
+    }
+    expect((await dflt.authenticate('ALICE', 'alice-pw')).username).toBe('alice');
+    expect((await dflt.findUser('eevans@ad.example.com'))?.username).toBe('eevans');
+
+    // Configured: userPrincipalName first (forests where sAMAccountName repeats across domains).
+    const upn = createLdapAuthenticator([serverFor(slapd.url, { usernameAttributes: ['userPrincipalName', 'sAMAccountName', 'uid'] })], DEFAULT_PATTERN);
+    expect((await upn.authenticate('eevans', 'eevans-pw')).username).toBe('eevans@ad.example.com');
+    expect((await upn.authenticate('EEvans@AD.example.com', 'eevans-pw')).username).toBe('eevans@ad.example.com');
+    // uid users have no userPrincipalName: the next attribute in the list.
+    expect((await upn.authenticate('alice', 'alice-pw')).username).toBe('alice');
+
+    // An entry with none of the attributes is refused, never issued under the typed name.
+    const logs: string[] = [];
+    const uidOnly = createLdapAuthenticator([serverFor(slapd.url, { usernameAttributes: ['uid'] })], DEFAULT_PATTERN, (_l, msg) => logs.push(msg));
+    expect((await uidOnly.authenticate('alice', 'alice-pw')).username).toBe('alice');
+    expect(await codeOf(uidOnly.authenticate('eevans', 'eevans-pw'))).toBe('INVALID_CREDENTIALS');
+    expect(logs).toContain('ldap login: user entry has none of the username attributes');
+    expect(await uidOnly.findUser('eevans')).toBeNull();
+
+    // Without uid among the username attributes, the login group's posixGroup memberUid check still gets it.
+    const byCn = createLdapAuthenticator([serverFor(slapd.url, { usernameAttributes: ['cn'], loginGroupDn: `cn=engineering,ou=groups,${BASE}` })], DEFAULT_PATTERN);
+    expect((await byCn.authenticate('carol', 'carol-pw')).username).toBe('Carol Clark');
   });
 
   it('refuses an ambiguous username', async () => {

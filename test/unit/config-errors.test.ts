@@ -216,6 +216,9 @@ describe('environment errors name the variable', () => {
     expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_GROUP_DNS: 'cn=a,dc=x;garbage' } })).where).toBe(
       'LJWT_LDAP_GROUP_DNS[2]',
     );
+    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_USERNAME_ATTRIBUTES: 'uid, (uid=*)' } })).where).toBe(
+      'LJWT_LDAP_USERNAME_ATTRIBUTES[2]',
+    );
   });
 
   it('unknown LJWT_ variables (typos) and bad server indexes', () => {

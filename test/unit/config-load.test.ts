@@ -82,6 +82,7 @@ describe('loadConfig: every extension', () => {
       userSearchBase: 'OU=People,DC=ad,DC=example,DC=com',
       userFilter: '(&(objectClass=user)(sAMAccountName={username}))',
       objectIdAttribute: 'objectGUID',
+      usernameAttributes: ['userPrincipalName', 'sAMAccountName'],
       startTls: false,
       caFile: '/etc/ssl/certs/ca-certificates.crt',
       connectTimeoutMs: 2500,
@@ -157,6 +158,7 @@ describe('loadConfig: environment', () => {
         LJWT_LDAP_GROUP_DNS: 'cn=a\\;b,dc=example,dc=com; cn=c,dc=example,dc=com',
         LJWT_LDAP_LOGIN_GROUP: 'cn=allowed,dc=example,dc=com',
         LJWT_LDAP_TIMEOUT_MS: '1234',
+        LJWT_LDAP_USERNAME_ATTRIBUTES: 'sAMAccountName, uid',
         LJWT_SIGNING_ALGORITHM: 'RS256',
         REDIS_URL: 'rediss://:pw@redis.example.com:6380',
         LJWT_THROTTLE_WINDOW_SECONDS: '60',
@@ -180,6 +182,7 @@ describe('loadConfig: environment', () => {
       loginGroupDn: 'cn=allowed,dc=example,dc=com',
       operationTimeoutMs: 1234,
       connectTimeoutMs: 5000,
+      usernameAttributes: ['sAMAccountName', 'uid'],
     });
     expect(cfg.signingAlgorithm).toBe('RS256');
     expect(cfg.redisUrl).toBe('rediss://:pw@redis.example.com:6380');

@@ -26,8 +26,10 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { cookieValues, serializeCookie } from '../http/cookies.ts';
+import { MAX_COOKIE_CHUNKS } from '../../../njs/http/token.ts';
 
-export const MAX_CHUNKS = 8;
+/** As many chunks as the edge validator (and /auth/validate, /logout) reads. */
+export const MAX_CHUNKS = MAX_COOKIE_CHUNKS;
 /**
  * Value bytes per chunk. Name, '=', value and the attributes together stay
  * below 4096 bytes, the limit of RFC 6265 §6.1 as its strictest readers
@@ -96,24 +98,6 @@ function presentNames(req: IncomingMessage): Set<string> {
     if (eq > 0) out.add(part.slice(0, eq).trim());
   }
   return out;
-}
-
-/**
- * The access token as the edge reads it: the plain cookie, else the chunks
- * 0..n-1 concatenated. Ambiguity (a duplicated cookie) yields null.
- */
-export function readAccessToken(req: IncomingMessage, s: BrowserCookieSettings): string | null {
-  const plain = cookieValues(req, s.access);
-  if (plain.length > 1) return null;
-  if (plain.length === 1 && plain[0] !== '') return plain[0]!;
-  let token = '';
-  for (let i = 0; i < MAX_CHUNKS; i++) {
-    const v = cookieValues(req, `${s.access}.${i}`);
-    if (v.length === 0) break;
-    if (v.length > 1) return null;
-    token += v[0];
-  }
-  return token === '' ? null : token;
 }
 
 export function readSingle(req: IncomingMessage, name: string): string | null {

@@ -47,7 +47,7 @@ export const GLOBAL_ENV: EnvVarDef[] = [
 ];
 
 /** Per-server suffixes: LJWT_LDAP_<SUFFIX> for server 1, LJWT_LDAP_<n>_<SUFFIX> for server n >= 2. */
-export const SERVER_ENV: Array<{ suffix: string; element: string; list?: 'semicolon'; doc: string }> = [
+export const SERVER_ENV: Array<{ suffix: string; element: string; list?: 'comma' | 'semicolon'; doc: string }> = [
   { suffix: 'URI', element: 'uri', doc: 'ldap:// or ldaps:// URL (JDBC-like user:password allowed)' },
   { suffix: 'LOGIN', element: 'login', doc: 'service account DN' },
   { suffix: 'PASSWORD', element: 'password', doc: 'service account password' },
@@ -55,6 +55,7 @@ export const SERVER_ENV: Array<{ suffix: string; element: string; list?: 'semico
   { suffix: 'USER_SEARCH_BASE', element: 'userSearchBase', doc: 'DN' },
   { suffix: 'USER_FILTER', element: 'userFilter', doc: 'filter template with {username}' },
   { suffix: 'OBJECT_ID_ATTRIBUTE', element: 'objectIdAttribute', doc: 'attribute name' },
+  { suffix: 'USERNAME_ATTRIBUTES', element: 'usernameAttribute', list: 'comma', doc: 'comma-separated attribute names, first present wins' },
   { suffix: 'START_TLS', element: 'startTls', doc: 'true or false' },
   { suffix: 'CA_FILE', element: 'caFile', doc: 'PEM file' },
   { suffix: 'CONNECT_TIMEOUT_MS', element: 'connectTimeoutMs', doc: 'milliseconds' },

@@ -178,6 +178,7 @@ function loadServer(r: Reader, env: ReadEnv, el: XNode | undefined, index: numbe
   const caFile = r.one<string>(el, sp('caFile'), s('CA_FILE'));
   if (caFile !== undefined) checkReadable(caFile, env.get(s('CA_FILE'))?.where ?? `${path}/caFile`);
   const loginGroupDn = r.one<string>(el, sp('loginGroup'), s('LOGIN_GROUP'));
+  const usernameAttributes = r.many<string>(el, sp('usernameAttribute'), s('USERNAME_ATTRIBUTES'), 'comma');
 
   const server: LdapServerConfig = {
     uri: uri.uri,
@@ -193,6 +194,7 @@ function loadServer(r: Reader, env: ReadEnv, el: XNode | undefined, index: numbe
   };
   if (caFile !== undefined) server.caFile = caFile;
   if (loginGroupDn !== undefined) server.loginGroupDn = loginGroupDn;
+  if (usernameAttributes !== undefined) server.usernameAttributes = [...new Set(usernameAttributes)];
   return server;
 }
 

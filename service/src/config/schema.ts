@@ -102,6 +102,7 @@ const ldapServer = group(
     leaf('userSearchBase', { kind: 'dn' }, 'Subtree searched for the user at login.', { default: 'the dc= suffix of login' }),
     leaf('userFilter', { kind: 'filter' }, 'Filter template; {username} is replaced by the RFC 4515-escaped username.', { default: DEFAULT_USER_FILTER }),
     leaf('objectIdAttribute', { kind: 'attribute' }, 'Stable id of users and groups: entryUUID (OpenLDAP), objectGUID (AD; rendered as a canonical GUID string), or any single-valued attribute.', { default: 'entryUUID' }),
+    leaf('usernameAttribute', { kind: 'attribute' }, 'Attribute whose value becomes the token username (sub, X-Authenticated-User), read from the user entry whatever login name was typed; repeat for several, the first one the entry has wins. An entry with none of them cannot log in.', { max: Infinity, default: 'uid, sAMAccountName, userPrincipalName' }),
     leaf('startTls', { kind: 'bool' }, 'Upgrade ldap:// with StartTLS (RFC 4513 §3) before binding. Not allowed with ldaps://.', { default: 'false' }),
     leaf('caFile', { kind: 'path' }, 'PEM CA bundle that verifies the server certificate (ldaps:// and StartTLS).', { default: 'system CAs' }),
     leaf('connectTimeoutMs', { kind: 'int', min: 1, max: 600_000 }, 'TCP connect + TLS handshake timeout, milliseconds.', { default: '5000' }),

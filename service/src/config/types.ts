@@ -19,6 +19,12 @@ export interface LdapServerConfig {
   userFilter: string;
   /** entryUUID (OpenLDAP), objectGUID (AD, rendered as canonical GUID string), or any attribute. */
   objectIdAttribute: string;
+  /**
+   * Attributes whose first present value is the token username, in order; absent =
+   * DEFAULT_USERNAME_ATTRIBUTES (ldap/login.ts). One account, one username, whichever
+   * of its login names was typed.
+   */
+  usernameAttributes?: string[];
   startTls: boolean;
   /** PEM CA bundle for ldaps:// and StartTLS; system CAs when absent. */
   caFile?: string;

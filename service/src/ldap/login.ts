@@ -12,7 +12,10 @@ import { isBinaryGuidAttribute, objectIdFromEntry } from './object-id.ts';
 
 export interface LdapUser {
   dn: string;
-  /** The login name as the directory spells it (uid / sAMAccountName / userPrincipalName that matched). */
+  /**
+   * The account's one username, read from the entry: the first usernameAttribute it has
+   * (default uid, sAMAccountName, userPrincipalName), never what was typed.
+   */
   username: string;
   /** entryUUID as-is, objectGUID as canonical GUID string, or the configured attribute's value. */
   objectId: string;
@@ -46,7 +49,20 @@ export interface Authenticator {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
-const LOGIN_NAME_ATTRIBUTES = ['uid', 'sAMAccountName', 'userPrincipalName'];
+/**
+ * Default order of the attributes the username is read from. AD accounts have a
+ * sAMAccountName and usually a userPrincipalName, and either can be typed at the
+ * login form (the default filter matches both): taking the name from the entry, in
+ * a fixed order, gives one account one username in `sub` and X-Authenticated-User,
+ * so per-user rules and applications see a single identity. uid first: OpenLDAP
+ * people have it, and AD entries carrying RFC 2307 attributes mean the Unix login.
+ */
+export const DEFAULT_USERNAME_ATTRIBUTES = ['uid', 'sAMAccountName', 'userPrincipalName'];
+
+function usernameAttributes(server: LdapServerConfig): string[] {
+  return server.usernameAttributes !== undefined && server.usernameAttributes.length > 0
+    ? server.usernameAttributes : DEFAULT_USERNAME_ATTRIBUTES;
+}
 
 function firstString(entry: Entry, attr: string): string | undefined {
   const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
@@ -57,11 +73,18 @@ function firstString(entry: Entry, attr: string): string | undefined {
   return typeof first === 'string' && first !== '' ? first : undefined;
 }
 
-function allStrings(entry: Entry, attr: string): string[] {
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
-  if (key === undefined) return [];
-  const v = entry[key];
-  return (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
+/**
+ * The account's username: the first configured attribute the entry has. A
+ * multi-valued one (uid may hold aliases) gives its first value: RFC 4512 §2.3
+ * makes values a set, but OpenLDAP and AD return them in stored order, so the
+ * choice is the same on every login.
+ */
+function canonicalUsername(entry: Entry, server: LdapServerConfig): string | undefined {
+  for (const a of usernameAttributes(server)) {
+    const v = firstString(entry, a);
+    if (v !== undefined) return v;
+  }
+  return undefined;
 }
 
 /** Server-level failure: the next server may be tried. */
@@ -106,7 +129,8 @@ async function searchUser(client: Client, server: LdapServerConfig, username: st
       filter: fillFilter(server.userFilter, { username }),
       // Two are enough to tell "exactly one" from "ambiguous" (RFC 4511 §4.5.1.4).
       sizeLimit: 2,
-      attributes: [objectIdAttr, 'displayName', 'cn', 'mail', ...LOGIN_NAME_ATTRIBUTES],
+      // uid also for the login group's posixGroup memberUid check, whatever names the username.
+      attributes: [...new Set([objectIdAttr, 'displayName', 'cn', 'mail', 'uid', ...usernameAttributes(server)])],
       explicitBufferAttributes: isBinaryGuidAttribute(objectIdAttr) ? [objectIdAttr] : [],
     }),
   );
@@ -115,18 +139,9 @@ async function searchUser(client: Client, server: LdapServerConfig, username: st
   return { entry: searchEntries[0]! };
 }
 
-/** The LdapUser of a found entry; `username` is what was asked for, the directory's spelling wins. */
+/** The LdapUser of a found entry (username from canonicalUsername, already checked present). */
 function userFromEntry(entry: Entry, objectId: string, username: string, server: LdapServerConfig): LdapUser {
-  const lower = username.toLowerCase();
-  let canonical = username;
-  for (const a of LOGIN_NAME_ATTRIBUTES) {
-    const hit = allStrings(entry, a).find((v) => v.toLowerCase() === lower);
-    if (hit !== undefined) {
-      canonical = hit;
-      break;
-    }
-  }
-  const user: LdapUser = { dn: entry.dn, username: canonical, objectId, serverUri: server.uri };
+  const user: LdapUser = { dn: entry.dn, username, objectId, serverUri: server.uri };
   const displayName = firstString(entry, 'displayName') ?? firstString(entry, 'cn');
   if (displayName !== undefined) user.displayName = displayName;
   const email = firstString(entry, 'mail');
@@ -220,6 +235,17 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
         });
         throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
       }
+      const canonical = canonicalUsername(entry, server);
+      if (canonical === undefined) {
+        // Falling back to the typed name would give the account one identity per alias.
+        emit('error', 'ldap login: user entry has none of the username attributes', {
+          username,
+          dn: entry.dn,
+          attributes: usernameAttributes(server),
+          server: server.uri,
+        });
+        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+      }
 
       // Checked only after the password: otherwise the answer would reveal
       // that an account exists to someone who does not know its password.
@@ -234,8 +260,8 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
         }
       }
 
-      const user = userFromEntry(entry, objectId, username, server);
-      emit('info', 'ldap login: success', { username: user.username, dn: entry.dn, server: server.uri });
+      const user = userFromEntry(entry, objectId, canonical, server);
+      emit('info', 'ldap login: success', { username: user.username, typed: username, dn: entry.dn, server: server.uri });
       return user;
     } finally {
       await closeLdapClient(userClient);
@@ -276,7 +302,17 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
             });
             return null;
           }
-          return userFromEntry(found.entry, objectId, username, server);
+          const canonical = canonicalUsername(found.entry, server);
+          if (canonical === undefined) {
+            emit('error', 'ldap lookup: user entry has none of the username attributes', {
+              username,
+              dn: found.entry.dn,
+              attributes: usernameAttributes(server),
+              server: server.uri,
+            });
+            return null;
+          }
+          return userFromEntry(found.entry, objectId, canonical, server);
         } finally {
           await closeLdapClient(svc);
         }

@@ -5,7 +5,8 @@ import { redirect, sendHtml } from '../http/respond.ts';
 import type { ServiceContext } from './context.ts';
 import { messagePage } from './login-page.ts';
 import { browserSettings } from '../browser/session.ts';
-import { clearSessionCookies, readAccessToken } from '../browser/cookies.ts';
+import { clearSessionCookies } from '../browser/cookies.ts';
+import { extractToken } from '../../../njs/http/token.ts';
 
 /**
  * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). Revokes the
@@ -35,12 +36,13 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
   }
   const browser = browserSettings(ctx);
   if (ctx.tuning.accessTokenCookie) {
-    // The browser session may carry the access token split into <name>.0, <name>.1, … (browser/cookies.ts).
-    const accessTokens = browser !== null ? [readAccessToken(req, browser)].filter((t): t is string => t !== null)
-      : cookieValues(req, ctx.tuning.accessTokenCookie);
-    for (const t of accessTokens) {
+    // Read as the edge and /auth/validate read it: the plain cookie or the chunks <name>.0 … .7
+    // (browser/cookies.ts); duplicates or both forms at once are malformed and name no session.
+    // Only the cookie: an Authorization header is no proof of a browser session to end.
+    const extracted = extractToken(undefined, req.headers.cookie, ctx.tuning.accessTokenCookie);
+    if (extracted !== null && !('error' in extracted)) {
       try {
-        const sid = (await ctx.verifier.verify(t, ctx.now())).claims.sid;
+        const sid = (await ctx.verifier.verify(extracted.token, ctx.now())).claims.sid;
         if (typeof sid === 'string') families.add(sid);
       } catch {
         // An invalid or expired access token names no session to end.

@@ -4,6 +4,16 @@
 import { keySetFromJwks, type KeySet } from '../../../njs/keys/key-set.ts';
 import { validateJwt, type ValidatedToken } from '../../../njs/jwt/validate.ts';
 import type { KeyManager } from './keys.ts';
+import { CHUNK_SIZE, MAX_CHUNKS } from '../browser/cookies.ts';
+
+/**
+ * Longest access token the service reads back (/auth/validate, /userinfo, /revoke,
+ * /logout). Every token it verifies is one it issued, and the browser flow stores
+ * up to MAX_CHUNKS cookies of CHUNK_SIZE bytes: the edge's 8192-byte default would
+ * leave users in many groups unable to log out through their access cookie. Still
+ * a cap, so a forged giant token is refused before it is decoded.
+ */
+export const MAX_ACCESS_TOKEN_BYTES = MAX_CHUNKS * CHUNK_SIZE;
 
 export interface VerifierOptions {
   issuer: string;
