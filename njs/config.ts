@@ -250,6 +250,15 @@ function singleToken(vars: Vars, name: string, def: string | null, what: string,
   return v;
 }
 
+/**
+ * Whether $ljwt_algorithms is set. Unset, the default list applies, which
+ * names EdDSA only where the runtime has Ed25519; set, EdDSA is listed on
+ * purpose and a runtime without Ed25519 is a configuration error.
+ */
+export function hasExplicitAlgorithms(vars: Vars): boolean {
+  return get(vars, 'ljwt_algorithms') !== null;
+}
+
 export function parseEdgeConfig(vars: Vars, runtime: EdgeRuntime): EdgeConfig {
   const jwksFiles = absolutePaths(vars, 'ljwt_jwks_file');
   const pemFiles = absolutePaths(vars, 'ljwt_pem_files');
@@ -276,6 +285,9 @@ export function parseEdgeConfig(vars: Vars, runtime: EdgeRuntime): EdgeConfig {
   for (let i = 0; i < reqClaims.length; i++) {
     if (!matchesWhole(TOKEN, reqClaims[i])) bad('ljwt_required_claims', 'has an invalid claim name ' + show(reqClaims[i]));
   }
+  // RFC 9068 §2.2: exp is REQUIRED in an access token. The variable adds
+  // requirements; it can never make a token without exp valid forever.
+  if (reqClaims.indexOf('exp') < 0) reqClaims.push('exp');
 
   const realm = get(vars, 'ljwt_realm');
   if (realm !== null && /["\\]/.test(realm)) bad('ljwt_realm', 'must not contain \'"\' or \'\\\', got ' + show(realm));

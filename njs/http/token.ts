@@ -92,6 +92,44 @@ function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
 }
 
 /**
+ * True for the cookies that carry the token: `<name>` and every `<name>.<digits>`
+ * (the chunks, also ones extractToken would refuse, such as `<name>.9` or
+ * `<name>.01`: whatever a client sends under these names stays at the edge).
+ * Cookie names compare case-sensitively (RFC 6265 §5.3 step 11 stores them as given).
+ */
+export function isTokenCookieName(name: string, cookieName: string): boolean {
+  if (name === cookieName) return true;
+  const prefix = cookieName + '.';
+  return name.length > prefix.length && name.indexOf(prefix) === 0 &&
+    matchesWhole(/^[0-9]+$/, name.substring(prefix.length));
+}
+
+/**
+ * The Cookie header for the upstream: `cookieHeader` without the token
+ * cookie(s), so the protected site never holds a bearer token it could replay
+ * (RFC 6750 §5.3: bearer tokens must not leak). The other pairs keep their
+ * order and bytes and are joined with "; " (RFC 6265 §4.2.1); a header
+ * without any token cookie is returned unchanged. Names are read exactly as
+ * parseCookies reads them, so every cookie extractToken could take a token
+ * from is removed. "" = send no Cookie header.
+ */
+export function cookiesWithoutToken(cookieHeader: string, cookieName: string): string {
+  const pairs = cookieHeader.split(';');
+  const kept: string[] = [];
+  let removed = false;
+  for (let i = 0; i < pairs.length; i++) {
+    const p = trimOws(pairs[i]);
+    const eq = p.indexOf('=');
+    if (eq >= 0 && isTokenCookieName(trimOws(p.substring(0, eq)), cookieName)) {
+      removed = true;
+      continue;
+    }
+    if (p !== '') kept.push(p);
+  }
+  return removed ? kept.join('; ') : cookieHeader;
+}
+
+/**
  * The token of a request. The Authorization header wins; a Bearer header that
  * is not exactly `Bearer <b64token>` is malformed (no fall back to the
  * cookie); another scheme counts as no header. null = no token at all.

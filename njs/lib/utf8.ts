@@ -19,7 +19,8 @@
 const CHUNK = 1024;
 const NON_ASCII_RUN = /[\x80-\xff]+/g;
 
-function byteString(bytes: Uint8Array): string {
+/** One char per byte (latin1 view): a lossless string form of any bytes. */
+export function byteString(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i += CHUNK) {
     s += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);

@@ -6,10 +6,11 @@ import fs from 'fs';
 import { ljwtError } from '../lib/errors.ts';
 import { EDGE_VARIABLES, type EdgeRuntime } from '../config.ts';
 import { importVerifyKey } from '../keys/import-key.ts';
+import { byteString } from '../lib/utf8.ts';
 
 /** Output js_vars (declared in nginx/http.conf) that the validate handler owns. */
 export const OUTPUT_VARIABLES: string[] = ['ljwt_user', 'ljwt_group_dns', 'ljwt_oids', 'ljwt_error',
-  'ljwt_error_description'];
+  'ljwt_error_description', 'ljwt_upstream_cookie'];
 
 // Log lines must stay one line and bounded: messages may quote token or claim text.
 const MAX_LOG_MESSAGE = 512;
@@ -24,6 +25,17 @@ export interface EdgeContext {
   configValues(): { [name: string]: string };
   /** A request header (case-insensitive) or undefined. */
   header(name: string): string | undefined;
+  /**
+   * All Cookie header lines of the client request as one cookie-string, one
+   * char per byte (see byteString), or undefined. $http_cookie joins several
+   * lines (HTTP/1.1) and HTTP/2's cookie fields with "; " on nginx 1.22 and
+   * 1.30; r.headersIn.Cookie joins them with ";" on njs 0.7.9 and appends a
+   * stray "; " on njs 1.0.2, and r.variables turns bytes that are not UTF-8
+   * into U+FFFD on njs 1.0.2 (all measured): hence the raw bytes of $http_cookie.
+   */
+  cookieHeader(): string | undefined;
+  /** Writes a js_var from a byte string (cookieHeader), byte for byte. */
+  setOutputBytes(name: string, bytes: string): void;
   method(): string;
   /** $request_uri of the client request (the original path and query). */
   requestUri(): string;
@@ -105,6 +117,14 @@ export function messageOf(e: unknown): string {
 export function createContext(r: NginxHTTPRequest): EdgeContext {
   const vars = r.variables as unknown as { [name: string]: string | undefined };
   const headers = r.headersIn as unknown as { [name: string]: string | undefined };
+  function setOutput(name: string, value: string): void {
+    try {
+      vars[name] = value;
+    } catch (e) {
+      throw ljwtError('ERR_CONFIG_INVALID', '$' + name + ' is not declared (add `js_var $' + name +
+        ';` at http level): ' + messageOf(e));
+    }
+  }
   return {
     r: r,
     configValues: function () {
@@ -140,6 +160,21 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
       const v = headers[name];
       return v === undefined || v === null ? undefined : String(v);
     },
+    cookieHeader: function () {
+      const raw = (r.rawVariables as unknown as { [name: string]: Uint8Array | undefined }).http_cookie;
+      return raw === undefined || raw === null ? undefined : byteString(raw);
+    },
+    setOutputBytes: function (name: string, bytes: string) {
+      // ASCII (the usual case) is written as it is; otherwise as a Buffer,
+      // which r.variables stores unchanged on every runtime (measured).
+      if (!/[\u0080-\u00ff]/.test(bytes)) {
+        setOutput(name, bytes);
+        return;
+      }
+      const buf = Buffer.alloc(bytes.length);
+      for (let i = 0; i < bytes.length; i++) buf[i] = bytes.charCodeAt(i);
+      setOutput(name, buf as unknown as string);
+    },
     method: function () {
       return String(r.method);
     },
@@ -151,14 +186,7 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
       const v = vars[name];
       return v === undefined || v === null ? undefined : String(v);
     },
-    setOutput: function (name: string, value: string) {
-      try {
-        vars[name] = value;
-      } catch (e) {
-        throw ljwtError('ERR_CONFIG_INVALID', '$' + name + ' is not declared (add `js_var $' + name +
-          ';` at http level): ' + messageOf(e));
-      }
-    },
+    setOutput: setOutput,
     readKeyFile: function (path: string) {
       try {
         return fs.readFileSync(path, 'utf8') as string;

@@ -5,14 +5,16 @@
 // exception is caught here: a bad token is always a 401, never a 500.
 
 import { isLjwtError, ljwtError, type ErrorCode } from '../lib/errors.ts';
-import { parseEdgeConfig, type EdgeConfig } from '../config.ts';
+import { hasExplicitAlgorithms, parseEdgeConfig, type EdgeConfig } from '../config.ts';
 import { keySetFromJwks, keySetFromPem, mergeKeySets, type KeySet } from '../keys/key-set.ts';
 import { validateJwt } from '../jwt/validate.ts';
-import { extractToken } from '../http/token.ts';
+import { cookiesWithoutToken, extractToken } from '../http/token.ts';
 import { bearerChallenge, errorDescription } from '../http/challenge.ts';
 import { identityFromClaims } from '../identity/headers.ts';
 import { evaluatePolicy } from '../authz/policy.ts';
-import { createContext, messageOf, probeCapabilities, OUTPUT_VARIABLES, type EdgeContext } from './context.ts';
+import { decodeProtectedHeader } from '../jws/verify.ts';
+import { createContext, messageOf, probeCapabilities, staticCapabilities, OUTPUT_VARIABLES,
+  type EdgeContext } from './context.ts';
 
 function configError(ctx: EdgeContext, e: unknown): void {
   ctx.error('configuration error, answering 500: ' + messageOf(e));
@@ -74,22 +76,45 @@ async function fetchLocationKeys(ctx: EdgeContext, uri: string): Promise<KeySet 
   }
 }
 
+// Whether the token's protected header may say EdDSA. Only a header that
+// decodes and names another alg rules EdDSA out; anything else that
+// verification does not refuse before reading alg counts as "may". An
+// oversized token is refused before any decoding, so it is not decoded here either.
+function mayBeEdDSA(token: string, maxTokenLength: number): boolean {
+  if (token.length > maxTokenLength) return false;
+  try {
+    return decodeProtectedHeader(token.split('.')[0]).alg === 'EdDSA';
+  } catch (e) {
+    return true;
+  }
+}
+
 async function run(ctx: EdgeContext): Promise<void> {
   for (let i = 0; i < OUTPUT_VARIABLES.length; i++) ctx.setOutput(OUTPUT_VARIABLES[i], '');
 
-  const caps = await probeCapabilities();
+  // The Ed25519 probe is a key import, and the njs engine re-runs it on every
+  // request: it runs only where an answer is needed (EdDSA explicitly listed,
+  // or the default list and a token that says EdDSA).
+  let caps = staticCapabilities();
+  let probed = false;
   let cfg: EdgeConfig;
-  let fileSets: KeySet[];
   try {
-    cfg = parseEdgeConfig(ctx.configValues(), caps);
+    const values = ctx.configValues();
+    cfg = parseEdgeConfig(values, caps);
+    if (cfg.validate.algorithms.indexOf('EdDSA') >= 0 && hasExplicitAlgorithms(values)) {
+      caps = await probeCapabilities();
+      probed = true;
+      // Without Ed25519 this is the configuration error naming $ljwt_algorithms.
+      if (!caps.ed25519) cfg = parseEdgeConfig(values, caps);
+    }
     for (let i = 0; i < cfg.claimMap.length; i++) ctx.setOutput(cfg.claimMap[i].varName, '');
-    fileSets = readFileKeys(ctx, cfg);
   } catch (e) {
     configError(ctx, e);
     return;
   }
 
-  const found = extractToken(ctx.header('Authorization'), ctx.header('Cookie'), cfg.cookieName);
+  const cookies = ctx.cookieHeader();
+  const found = extractToken(ctx.header('Authorization'), cookies, cfg.cookieName);
   if (found === null) {
     deny(ctx, cfg, 'ERR_TOKEN_MISSING', 'no bearer token' + (cfg.cookieName ? ' and no cookie ' + cfg.cookieName : ''));
     return;
@@ -97,6 +122,23 @@ async function run(ctx: EdgeContext): Promise<void> {
   if ('error' in found) {
     deny(ctx, cfg, found.error, 'the Authorization header or token cookie is not a well-formed bearer token');
     return;
+  }
+
+  // Key files are read only for a request that has a token to verify.
+  let fileSets: KeySet[];
+  try {
+    fileSets = readFileKeys(ctx, cfg);
+  } catch (e) {
+    configError(ctx, e);
+    return;
+  }
+
+  const algorithms = cfg.validate.algorithms;
+  if (!probed && algorithms.indexOf('EdDSA') >= 0 && mayBeEdDSA(found.token, cfg.validate.maxTokenLength)) {
+    // The default list: a runtime that cannot import Ed25519 keys does not
+    // accept EdDSA at all, as if the version had said so.
+    caps = await probeCapabilities();
+    if (!caps.ed25519) algorithms.splice(algorithms.indexOf('EdDSA'), 1);
   }
 
   if (cfg.keys.jwksLocation !== null) {
@@ -157,6 +199,12 @@ async function run(ctx: EdgeContext): Promise<void> {
     return;
   }
 
+  // The site gets the client's cookies without the token: a bearer token in
+  // the upstream's hands (its logs, a compromised app) could be replayed.
+  // Without $ljwt_cookie the header is passed on unchanged.
+  if (cookies !== undefined) {
+    ctx.setOutputBytes('ljwt_upstream_cookie', cfg.cookieName === null ? cookies : cookiesWithoutToken(cookies, cfg.cookieName));
+  }
   ctx.setOutput('ljwt_user', identity.user);
   ctx.setOutput('ljwt_group_dns', identity.groupDns);
   ctx.setOutput('ljwt_oids', identity.oids);

@@ -79,6 +79,7 @@ const LOCATIONS: [string, string][] = [
   ['/scope/', 'set $ljwt_require_scope "read write";'],
   ['/claim/', 'set $ljwt_require_claim "department=eng level=3";'],
   ['/cookie/', 'set $ljwt_cookie ljwt_at;'],
+  ['/claims-no-exp/', 'set $ljwt_required_claims "sub email";'],
   ['/nologin/', 'set $ljwt_login_url "";'],
   ['/pem/', 'set $ljwt_jwks_file ""; set $ljwt_pem_files "{{DIR}}/rsa.pem {{DIR}}/ec256.pem {{DIR}}/rsa2-pkcs1.pem";'],
   ['/rotation/', 'set $ljwt_jwks_file "{{DIR}}/rotation.jwks";'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EDGE_VARIABLES, parseEdgeConfig, SUPPORTED_ALGORITHMS } from '../../../njs/config.ts';
+import { EDGE_VARIABLES, hasExplicitAlgorithms, parseEdgeConfig, SUPPORTED_ALGORITHMS } from '../../../njs/config.ts';
 
 const OLD = { ed25519: false, version: '0.7.9' };
 const NEW = { ed25519: true, version: '0.9.7' };
@@ -54,6 +54,32 @@ describe('defaults', () => {
       'ljwt_require_all_groups', 'ljwt_require_any_group', 'ljwt_require_claim', 'ljwt_require_scope',
       'ljwt_required_claims', 'ljwt_return_param', 'ljwt_typ', 'ljwt_user_claim',
     ]);
+  });
+});
+
+describe('exp is always required (RFC 9068 §2.2)', () => {
+  it.each([
+    ['sub email', ['sub', 'email', 'exp']],
+    ['email', ['email', 'exp']],
+    ['exp', ['exp']],
+    ['sub exp iat', ['sub', 'exp', 'iat']],
+    ['  ', ['sub', 'exp']],
+  ])('$ljwt_required_claims %j requires %j', (v, want) => {
+    const c = parseEdgeConfig(Object.assign({ ljwt_required_claims: v }, base), OLD);
+    expect(c.validate.requiredClaims).toEqual(want);
+  });
+  it('a second parse is not affected (the default list is not shared)', () => {
+    parseEdgeConfig(Object.assign({ ljwt_required_claims: 'email' }, base), OLD);
+    expect(parseEdgeConfig(base, OLD).validate.requiredClaims).toEqual(['sub', 'exp']);
+  });
+});
+
+describe('hasExplicitAlgorithms', () => {
+  it('is false for unset, empty and blank values', () => {
+    expect(hasExplicitAlgorithms(base)).toBe(false);
+    expect(hasExplicitAlgorithms(Object.assign({ ljwt_algorithms: '' }, base))).toBe(false);
+    expect(hasExplicitAlgorithms(Object.assign({ ljwt_algorithms: ' \t' }, base))).toBe(false);
+    expect(hasExplicitAlgorithms(Object.assign({ ljwt_algorithms: 'ES256' }, base))).toBe(true);
   });
 });
 

@@ -6,7 +6,7 @@ import { decodeHeaderList, encodeHeaderList, encodeHeaderValue } from '../../../
 import { dnEquals, escapeDnValue, isWithinNormalizedDn, parseDn, splitNormalizedDn, tryNormalizeDn } from '../../../njs/authz/dn.ts';
 import { evaluatePolicy } from '../../../njs/authz/policy.ts';
 import { identityFromClaims } from '../../../njs/identity/headers.ts';
-import { extractToken } from '../../../njs/http/token.ts';
+import { cookiesWithoutToken, extractToken } from '../../../njs/http/token.ts';
 import { bearerChallenge, isBrowserNavigation, loginRedirectUrl } from '../../../njs/http/challenge.ts';
 import { parseEdgeConfig } from '../../../njs/config.ts';
 import { utf8DecodeStrict, utf8Encode } from '../../../njs/lib/utf8.ts';
@@ -70,6 +70,15 @@ export function collect(): unknown {
       extractToken('Basic xyz', 'at.0=ab; at.1=cd', 'at'),
       extractToken(undefined, 'at=a; at=b', 'at'),
       extractToken('Bearer a b', undefined, null),
+    ],
+    upstreamCookies: [
+      cookiesWithoutToken('a=1; at=x.y.z; b=2', 'at'),
+      cookiesWithoutToken('at.0=x;a=1; at.1=y; at.9=z; at.x=w; u=caf\u00e9 ' + emoji, 'at'),
+      cookiesWithoutToken('a=1;b=2', 'at'),
+      cookiesWithoutToken('at=x', 'at'),
+      cfg.validate.requiredClaims,
+      parseEdgeConfig({ ljwt_jwks_file: '/a.json', ljwt_issuer: 'i', ljwt_audience: 'a', ljwt_required_claims: 'email' },
+        { ed25519: false, version: '0.7.9' }).validate.requiredClaims,
     ],
     challenges: [bearerChallenge('r', null, 401), bearerChallenge('r', 'ERR_JWT_EXPIRED', 401),
       bearerChallenge('r', 'ERR_ACCESS_DENIED', 403)],

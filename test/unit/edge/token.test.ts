@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractToken, parseCookies } from '../../../njs/http/token.ts';
+import { cookiesWithoutToken, extractToken, isTokenCookieName, parseCookies } from '../../../njs/http/token.ts';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln';
 const M = { error: 'ERR_JWT_MALFORMED' };
@@ -87,5 +87,38 @@ describe('cookies (RFC 6265)', () => {
     it('ignores unrelated names that look similar', () => {
       expect(extractToken(undefined, 'at.0=a; at.01=x; at.x=y; att.1=z', 'at')).toEqual({ token: 'a', source: 'cookie' });
     });
+  });
+});
+
+describe('the Cookie header for the upstream (token cookies removed)', () => {
+  it.each([
+    ['a=1; at=' + JWT + '; b=2', 'a=1; b=2'],
+    ['at=' + JWT + '; b=2', 'b=2'],
+    ['a=1; at=' + JWT, 'a=1'],
+    ['at=' + JWT, ''],
+    ['at.0=x; a=1; at.1=y; at.2=z', 'a=1'],
+    // Chunk names extractToken would refuse are removed too, and nothing else.
+    ['at.8=x; at.01=y; at.x=1; att.1=2; at.=3; AT=4; xat=5; at.0.1=6', 'at.x=1; att.1=2; at.=3; AT=4; xat=5; at.0.1=6'],
+    // Duplicates (cookie tossing), quoted and emptied values, spaces and tabs around names.
+    ['at=a; at="b"; c=3;  at =; \tat.1\t=v', 'c=3'],
+    // Other pairs keep their bytes: quotes, '=' inside values, UTF-8, nameless values.
+    ['q="x y"; at=' + JWT + '; e=a=b==; u=caf\u00e9; nameless; ', 'q="x y"; e=a=b==; u=caf\u00e9; nameless'],
+    // $http_cookie of two Cookie lines ("; "-joined by nginx).
+    ['a=1;b=2; at=' + JWT + '; c=3', 'a=1; b=2; c=3'],
+  ])('%j -> %j', (h, want) => {
+    expect(cookiesWithoutToken(h, 'at')).toBe(want);
+    // Nothing the validator could read a token from survives.
+    expect(extractToken(undefined, cookiesWithoutToken(h, 'at'), 'at')).toBeNull();
+  });
+  it('a header without token cookies is returned byte for byte', () => {
+    for (const h of ['a=1;b=2', 'a=1; b=2; ', ' x = y ;;z', 'att=1; at.x=2', 'nameless']) {
+      expect(cookiesWithoutToken(h, 'at')).toBe(h);
+    }
+  });
+  it('cookie names with regex metacharacters are compared literally', () => {
+    expect(cookiesWithoutToken('a.b=1; aXb=2; a.b.0=3', 'a.b')).toBe('aXb=2');
+    expect(isTokenCookieName('__Host-at.3', '__Host-at')).toBe(true);
+    expect(isTokenCookieName('__Host-at.', '__Host-at')).toBe(false);
+    expect(isTokenCookieName('__host-at', '__Host-at')).toBe(false);
   });
 });
