@@ -55,6 +55,19 @@ export function configTuning(config: ServiceConfig): Tuning {
   };
 }
 
+/** The signing keys the configuration describes (the app, and `--rotate-keys` in main.ts). */
+export function configKeyManager(config: ServiceConfig, tuning: Tuning, now?: () => number): KeyManager {
+  return new KeyManager({
+    directory: config.keyDirectory,
+    algorithm: config.signingAlgorithm,
+    rotationSeconds: tuning.keyRotationSeconds,
+    // A retired key must verify every token it signed: access and ID tokens share the access TTL.
+    retainSeconds: config.accessTokenTtlSeconds + tuning.leewaySeconds,
+    ...(config.jwksFile !== undefined ? { jwksFile: config.jwksFile } : {}),
+    ...(now !== undefined ? { now } : {}),
+  });
+}
+
 export interface AppDeps {
   store: Store;
   authenticator: Authenticator;
@@ -79,15 +92,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
   const logger = deps.logger ?? jsonLogger();
   const metrics = new Metrics();
-  const keys = new KeyManager({
-    directory: config.keyDirectory,
-    algorithm: config.signingAlgorithm,
-    rotationSeconds: tuning.keyRotationSeconds,
-    // A retired key must verify every token it signed: access and ID tokens share the access TTL.
-    retainSeconds: config.accessTokenTtlSeconds + tuning.leewaySeconds,
-    ...(config.jwksFile !== undefined ? { jwksFile: config.jwksFile } : {}),
-    now,
-  });
+  const keys = configKeyManager(config, tuning, now);
   await keys.init();
   const revocations = new Revocations(deps.store, config.refreshTokenTtlSeconds + config.accessTokenTtlSeconds + tuning.leewaySeconds);
   const context: ServiceContext = {

@@ -1,7 +1,7 @@
 // Entry point: `node dist/service/main.js --config /etc/nginx-ldap-jwt/config.xml`
 //              `node dist/service/main.js --config ... --rotate-keys`  (new signing key now, then exit)
 import { parseArgs } from 'node:util';
-import { configTuning, createApp } from './app.ts';
+import { configKeyManager, configTuning, createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { ServiceConfig } from './config/types.ts';
 import { startGroupDirectory } from './groups/directory.ts';
@@ -9,7 +9,6 @@ import type { GroupLog } from './groups/log.ts';
 import { createLdapAuthenticator } from './ldap/login.ts';
 import { jsonLogger, type Logger } from './ops/logger.ts';
 import { createStore } from './store/create-store.ts';
-import { KeyManager } from './tokens/keys.ts';
 
 const USAGE = `usage: main.js [--config FILE] [--rotate-keys]
   --config FILE   XML configuration (default: $LJWT_CONFIG; environment variables override it)
@@ -28,14 +27,7 @@ function groupLog(logger: Logger): GroupLog {
 }
 
 async function rotateKeys(config: ServiceConfig, logger: Logger): Promise<void> {
-  const tuning = configTuning(config);
-  const keys = new KeyManager({
-    directory: config.keyDirectory,
-    algorithm: config.signingAlgorithm,
-    rotationSeconds: tuning.keyRotationSeconds,
-    retainSeconds: config.accessTokenTtlSeconds + tuning.leewaySeconds,
-    ...(config.jwksFile !== undefined ? { jwksFile: config.jwksFile } : {}),
-  });
+  const keys = configKeyManager(config, configTuning(config));
   await keys.init();
   const kid = await keys.rotate();
   logger.log('info', 'signing_key_rotated', { kid, published: keys.list().map((k) => k.kid) });

@@ -4,9 +4,10 @@
 // upstream that reports the identity headers it received.
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 import { startNginx, freePort, type NginxInstance } from './nginx.ts';
-import type { Runtime } from './runtimes.ts';
+import { getRuntime, type Runtime } from './runtimes.ts';
 import { FixedGroups, hiddenFields, makeConfig, startDirectory, startService, tempDir, type RunningService } from './service-app.ts';
 import type { Slapd } from './slapd.ts';
 import type { ServiceConfig } from '../../service/src/config/types.ts';
@@ -136,6 +137,53 @@ export class CookieJar {
   }
 }
 
+
+/** Request headers of a top-level navigation (Fetch Metadata: Sec-Fetch-Mode / Sec-Fetch-Dest). */
+export const NAVIGATION = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+
+export interface BrowserResponse { status: number; location: string | undefined; setCookie: string[]; text: string; headers: Record<string, unknown> }
+
+export interface E2eBrowser {
+  /** The stack (valid once the beforeAll this registers has run). */
+  readonly stack: E2eStack;
+  /** A split token arrives as ~30 KB of Set-Cookie; browsers accept 256 KB of response headers, undici 16 KB by default. */
+  readonly agent: Agent;
+  /** One navigation-like request: the jar's cookies for the path go out, the Set-Cookie lines come back into the jar; no redirect followed. */
+  go(jar: CookieJar, method: string, target: string, headers?: Record<string, string>, body?: string): Promise<BrowserResponse>;
+}
+
+/** The stack on bookworm-njs for a test file (started in beforeAll, stopped in afterAll) and a browser-like client for it. */
+export function e2eBrowser(): E2eBrowser {
+  let stack: E2eStack;
+  const agent = new Agent({ maxHeaderSize: 256 * 1024 });
+  beforeAll(async () => {
+    stack = await startE2eStack(await getRuntime('bookworm-njs'));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await agent.close();
+  });
+  return {
+    get stack() { return stack; },
+    agent,
+    async go(jar, method, target, headers = {}, body) {
+      const url = new URL(target, stack.origin);
+      const cookie = jar.header(url.pathname);
+      const r = await request(url, {
+        method: method as 'GET',
+        headers: { ...NAVIGATION, ...(cookie ? { cookie } : {}), ...headers },
+        body: body ?? null,
+        dispatcher: agent,
+      });
+      const text = await r.body.text();
+      const sc = r.headers['set-cookie'];
+      const setCookie = sc === undefined ? [] : Array.isArray(sc) ? sc : [sc];
+      jar.store(setCookie);
+      const loc = r.headers.location;
+      return { status: r.statusCode, location: typeof loc === 'string' ? loc : undefined, setCookie, text, headers: r.headers };
+    },
+  };
+}
 
 /** A cookie-keeping client that walks the sign-in like a browser (same-origin redirects only). */
 export class SiteClient {

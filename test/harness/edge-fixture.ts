@@ -239,3 +239,46 @@ export async function startEdgeFixture(runtime: Runtime, keys: TestKeys = genera
     },
   };
 }
+
+export interface OneServerEdge {
+  keys: TestKeys;
+  nginx: NginxInstance;
+  echo: EchoUpstream;
+  stop(): Promise<void>;
+}
+
+/**
+ * One nginx server on {{PORT:<port>}} (`listen` parameters after the address, e.g. " http2")
+ * with the fixture's issuer and audience and an ES256 key file; `settings(echoPort)` adds the
+ * rest of the server block (more `set`s and the locations).
+ */
+export async function startOneServerEdge(runtime: Runtime, port: string, listen: string,
+  settings: (echoPort: number) => string): Promise<OneServerEdge> {
+  const keys = generateTestKeys();
+  const echo = await startEchoUpstream();
+  let nginx: NginxInstance;
+  try {
+    nginx = await startNginx({ runtime, ports: [port], files: { 'keys.jwks': jwksText([keys.ec256]) },
+      http: `
+  include {{DIR}}/http.conf;
+  server {
+    listen 127.0.0.1:{{PORT:${port}}}${listen};
+    include {{DIR}}/server.conf;
+    set $ljwt_issuer "${ISSUER}";
+    set $ljwt_audience "${AUDIENCE}";
+    set $ljwt_jwks_file "{{DIR}}/keys.jwks";${settings(echo.port)}
+  }` });
+  } catch (e) {
+    await echo.close();
+    throw e;
+  }
+  return {
+    keys,
+    nginx,
+    echo,
+    async stop() {
+      await nginx.stop();
+      await echo.close();
+    },
+  };
+}

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LdapServerConfig } from '../../service/src/config/types.ts';
+import { LdapLoginError, type LdapLoginErrorCode } from '../../service/src/ldap/errors.ts';
 import { startSlapd, type Slapd, type SlapdOptions } from './slapd.ts';
 
 export const FIXTURE_BASE_DN = 'dc=example,dc=com';
@@ -39,4 +40,15 @@ export function fixtureServerConfig(url: string, over: Partial<LdapServerConfig>
     operationTimeoutMs: 3000,
     ...over,
   };
+}
+
+/** The LdapLoginError code a login promise rejects with, or 'OK'; any other error is rethrown. */
+export async function codeOf(p: Promise<unknown>): Promise<LdapLoginErrorCode | 'OK'> {
+  try {
+    await p;
+    return 'OK';
+  } catch (e) {
+    if (e instanceof LdapLoginError) return e.code;
+    throw e;
+  }
 }

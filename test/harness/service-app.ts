@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
+import { afterAll, beforeAll } from 'vitest';
 import type { LdapServerConfig, ServiceConfig } from '../../service/src/config/types.ts';
 import { createApp, type App } from '../../service/src/app.ts';
 import type { Authenticator, GroupDirectory, GroupStatus } from '../../service/src/oauth/deps.ts';
 import type { Tuning } from '../../service/src/oauth/context.ts';
 import type { Store } from '../../service/src/store/store.ts';
+import { MemoryStore } from '../../service/src/store/memory-store.ts';
 import { jsonLogger } from '../../service/src/ops/logger.ts';
 import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
 import { startSlapd, type Slapd } from './slapd.ts';
@@ -135,6 +137,41 @@ export async function startService(config: ServiceConfig, store: Store, opts: { 
   });
   const { port } = await app.listen();
   return { app, base: `http://127.0.0.1:${port}`, logs, auth, groups, config, close: () => app.close() };
+}
+
+export interface ServiceSuite {
+  /** The fixture directory (valid once the suite's beforeAll has run). */
+  readonly slapd: Slapd;
+  /** A service on makeConfig(slapd, a fresh key directory, over), closed after the file. */
+  start(over?: Partial<ServiceConfig>, store?: Store, opts?: Parameters<typeof startService>[2]): Promise<RunningService>;
+}
+
+/**
+ * The setup most service tests share: one fixture slapd and one temporary directory for
+ * the file (registers its beforeAll/afterAll where it is called), and services started
+ * through start() closed before the directory goes.
+ */
+export function serviceSuite(): ServiceSuite {
+  let slapd: Slapd;
+  let dir: ReturnType<typeof tempDir>;
+  const running: RunningService[] = [];
+  beforeAll(async () => {
+    slapd = await startDirectory();
+    dir = tempDir();
+  });
+  afterAll(async () => {
+    for (const s of running) await s.close();
+    await slapd?.destroy();
+    dir?.remove();
+  });
+  return {
+    get slapd() { return slapd; },
+    async start(over = {}, store = new MemoryStore(), opts = {}) {
+      const s = await startService(makeConfig(slapd, `${dir.dir}/keys-${running.length}`, over), store, opts);
+      running.push(s);
+      return s;
+    },
+  };
 }
 
 export function pkcePair(): { verifier: string; challenge: string } {

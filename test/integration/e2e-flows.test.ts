@@ -1,35 +1,18 @@
 // The browser sign-in path without a browser: undici through real nginx
 // (nginx/examples/site-with-login.conf), the service and slapd. Each request is
 // issued by hand so every redirect, status and cookie attribute is asserted.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, request } from 'undici';
-import { getRuntime } from '../harness/runtimes.ts';
-import { ACCESS_COOKIE, CookieJar, REFRESH_COOKIE, startE2eStack, type E2eStack } from '../harness/e2e-stack.ts';
+import { describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import {
+  ACCESS_COOKIE, type BrowserResponse, CookieJar, e2eBrowser, NAVIGATION, REFRESH_COOKIE,
+} from '../harness/e2e-stack.ts';
 import { hiddenFields } from '../harness/service-app.ts';
 
-interface Res { status: number; location: string | undefined; setCookie: string[]; text: string; headers: Record<string, unknown> }
+type Res = BrowserResponse;
 
-let stack: E2eStack;
-// A split token arrives as ~30 KB of Set-Cookie; browsers accept 256 KB of response headers, undici 16 KB by default.
-const agent = new Agent({ maxHeaderSize: 256 * 1024 });
-const HTML = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
-
-async function go(jar: CookieJar, method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<Res> {
-  const url = new URL(target, stack.origin);
-  const cookie = jar.header(url.pathname);
-  const r = await request(url, {
-    method: method as 'GET',
-    headers: { ...HTML, ...(cookie ? { cookie } : {}), ...headers },
-    body: body ?? null,
-    dispatcher: agent,
-  });
-  const text = await r.body.text();
-  const sc = r.headers['set-cookie'];
-  const setCookie = sc === undefined ? [] : Array.isArray(sc) ? sc : [sc];
-  jar.store(setCookie);
-  const loc = r.headers.location;
-  return { status: r.statusCode, location: typeof loc === 'string' ? loc : undefined, setCookie, text, headers: r.headers };
-}
+const site = e2eBrowser();
+const { agent, go } = site;
+const HTML = NAVIGATION;
 
 /** Follows redirects (same origin only) until a non-redirect or an /authorize form. */
 async function follow(jar: CookieJar, start: string, max = 10): Promise<{ last: Res; url: string; trail: string[] }> {
@@ -38,8 +21,8 @@ async function follow(jar: CookieJar, start: string, max = 10): Promise<{ last: 
   for (let i = 0; i < max; i++) {
     const r = await go(jar, 'GET', url);
     if (r.status < 300 || r.status >= 400 || r.location === undefined) return { last: r, url, trail };
-    const next = new URL(r.location, new URL(url, stack.origin));
-    if (next.origin !== stack.origin) return { last: r, url: next.toString(), trail };
+    const next = new URL(r.location, new URL(url, site.stack.origin));
+    if (next.origin !== site.stack.origin) return { last: r, url: next.toString(), trail };
     url = next.pathname + next.search;
     trail.push(url);
   }
@@ -48,7 +31,7 @@ async function follow(jar: CookieJar, start: string, max = 10): Promise<{ last: 
 
 async function submitForm(jar: CookieJar, formPage: Res, username: string, password: string, override: Record<string, string> = {}): Promise<Res> {
   const fields = { ...hiddenFields(formPage.text), username, password, ...override };
-  return go(jar, 'POST', '/_auth/authorize', { 'content-type': 'application/x-www-form-urlencoded', origin: stack.origin },
+  return go(jar, 'POST', '/_auth/authorize', { 'content-type': 'application/x-www-form-urlencoded', origin: site.stack.origin },
     new URLSearchParams(fields).toString());
 }
 
@@ -69,21 +52,13 @@ function cookieLine(list: string[], name: string): string | undefined {
   return list.find((c) => c.startsWith(`${name}=`));
 }
 
-beforeAll(async () => {
-  stack = await startE2eStack(await getRuntime('bookworm-njs'));
-});
-afterAll(async () => {
-  await stack?.stop();
-  await agent.close();
-});
-
 describe('browser sign-in through nginx (undici)', () => {
   it('redirects to refresh, login and the form, then back to the original URL with the identity headers', async () => {
     const jar = new CookieJar();
     const first = await go(jar, 'GET', '/reports/q?format=json&x=1');
     expect(first.status).toBe(302);
     // nginx makes the edge's relative Location absolute (absolute_redirect on).
-    expect(first.location).toBe(`${stack.origin}/_auth/refresh?rd=%2Freports%2Fq%3Fformat%3Djson%26x%3D1`);
+    expect(first.location).toBe(`${site.stack.origin}/_auth/refresh?rd=%2Freports%2Fq%3Fformat%3Djson%26x%3D1`);
     const { page, trail } = await login(jar, '/reports/q?format=json&x=1');
     expect(trail.slice(0, 3)).toEqual(['/reports/q?format=json&x=1', '/_auth/refresh?rd=%2Freports%2Fq%3Fformat%3Djson%26x%3D1',
       '/_auth/login?rd=%2Freports%2Fq%3Fformat%3Djson%26x%3D1']);
@@ -174,11 +149,11 @@ describe('browser sign-in through nginx (undici)', () => {
     const { last: form } = await follow(jar, '/');
     const posted = await submitForm(jar, form, 'alice', 'alice-pw');
     const cb = new URL(posted.location!);
-    stack.clock.offset = -3600; // tokens minted an hour ago: expired at the edge
+    site.stack.clock.offset = -3600; // tokens minted an hour ago: expired at the edge
     try {
       expect((await go(jar, 'GET', cb.pathname + cb.search)).status).toBe(303);
     } finally {
-      stack.clock.offset = 0;
+      site.stack.clock.offset = 0;
     }
     const oldAt = jar.get(ACCESS_COOKIE)!;
     const oldRt = jar.get(REFRESH_COOKIE)!;
@@ -199,7 +174,7 @@ describe('browser sign-in through nginx (undici)', () => {
     const cookie = jar.header('/_auth/refresh');
     const oldRt = jar.get(REFRESH_COOKIE)!;
     const tabs = await Promise.all([1, 2, 3].map(async (i) => {
-      const r = await request(`${stack.origin}/_auth/refresh?rd=%2Ftab${i}`, { headers: { ...HTML, cookie } });
+      const r = await request(`${site.stack.origin}/_auth/refresh?rd=%2Ftab${i}`, { headers: { ...HTML, cookie } });
       await r.body.text();
       const sc = r.headers['set-cookie'];
       return { status: r.statusCode, location: r.headers.location, rt: cookieLine(Array.isArray(sc) ? sc : [String(sc)], REFRESH_COOKIE) };
@@ -211,18 +186,18 @@ describe('browser sign-in through nginx (undici)', () => {
     const successors = new Set(tabs.map((t) => t.rt!.split(';')[0]));
     expect(successors.size).toBe(1);
     // The same old token 60 s later is a replay: the whole family, successor included, is revoked.
-    stack.clock.offset = 60;
+    site.stack.clock.offset = 60;
     try {
-      const replay = await request(`${stack.origin}/_auth/refresh?rd=%2F`, { headers: { ...HTML, cookie: `${REFRESH_COOKIE}=${oldRt}` } });
+      const replay = await request(`${site.stack.origin}/_auth/refresh?rd=%2F`, { headers: { ...HTML, cookie: `${REFRESH_COOKIE}=${oldRt}` } });
       await replay.body.text();
       expect(replay.statusCode).toBe(303);
       expect(replay.headers.location).toBe('/_auth/login?rd=%2F');
       const successor = [...successors][0]!;
-      const after = await request(`${stack.origin}/_auth/refresh?rd=%2F`, { headers: { ...HTML, cookie: successor } });
+      const after = await request(`${site.stack.origin}/_auth/refresh?rd=%2F`, { headers: { ...HTML, cookie: successor } });
       await after.body.text();
       expect(after.headers.location).toBe('/_auth/login?rd=%2F');
     } finally {
-      stack.clock.offset = 0;
+      site.stack.clock.offset = 0;
     }
   });
 
@@ -232,7 +207,7 @@ describe('browser sign-in through nginx (undici)', () => {
     const rt = jar.get(REFRESH_COOKIE)!;
     const r = await go(jar, 'GET', '/_auth/logout');
     expect(r.status).toBe(303);
-    expect(r.location).toBe(`${stack.origin}/_auth/login`);
+    expect(r.location).toBe(`${site.stack.origin}/_auth/login`);
     for (const name of [ACCESS_COOKIE, `${ACCESS_COOKIE}.0`, `${ACCESS_COOKIE}.7`]) {
       expect(cookieLine(r.setCookie, name), name).toMatch(/; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
     }
@@ -242,7 +217,7 @@ describe('browser sign-in through nginx (undici)', () => {
     const page = await go(jar, 'GET', '/after-logout');
     expect(page.status).toBe(302);
     // The old refresh token no longer works.
-    const replay = await request(`${stack.origin}/_auth/refresh?rd=%2F`, { headers: { ...HTML, cookie: `${REFRESH_COOKIE}=${rt}` } });
+    const replay = await request(`${site.stack.origin}/_auth/refresh?rd=%2F`, { headers: { ...HTML, cookie: `${REFRESH_COOKIE}=${rt}` } });
     await replay.body.text();
     expect(replay.headers.location).toBe('/_auth/login?rd=%2F');
   });
@@ -258,8 +233,8 @@ describe('browser sign-in through nginx (undici)', () => {
     const many = Array.from({ length: 200 }, (_, i) =>
       `cn=department-${String(i).padStart(3, '0')}-long-group-name-for-measuring-cookie-sizes,ou=project-groups,ou=groups,dc=example,dc=com`);
     expect(many.every((d) => d.length >= 100)).toBe(true);
-    const saved = stack.groups.fallback;
-    stack.groups.fallback = many;
+    const saved = site.stack.groups.fallback;
+    site.stack.groups.fallback = many;
     const jar = new CookieJar();
     try {
       const { last: form } = await follow(jar, '/');
@@ -280,14 +255,14 @@ describe('browser sign-in through nginx (undici)', () => {
       const body = JSON.parse(page.text);
       expect(body.user).toBe('alice');
       expect(body.groups).toEqual(many);
-      const groupHeader = String(stack.upstream.requests[stack.upstream.requests.length - 1]!.headers['x-authenticated-group-dns']);
+      const groupHeader = String(site.stack.upstream.requests[site.stack.upstream.requests.length - 1]!.headers['x-authenticated-group-dns']);
       // Measured figures (README "Large tokens"): printed so CI logs keep them.
       console.log(`200 groups x ${many[0]!.length}-char DNs: access token ${token.length} B in ${chunks.length} cookies, ` +
         `Cookie header ${cookieHeader.length} B, X-Authenticated-Group-DNs ${groupHeader.length} B`);
       expect(cookieHeader.length).toBeLessThan(64 * 1024);
 
       // The token shrinks on refresh: one plain cookie again, every stale chunk expired.
-      stack.groups.fallback = saved;
+      site.stack.groups.fallback = saved;
       const refreshed = await go(jar, 'GET', '/_auth/refresh?rd=%2F');
       expect(refreshed.status).toBe(303);
       expect(cookieLine(refreshed.setCookie, ACCESS_COOKIE)).toMatch(/^ljwt_at=eyJ/);
@@ -296,13 +271,13 @@ describe('browser sign-in through nginx (undici)', () => {
       const small = await go(jar, 'GET', '/small?format=json');
       expect(JSON.parse(small.text).groups).toEqual(saved);
     } finally {
-      stack.groups.fallback = saved;
+      site.stack.groups.fallback = saved;
     }
   });
 
   it('ends on a clear error page, not a loop or a broken cookie, for a token beyond 8 cookies (300 such groups)', async () => {
-    const saved = stack.groups.fallback;
-    stack.groups.fallback = Array.from({ length: 300 }, (_, i) =>
+    const saved = site.stack.groups.fallback;
+    site.stack.groups.fallback = Array.from({ length: 300 }, (_, i) =>
       `cn=department-${String(i).padStart(3, '0')}-long-group-name-for-measuring-cookie-sizes,ou=project-groups,ou=groups,dc=example,dc=com`);
     const jar = new CookieJar();
     try {
@@ -314,9 +289,9 @@ describe('browser sign-in through nginx (undici)', () => {
       expect(r.text).toContain('too many of the configured groups');
       expect(jar.get(ACCESS_COOKIE)).toBeUndefined();
       expect(jar.names().filter((n) => n.startsWith(ACCESS_COOKIE))).toEqual([]);
-      expect(stack.service.logs.some((l) => l.includes('"browser_token_too_large"'))).toBe(true);
+      expect(site.stack.service.logs.some((l) => l.includes('"browser_token_too_large"'))).toBe(true);
     } finally {
-      stack.groups.fallback = saved;
+      site.stack.groups.fallback = saved;
     }
   });
 
@@ -324,7 +299,7 @@ describe('browser sign-in through nginx (undici)', () => {
     const jar = new CookieJar();
     await login(jar, '/');
     const refreshVia = async (proto: string) => {
-      const r = await request(`${stack.service.base}/refresh?rd=%2F`, {
+      const r = await request(`${site.stack.service.base}/refresh?rd=%2F`, {
         headers: { cookie: `${REFRESH_COOKIE}=${jar.get(REFRESH_COOKIE)}`, 'x-forwarded-proto': proto }, dispatcher: agent,
       });
       await r.body.text();
@@ -335,7 +310,7 @@ describe('browser sign-in through nginx (undici)', () => {
     };
     // 127.0.0.1 is not (yet) a trusted proxy: its X-Forwarded-Proto is ignored.
     for (const c of await refreshVia('https')) expect(c).not.toMatch(/Secure/);
-    stack.service.app.context.trustedProxies.addAddress('127.0.0.1');
+    site.stack.service.app.context.trustedProxies.addAddress('127.0.0.1');
     const secure = await refreshVia('https');
     expect(cookieLine(secure, ACCESS_COOKIE)).toMatch(/; Secure$/);
     expect(cookieLine(secure, REFRESH_COOKIE)).toMatch(/; Secure$/);

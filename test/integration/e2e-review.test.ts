@@ -1,44 +1,29 @@
 // Security review of the browser sign-in (helper 12): each test is an attack or
 // a race against the real stack (nginx/examples/site-with-login.conf, the
 // service, slapd), driven by undici like a browser would be.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { getRuntime } from '../harness/runtimes.ts';
-import { ACCESS_COOKIE, CookieJar, REFRESH_COOKIE, startE2eStack, type E2eStack } from '../harness/e2e-stack.ts';
+import {
+  ACCESS_COOKIE, type BrowserResponse, CookieJar, e2eBrowser, type E2eStack, NAVIGATION, REFRESH_COOKIE, startE2eStack,
+} from '../harness/e2e-stack.ts';
 import { hiddenFields } from '../harness/service-app.ts';
 import type { MemoryStore } from '../../service/src/store/memory-store.ts';
 
-interface Res { status: number; location: string | undefined; setCookie: string[]; text: string; headers: Record<string, unknown> }
+type Res = BrowserResponse;
 
-let stack: E2eStack;
-const agent = new Agent({ maxHeaderSize: 256 * 1024 });
-const HTML = { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+const site = e2eBrowser();
+const { agent, go } = site;
+const HTML = NAVIGATION;
 
-async function go(jar: CookieJar, method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<Res> {
-  const url = new URL(target, stack.origin);
-  const cookie = jar.header(url.pathname);
-  const r = await request(url, {
-    method: method as 'GET',
-    headers: { ...HTML, ...(cookie ? { cookie } : {}), ...headers },
-    body: body ?? null,
-    dispatcher: agent,
-  });
-  const text = await r.body.text();
-  const sc = r.headers['set-cookie'];
-  const setCookie = sc === undefined ? [] : Array.isArray(sc) ? sc : [sc];
-  jar.store(setCookie);
-  const loc = r.headers.location;
-  return { status: r.statusCode, location: typeof loc === 'string' ? loc : undefined, setCookie, text, headers: r.headers };
-}
-
-const rel = (u: string) => { const x = new URL(u, stack.origin); return x.pathname + x.search; };
+const rel = (u: string) => { const x = new URL(u, site.stack.origin); return x.pathname + x.search; };
 
 /** From a /_auth/login response to the callback URL: open the form, post the password. */
 async function throughForm(jar: CookieJar, loginResponse: Res, username = 'alice', password = 'alice-pw'): Promise<string> {
   expect(loginResponse.status).toBe(303);
   const form = await go(jar, 'GET', rel(loginResponse.location!));
   expect(form.status).toBe(200);
-  const posted = await go(jar, 'POST', '/_auth/authorize', { 'content-type': 'application/x-www-form-urlencoded', origin: stack.origin },
+  const posted = await go(jar, 'POST', '/_auth/authorize', { 'content-type': 'application/x-www-form-urlencoded', origin: site.stack.origin },
     new URLSearchParams({ ...hiddenFields(form.text), username, password }).toString());
   expect(posted.status).toBe(303);
   return rel(posted.location!);
@@ -51,15 +36,7 @@ async function signIn(jar: CookieJar, rd = '/'): Promise<void> {
   expect(done.location).toBe(rd);
 }
 
-const storeSize = () => (stack.service.app.context.store as MemoryStore as unknown as { entries: Map<string, unknown> }).entries.size;
-
-beforeAll(async () => {
-  stack = await startE2eStack(await getRuntime('bookworm-njs'));
-});
-afterAll(async () => {
-  await stack?.stop();
-  await agent.close();
-});
+const storeSize = () => (site.stack.service.app.context.store as MemoryStore as unknown as { entries: Map<string, unknown> }).entries.size;
 
 describe('browser sign-in under attack (review)', () => {
   it('an anonymous GET /_auth/login writes nothing to the shared store (no store-filling DoS)', async () => {
@@ -68,7 +45,7 @@ describe('browser sign-in under attack (review)', () => {
     const before = storeSize();
     for (let batch = 0; batch < 10; batch++) {
       await Promise.all(Array.from({ length: 20 }, async () => {
-        const r = await request(`${stack.origin}/_auth/login?rd=%2Fx`, { headers: HTML, dispatcher: agent });
+        const r = await request(`${site.stack.origin}/_auth/login?rd=%2Fx`, { headers: HTML, dispatcher: agent });
         await r.body.text();
         expect(r.statusCode).toBe(303);
       }));
@@ -114,12 +91,12 @@ describe('browser sign-in under attack (review)', () => {
     await signIn(jar);
     const cookie = jar.header('/_auth/refresh');
     const tabs = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
-      const r = await request(`${stack.origin}/_auth/refresh?rd=%2Ftab${i}`, { headers: { ...HTML, cookie }, dispatcher: agent });
+      const r = await request(`${site.stack.origin}/_auth/refresh?rd=%2Ftab${i}`, { headers: { ...HTML, cookie }, dispatcher: agent });
       await r.body.text();
       return [r.statusCode, r.headers.location];
     }));
     expect(tabs).toEqual(Array.from({ length: 30 }, (_, i) => [303, `/tab${i}`]));
-    expect(stack.service.logs.join('\n')).not.toContain('browser_refresh_loop');
+    expect(site.stack.service.logs.join('\n')).not.toContain('browser_refresh_loop');
   });
 
   it('still stops a real loop: a site that refuses every fresh token ends on an error page after 20 rotations', async () => {
@@ -159,8 +136,8 @@ describe('browser sign-in under attack (review)', () => {
 
   it('requires iss on the callback (RFC 9207 §2.4: the server advertises authorization_response_iss_parameter_supported)', async () => {
     const jar = new CookieJar();
-    const cb = new URL(await throughForm(jar, await go(jar, 'GET', '/_auth/login?rd=%2F')), stack.origin);
-    expect(cb.searchParams.get('iss')).toBe(`${stack.origin}/_auth`);
+    const cb = new URL(await throughForm(jar, await go(jar, 'GET', '/_auth/login?rd=%2F')), site.stack.origin);
+    expect(cb.searchParams.get('iss')).toBe(`${site.stack.origin}/_auth`);
     cb.searchParams.delete('iss');
     const r = await go(jar, 'GET', cb.pathname + cb.search);
     expect(r.status).toBe(400);
@@ -204,7 +181,7 @@ describe('browser sign-in under attack (review)', () => {
     const token = jar.get(ACCESS_COOKIE)!;
     const half = Math.floor(token.length / 2);
     const chunked = `${ACCESS_COOKIE}.0=${token.slice(0, half)}; ${ACCESS_COOKIE}.1=${token.slice(half)}`;
-    const ok = await request(`${stack.origin}/r?format=json`, { headers: { ...HTML, cookie: chunked }, dispatcher: agent });
+    const ok = await request(`${site.stack.origin}/r?format=json`, { headers: { ...HTML, cookie: chunked }, dispatcher: agent });
     expect(ok.statusCode).toBe(200);
     expect(JSON.parse(await ok.body.text()).user).toBe('alice');
     const other = new CookieJar();
@@ -216,7 +193,7 @@ describe('browser sign-in under attack (review)', () => {
       `${chunked}; ${ACCESS_COOKIE}.2=x`, // an extra chunk
       `${ACCESS_COOKIE}.0=${token.slice(0, half)}; ${ACCESS_COOKIE}.2=${token.slice(half)}`, // a gap
     ]) {
-      const r = await request(`${stack.origin}/r?format=json`, { headers: { ...HTML, cookie }, dispatcher: agent });
+      const r = await request(`${site.stack.origin}/r?format=json`, { headers: { ...HTML, cookie }, dispatcher: agent });
       await r.body.text();
       expect(r.statusCode, cookie.slice(-40)).toBe(302);
     }
@@ -226,7 +203,7 @@ describe('browser sign-in under attack (review)', () => {
     for (const p of ['/_auth/%6detrics', '/_auth//metrics', '/_auth/./metrics', '/_auth/login/../metrics', '/_auth/metrics/',
       '/_auth/METRICS', '/_auth/readyz?x=1', '/_auth/auth/validate', '/_auth/%61uth/validate', '/_auth/admin/groups/sync', '/_ljwt/jwks',
       '/_auth/login%2F..%2Fmetrics', '/_auth/.well-known/../metrics']) {
-      const r = await request(`${stack.origin}${p}`, { headers: HTML, dispatcher: agent });
+      const r = await request(`${site.stack.origin}${p}`, { headers: HTML, dispatcher: agent });
       const body = await r.body.text();
       expect([404, 400], p).toContain(r.statusCode);
       expect(body, p).not.toMatch(/ljwt_|# HELP/);
@@ -234,7 +211,7 @@ describe('browser sign-in under attack (review)', () => {
   });
 
   it('ignores identity headers sent by the client on /_auth/ endpoints', async () => {
-    const r = await request(`${stack.origin}/_auth/userinfo`, {
+    const r = await request(`${site.stack.origin}/_auth/userinfo`, {
       headers: { 'x-authenticated-user': 'alice', 'x-authenticated-group-dns': 'cn=admins', accept: 'application/json' }, dispatcher: agent,
     });
     await r.body.text();
@@ -247,7 +224,7 @@ describe('browser sign-in under attack (review)', () => {
     const r = await go(jar, 'GET', `/_auth/logout?client_id=site&post_logout_redirect_uri=${encodeURIComponent('https://evil.example/')}`,
       { 'sec-fetch-site': 'cross-site' });
     expect(r.status).toBe(303);
-    expect(r.location).toBe(`${stack.origin}/_auth/login`);
+    expect(r.location).toBe(`${site.stack.origin}/_auth/login`);
     expect(jar.get(ACCESS_COOKIE)).toBeUndefined();
   });
 });
@@ -288,7 +265,7 @@ describe('the per-IP login throttle behind nginx', () => {
   const victimSignsIn = (s: E2eStack) => tryPassword(s, '127.0.0.3', 'alice', 'alice-pw');
 
   it('without trustedProxies, one guesser locks every user out (maxFailuresPerIp, 20 by default) (why the documented config lists nginx), and the service warns', async () => {
-    const s = await startE2eStack(await getRuntime('bookworm-njs'), { slapd: stack.slapd });
+    const s = await startE2eStack(await getRuntime('bookworm-njs'), { slapd: site.stack.slapd });
     try {
       await failedLogins(s, '127.0.0.2');
       expect(await victimSignsIn(s)).toBe(429);
@@ -299,7 +276,7 @@ describe('the per-IP login throttle behind nginx', () => {
   });
 
   it('with nginx listed in trustedProxies (the documented config), a guesser only throttles their own address', async () => {
-    const s = await startE2eStack(await getRuntime('bookworm-njs'), { slapd: stack.slapd, config: { trustedProxies: ['127.0.0.1'] } });
+    const s = await startE2eStack(await getRuntime('bookworm-njs'), { slapd: site.stack.slapd, config: { trustedProxies: ['127.0.0.1'] } });
     try {
       expect(s.service.logs.some((l) => l.includes('browser_untrusted_proxy'))).toBe(false);
       await failedLogins(s, '127.0.0.2');

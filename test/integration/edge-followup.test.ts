@@ -3,11 +3,9 @@
 // access token cookie(s) never reach the upstream while every other cookie does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { startEdgeFixture, type EdgeFixture, ISSUER, AUDIENCE } from '../harness/edge-fixture.ts';
+import { startEdgeFixture, startOneServerEdge, type EdgeFixture, type OneServerEdge, ISSUER, AUDIENCE } from '../harness/edge-fixture.ts';
 import { headerValues, type EchoedRequest } from '../harness/echo-upstream.ts';
-import { generateTestKeys, jwksText, nowSeconds, signJwt, type TestKeys } from '../harness/tokens.ts';
-import { startNginx, type NginxInstance } from '../harness/nginx.ts';
-import { startEchoUpstream, type EchoUpstream } from '../harness/echo-upstream.ts';
+import { nowSeconds, signJwt } from '../harness/tokens.ts';
 import http2 from 'node:http2';
 
 const API: [string, string][] = [['Accept', 'application/json']];
@@ -111,36 +109,20 @@ describe.each(RUNTIME_IDS)('edge follow-ups on %s', (id: RuntimeId) => {
 // HTTP/2 clients send each cookie as its own header field (RFC 9113 §8.2.3);
 // nginx joins them with "; " into one Cookie header (measured on nginx 1.22 and 1.30).
 describe.each(RUNTIME_IDS)('token cookies over HTTP/2 on %s', (id: RuntimeId) => {
-  let nginx: NginxInstance;
-  let echo: EchoUpstream;
-  let keys: TestKeys;
+  let e: OneServerEdge;
   beforeAll(async () => {
-    keys = generateTestKeys();
-    echo = await startEchoUpstream();
-    nginx = await startNginx({ runtime: await getRuntime(id), ports: ['h2'], files: { 'keys.jwks': jwksText([keys.ec256]) },
-      http: `
-  include {{DIR}}/http.conf;
-  server {
-    listen 127.0.0.1:{{PORT:h2}} http2;
-    include {{DIR}}/server.conf;
-    set $ljwt_issuer "${ISSUER}";
-    set $ljwt_audience "${AUDIENCE}";
-    set $ljwt_jwks_file "{{DIR}}/keys.jwks";
+    e = await startOneServerEdge(await getRuntime(id), 'h2', ' http2', (echoPort) => `
     set $ljwt_cookie ljwt_at;
     location / {
       include {{DIR}}/protect.conf;
-      proxy_pass http://127.0.0.1:${echo.port};
-    }
-  }` });
+      proxy_pass http://127.0.0.1:${echoPort};
+    }`);
   });
-  afterAll(async () => {
-    await nginx?.stop();
-    await echo?.close();
-  });
+  afterAll(async () => { await e?.stop(); });
 
   function h2get(cookies: string[]): Promise<number> {
     return new Promise((resolve, reject) => {
-      const c = http2.connect(`http://127.0.0.1:${nginx.ports.h2}`);
+      const c = http2.connect(`http://127.0.0.1:${e.nginx.ports.h2}`);
       c.on('error', reject);
       const req = c.request({ ':path': '/x', cookie: cookies });
       req.on('response', (h) => { req.resume(); req.on('end', () => { c.close(); resolve(Number(h[':status'])); }); });
@@ -150,19 +132,19 @@ describe.each(RUNTIME_IDS)('token cookies over HTTP/2 on %s', (id: RuntimeId) =>
   }
 
   it('split cookie fields: the token (plain or chunked) is removed, the others arrive in order', async () => {
-    const t = signJwt(keys, 'ES256', claims());
+    const t = signJwt(e.keys, 'ES256', claims());
     for (const [jar, want] of [
       [['a=1', `ljwt_at=${t}`, 'b=2; c=3'], 'a=1; b=2; c=3'],
       // (node:http2 sends header strings as latin1: 0xE9 alone, not UTF-8, arrives unchanged)
       [[`ljwt_at.0=${t.slice(0, 50)}`, 'a=1', `ljwt_at.1=${t.slice(50)}`, 'z=\u00e9'], 'a=1; z=\u00e9'],
     ] as [string[], string][]) {
-      const before = echo.requests.length;
+      const before = e.echo.requests.length;
       expect(await h2get(jar)).toBe(200);
-      expect(echo.requests.length).toBe(before + 1);
-      const up = echo.requests[before];
+      expect(e.echo.requests.length).toBe(before + 1);
+      const up = e.echo.requests[before];
       expect(headerValues(up, 'X-Authenticated-User')).toEqual(['alice']);
       expect(headerValues(up, 'Cookie')).toEqual([want]);
     }
-    expect(nginx.errorLog()).not.toMatch(/js exception|unhandled promise rejection|using uninitialized/);
+    expect(e.nginx.errorLog()).not.toMatch(/js exception|unhandled promise rejection|using uninitialized/);
   });
 });

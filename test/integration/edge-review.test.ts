@@ -1,14 +1,12 @@
 // Security review findings (helper 10) proved in real nginx on every runtime:
 // each test failed before its fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { connect } from 'node:net';
 import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { startNginx, REPO_ROOT, type NginxInstance } from '../harness/nginx.ts';
-import { startEchoUpstream, headerValues, type EchoUpstream } from '../harness/echo-upstream.ts';
-import { startEdgeFixture, startFakeIdp, type EdgeFixture, type FakeIdp, ISSUER, AUDIENCE } from '../harness/edge-fixture.ts';
-import { generateTestKeys, jwksText, nowSeconds, signJwt, type TestKeys } from '../harness/tokens.ts';
+import { headerValues } from '../harness/echo-upstream.ts';
+import { startEdgeFixture, startOneServerEdge, type EdgeFixture, type OneServerEdge, ISSUER, AUDIENCE } from '../harness/edge-fixture.ts';
+import { startExampleSite, type ExampleSite } from '../harness/example-site.ts';
+import { nowSeconds, signJwt } from '../harness/tokens.ts';
 import { rawRequest } from '../harness/raw-http.ts';
 
 function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -91,52 +89,36 @@ function rawBytes(port: number, request: string): Promise<string> {
 // The documented pitfall (nginx/server.conf): the auth subrequest re-runs server-level
 // `set`s, so a server-wide value silently replaced a location's stricter one.
 describe.each(RUNTIME_IDS)('a server-level $ljwt_* set never replaces a location value silently on %s', (id: RuntimeId) => {
-  let nginx: NginxInstance;
-  let echo: EchoUpstream;
-  let keys: TestKeys;
-  const tok = (extra: Record<string, unknown> = {}) => signJwt(keys, 'ES256', claims(extra));
-  const get = (path: string, token: string) => rawRequest(nginx.ports.main, 'GET', path,
+  let e: OneServerEdge;
+  const tok = (extra: Record<string, unknown> = {}) => signJwt(e.keys, 'ES256', claims(extra));
+  const get = (path: string, token: string) => rawRequest(e.nginx.ports.main, 'GET', path,
     [['Authorization', `Bearer ${token}`], ['Accept', 'application/json']]);
 
   beforeAll(async () => {
-    keys = generateTestKeys();
-    echo = await startEchoUpstream();
-    nginx = await startNginx({ runtime: await getRuntime(id), ports: ['main'], files: { 'keys.jwks': jwksText([keys.ec256]) },
-      http: `
-  include {{DIR}}/http.conf;
-  server {
-    listen 127.0.0.1:{{PORT:main}};
-    include {{DIR}}/server.conf;
-    set $ljwt_issuer "${ISSUER}";
-    set $ljwt_audience "${AUDIENCE}";
-    set $ljwt_jwks_file "{{DIR}}/keys.jwks";
+    e = await startOneServerEdge(await getRuntime(id), 'main', '', (echoPort) => `
     set $ljwt_require_scope "read";
     if ($ljwt_require_any_group = "") { set $ljwt_require_any_group "cn=users,dc=example,dc=com"; }
     location / {
       include {{DIR}}/protect.conf;
-      proxy_pass http://127.0.0.1:${echo.port};
+      proxy_pass http://127.0.0.1:${echoPort};
     }
     location /admin/ {
       set $ljwt_require_scope "admin";
       include {{DIR}}/protect.conf;
-      proxy_pass http://127.0.0.1:${echo.port};
+      proxy_pass http://127.0.0.1:${echoPort};
     }
     location /late/ {
       include {{DIR}}/protect.conf;
       set $ljwt_require_claim "dept=eng";
-      proxy_pass http://127.0.0.1:${echo.port};
+      proxy_pass http://127.0.0.1:${echoPort};
     }
     location /guarded/ {
       set $ljwt_require_any_group "cn=admins,dc=example,dc=com";
       include {{DIR}}/protect.conf;
-      proxy_pass http://127.0.0.1:${echo.port};
-    }
-  }` });
+      proxy_pass http://127.0.0.1:${echoPort};
+    }`);
   });
-  afterAll(async () => {
-    await nginx?.stop();
-    await echo?.close();
-  });
+  afterAll(async () => { await e?.stop(); });
 
   const USERS = { scope: 'read', dns: ['cn=users,dc=example,dc=com'] };
   it('server-level values alone, and guarded server defaults, work as before', async () => {
@@ -146,69 +128,25 @@ describe.each(RUNTIME_IDS)('a server-level $ljwt_* set never replaces a location
     expect((await get('/guarded/x', tok(USERS))).status).toBe(403);
   });
   it('a location value overridden by a server-level set is a configuration error, not the looser rule', async () => {
-    const before = echo.requests.length;
-    const mark = nginx.logMark();
+    const before = e.echo.requests.length;
+    const mark = e.nginx.logMark();
     // Before the fix: 200, the "read" token passed the location that requires "admin".
     expect((await get('/admin/x', tok(USERS))).status).toBe(500);
     expect((await get('/admin/x', tok({ scope: 'admin', dns: USERS.dns }))).status).toBe(500);
-    expect(echo.requests.length).toBe(before);
-    expect(nginx.logSince(mark)).toMatch(/ljwt: configuration error.*\$ljwt_require_scope/);
+    expect(e.echo.requests.length).toBe(before);
+    expect(e.nginx.logSince(mark)).toMatch(/ljwt: configuration error.*\$ljwt_require_scope/);
   });
   it('a set below `include protect.conf` is a configuration error too', async () => {
     // (Before the fix the late value applied, unless also set at server level: then it was lost.)
     expect((await get('/late/x', tok(Object.assign({ dept: 'eng' }, USERS)))).status).toBe(500);
-    expect(nginx.errorLog()).not.toMatch(/js exception|unhandled promise rejection/);
+    expect(e.nginx.errorLog()).not.toMatch(/js exception|unhandled promise rejection/);
   });
 });
 
-// nginx/examples/protected-site.conf, templated like test/integration/edge-example.test.ts does.
-const EXAMPLE = readFileSync(join(REPO_ROOT, 'nginx/examples/protected-site.conf'), 'utf8');
-
-function templated(module: string, qjs: boolean, echoPort: number, idpPort: number): string {
-  const replacements: [string, string][] = [
-    ['pid /run/nginx.pid;', 'pid {{DIR}}/nginx.pid;'],
-    ['error_log /var/log/nginx/error.log;', 'error_log {{DIR}}/error.log info;'],
-    ['include /etc/nginx/modules-enabled/*.conf;', `load_module ${module};`],
-    ['access_log /var/log/nginx/access.log;', 'access_log off;\n    client_body_temp_path {{DIR}}/temp/body;\n' +
-      '    proxy_temp_path {{DIR}}/temp/proxy;\n    fastcgi_temp_path {{DIR}}/temp/fastcgi;\n' +
-      '    uwsgi_temp_path {{DIR}}/temp/uwsgi;\n    scgi_temp_path {{DIR}}/temp/scgi;' + (qjs ? '\n    js_engine qjs;' : '')],
-    ['/etc/nginx/nginx-ldap-jwt/', '{{DIR}}/'],
-    ['/var/cache/nginx/ljwt-jwks', '{{DIR}}/jwks-cache'],
-    ['server 127.0.0.1:8080;', `server 127.0.0.1:${echoPort};`],
-    ['http://127.0.0.1:3000/.well-known/jwks.json', `http://127.0.0.1:${idpPort}/.well-known/jwks.json`],
-    ['listen 80;', 'listen 127.0.0.1:{{PORT:main}};'],
-  ];
-  let conf = EXAMPLE;
-  for (const [from, to] of replacements) {
-    if (conf.indexOf(from) < 0) throw new Error(`protected-site.conf no longer contains ${from}`);
-    conf = conf.split(from).join(to);
-  }
-  return conf;
-}
-
 describe.each(RUNTIME_IDS)('review findings in nginx/examples/protected-site.conf on %s', (id: RuntimeId) => {
-  let nginx: NginxInstance;
-  let echo: EchoUpstream;
-  let idp: FakeIdp;
-  let keys: TestKeys;
-  const token = (extra: Record<string, unknown> = {}) => signJwt(keys, 'ES256', Object.assign({
-    iss: 'https://login.example.com', aud: 'https://app.example.com', sub: 'bob', exp: nowSeconds() + 300,
-  }, extra));
-
-  beforeAll(async () => {
-    keys = generateTestKeys();
-    const rt = await getRuntime(id);
-    echo = await startEchoUpstream();
-    idp = await startFakeIdp();
-    idp.routes['/.well-known/jwks.json'] = [200, jwksText([keys.ec256])];
-    nginx = await startNginx({ runtime: rt, ports: ['main'], http: '',
-      mainConf: templated(rt.module, rt.engine === 'qjs', echo.port, idp.port) });
-  });
-  afterAll(async () => {
-    await nginx?.stop();
-    await echo?.close();
-    await idp?.close();
-  });
+  let site: ExampleSite;
+  beforeAll(async () => { site = await startExampleSite(await getRuntime(id), (k) => [k.ec256]); });
+  afterAll(async () => { await site?.stop(); });
 
   // Upstreams commonly route /admin like /admin/ and match paths case-insensitively
   // (Express by default, ASP.NET, IIS): the group and scope rules must cover every
@@ -216,35 +154,35 @@ describe.each(RUNTIME_IDS)('review findings in nginx/examples/protected-site.con
   // ('/admin' and '/api' were no bypass before the fix: nginx answers 301 to the slash form.)
   it.each(['/ADMIN/', '/Admin/users', '/%41dmin/users', '/admin', '/admin?x=1'])(
     'a user outside the admin groups gets 403 for %s', async (path) => {
-      const before = echo.requests.length;
-      const r = await rawRequest(nginx.ports.main, 'GET', path, [['Authorization', `Bearer ${token()}`]]);
-      expect(echo.requests.length).toBe(before);
+      const before = site.echo.requests.length;
+      const r = await rawRequest(site.nginx.ports.main, 'GET', path, [['Authorization', `Bearer ${site.token()}`]]);
+      expect(site.echo.requests.length).toBe(before);
       expect(r.status).toBe(403);
     });
   it.each(['/static/%2e%2e/admin/', '/static/..%2Fadmin/', '/static/%2E%2E%2Fadmin/', '/static/../ADMIN/'])(
     'dot segments from the public location never reach the upstream as an admin path: %s', async (path) => {
-      const before = echo.requests.length;
-      const r = await rawRequest(nginx.ports.main, 'GET', path, [['Authorization', `Bearer ${token()}`]]);
-      const up = echo.requests.length > before ? echo.requests[before] : null;
+      const before = site.echo.requests.length;
+      const r = await rawRequest(site.nginx.ports.main, 'GET', path, [['Authorization', `Bearer ${site.token()}`]]);
+      const up = site.echo.requests.length > before ? site.echo.requests[before] : null;
       // Either nginx resolved the dots itself (and applied the admin rule), or the
       // upstream got a path whose segments still read "static" first.
       if (up !== null) expect(new URL(up.url, 'http://x').pathname.toLowerCase()).toMatch(/^\/static\//);
       else expect(r.status).toBe(403);
     });
   it.each(['/API/items', '/Api/', '/api'])('a token without the api scope gets 403 for %s', async (path) => {
-    const before = echo.requests.length;
-    const r = await rawRequest(nginx.ports.main, 'GET', path, [['Authorization', `Bearer ${token()}`]]);
-    expect(echo.requests.length).toBe(before);
+    const before = site.echo.requests.length;
+    const r = await rawRequest(site.nginx.ports.main, 'GET', path, [['Authorization', `Bearer ${site.token()}`]]);
+    expect(site.echo.requests.length).toBe(before);
     expect(r.status).toBe(403);
   });
   it('admins and scoped tokens still pass; other paths need only a valid token', async () => {
-    const admin = token({ dns: ['CN=Site-Admins,OU=Groups,DC=example,DC=com'] });
-    expect((await rawRequest(nginx.ports.main, 'GET', '/ADMIN/users', [['Authorization', `Bearer ${admin}`]])).status).toBe(200);
-    expect((await rawRequest(nginx.ports.main, 'GET', '/API/items', [['Authorization', `Bearer ${token({ scope: 'api' })}`]])).status).toBe(200);
-    expect((await rawRequest(nginx.ports.main, 'GET', '/docs/', [['Authorization', `Bearer ${token()}`]])).status).toBe(200);
-    const before = echo.requests.length;
-    expect((await rawRequest(nginx.ports.main, 'GET', '/static/app.css', [['X-Authenticated-User', 'x']])).status).toBe(200);
-    expect(echo.requests[before].headers.filter((h) => /^x-authenticated-/i.test(h[0]))).toEqual([]);
-    expect(nginx.errorLog()).not.toMatch(/js exception|unhandled promise rejection|using uninitialized/);
+    const admin = site.token({ dns: ['CN=Site-Admins,OU=Groups,DC=example,DC=com'] });
+    expect((await rawRequest(site.nginx.ports.main, 'GET', '/ADMIN/users', [['Authorization', `Bearer ${admin}`]])).status).toBe(200);
+    expect((await rawRequest(site.nginx.ports.main, 'GET', '/API/items', [['Authorization', `Bearer ${site.token({ scope: 'api' })}`]])).status).toBe(200);
+    expect((await rawRequest(site.nginx.ports.main, 'GET', '/docs/', [['Authorization', `Bearer ${site.token()}`]])).status).toBe(200);
+    const before = site.echo.requests.length;
+    expect((await rawRequest(site.nginx.ports.main, 'GET', '/static/app.css', [['X-Authenticated-User', 'x']])).status).toBe(200);
+    expect(site.echo.requests[before].headers.filter((h) => /^x-authenticated-/i.test(h[0]))).toEqual([]);
+    expect(site.nginx.errorLog()).not.toMatch(/js exception|unhandled promise rejection|using uninitialized/);
   });
 });

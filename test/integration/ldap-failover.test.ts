@@ -2,24 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
-import { LdapLoginError, type LdapLoginErrorCode } from '../../service/src/ldap/errors.ts';
 import { freePort, startSlapd, type Slapd } from '../harness/slapd.ts';
-import { AD_COMPAT_SCHEMA, DIRECTORY_LDIF, fixtureServerConfig, startFixtureSlapd } from '../harness/ldap-fixture.ts';
+import { AD_COMPAT_SCHEMA, codeOf, DIRECTORY_LDIF, fixtureServerConfig, startFixtureSlapd } from '../harness/ldap-fixture.ts';
 import { startBlackhole, type Blackhole } from '../harness/tcp-blackhole.ts';
 import { makeTestPki, type TestPki } from '../harness/tls.ts';
 
 const PATTERN = /^[A-Za-z0-9._@-]{1,256}$/;
 const ALICE = 'uid=alice,ou=people,dc=example,dc=com';
-
-async function codeOf(p: Promise<unknown>): Promise<LdapLoginErrorCode | 'OK'> {
-  try {
-    await p;
-    return 'OK';
-  } catch (e) {
-    if (e instanceof LdapLoginError) return e.code;
-    throw e;
-  }
-}
 
 describe('LDAP failover and timeouts', () => {
   let s1: Slapd;

@@ -2,27 +2,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'ldapts';
 import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
-import { LdapLoginError, type LdapLoginErrorCode } from '../../service/src/ldap/errors.ts';
 import { isMemberOfGroup } from '../../service/src/ldap/membership.ts';
 import { escapeFilterValue } from '../../service/src/ldap/filter.ts';
 import { startSlapd, type Slapd } from '../harness/slapd.ts';
-import { FIXTURE_BASE_DN, FIXTURE_LOGIN_GROUP, fixtureServerConfig, startFixtureSlapd } from '../harness/ldap-fixture.ts';
+import { codeOf, FIXTURE_BASE_DN, FIXTURE_LOGIN_GROUP, fixtureServerConfig, startFixtureSlapd } from '../harness/ldap-fixture.ts';
 
 const BASE = FIXTURE_BASE_DN;
 const LOGIN_GROUP = FIXTURE_LOGIN_GROUP;
 const DEFAULT_PATTERN = /^[A-Za-z0-9._@-]{1,256}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const serverFor = fixtureServerConfig;
-
-async function codeOf(p: Promise<unknown>): Promise<LdapLoginErrorCode | 'OK'> {
-  try {
-    await p;
-    return 'OK';
-  } catch (e) {
-    if (e instanceof LdapLoginError) return e.code;
-    throw e;
-  }
-}
 
 describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
   let slapd: Slapd;

@@ -1,25 +1,18 @@
 // Cookie-carried tokens (tuning.accessTokenCookie / refreshTokenCookie) for
 // /auth/validate and /logout, request size caps, and method handling.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Slapd } from '../harness/slapd.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../service/src/store/memory-store.ts';
-import { form, http, makeConfig, PASSWORD_CLIENT, setCookies, startDirectory, startService, tempDir, tokenRequest, type RunningService } from '../harness/service-app.ts';
+import {
+  form, http, PASSWORD_CLIENT, type RunningService, serviceSuite, setCookies, tokenRequest,
+} from '../harness/service-app.ts';
 
-let slapd: Slapd;
-let dir: ReturnType<typeof tempDir>;
+const suite = serviceSuite();
 let svc: RunningService;
 
 beforeAll(async () => {
-  slapd = await startDirectory();
-  dir = tempDir();
-  svc = await startService(makeConfig(slapd, `${dir.dir}/keys`, { logoutRedirectUrl: 'https://portal.example.test/' }), new MemoryStore(), {
+  svc = await suite.start({ logoutRedirectUrl: 'https://portal.example.test/' }, new MemoryStore(), {
     tuning: { accessTokenCookie: 'ljwt_at', refreshTokenCookie: 'ljwt_rt' },
   });
-});
-afterAll(async () => {
-  await svc?.close();
-  await slapd?.destroy();
-  dir?.remove();
 });
 
 const login = async () => (await tokenRequest(svc.base, { grant_type: 'password', username: 'alice', password: 'alice-pw', client_id: PASSWORD_CLIENT })).json();

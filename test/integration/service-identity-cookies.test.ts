@@ -2,36 +2,26 @@
 // cookie of users in many groups: /auth/validate and /logout read the split
 // form <name>.0 … <name>.7 exactly as the edge does, up to the eight chunks the
 // browser flow writes. Real slapd, real HTTP.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { Slapd } from '../harness/slapd.ts';
 import { MemoryStore } from '../../service/src/store/memory-store.ts';
 import { accessTokenCookies, CHUNK_SIZE, MAX_CHUNKS } from '../../service/src/browser/cookies.ts';
 import { DEFAULT_USER_FILTER } from '../../service/src/config/schema.ts';
-import { http, ldapServer, makeConfig, PASSWORD_CLIENT, startDirectory, startService, tempDir, tokenRequest, type RunningService } from '../harness/service-app.ts';
+import { http, ldapServer, PASSWORD_CLIENT, type RunningService, serviceSuite, tokenRequest } from '../harness/service-app.ts';
 
 const S = { access: 'ljwt_at', refresh: 'ljwt_rt', prefix: '/_auth' };
 
-let slapd: Slapd;
-let dir: ReturnType<typeof tempDir>;
+const suite = serviceSuite();
 let svc: RunningService;
 
 beforeAll(async () => {
-  slapd = await startDirectory();
-  dir = tempDir();
   // The default user filter: uid, sAMAccountName or userPrincipalName, OpenLDAP and AD-flavoured entries.
-  const server = { ...ldapServer(slapd), userSearchBase: 'dc=example,dc=com', userFilter: DEFAULT_USER_FILTER };
-  const config = makeConfig(slapd, `${dir.dir}/keys`, {
+  const server = { ...ldapServer(suite.slapd), userSearchBase: 'dc=example,dc=com', userFilter: DEFAULT_USER_FILTER };
+  svc = await suite.start({
     logoutRedirectUrl: 'https://portal.example.test/', ldapServers: [server], usernamePattern: /^[A-Za-z0-9._@-]{1,256}$/,
-  });
-  svc = await startService(config, new MemoryStore(), {
+  }, new MemoryStore(), {
     tuning: { accessTokenCookie: S.access, refreshTokenCookie: S.refresh },
   });
-});
-afterAll(async () => {
-  await svc?.close();
-  await slapd?.destroy();
-  dir?.remove();
 });
 
 const login = async (username: string, password: string) => {

@@ -1,38 +1,21 @@
 // Security review (helper 11): attacks on the login throttle and the shared
 // store, each proven against the real service, slapd and the memory store.
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Slapd } from '../harness/slapd.ts';
+import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../service/src/store/memory-store.ts';
 import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
 import {
-  http, ldapServer, makeConfig, openLoginForm, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, startDirectory, startService, submitLogin,
-  tempDir, tokenRequest, type RunningService,
+  http, ldapServer, makeConfig, openLoginForm, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, serviceSuite, submitLogin, tokenRequest,
+  type RunningService,
 } from '../harness/service-app.ts';
 
-let slapd: Slapd;
-let dir: ReturnType<typeof tempDir>;
-const running: RunningService[] = [];
+const suite = serviceSuite();
 
-beforeAll(async () => {
-  slapd = await startDirectory();
-  dir = tempDir();
-});
-afterAll(async () => {
-  for (const s of running) await s.close();
-  await slapd?.destroy();
-  dir?.remove();
-});
-
-async function service(over: Parameters<typeof makeConfig>[2], store = new MemoryStore()) {
-  const s = await startService(makeConfig(slapd, `${dir.dir}/keys-${running.length}`, over), store);
-  running.push(s);
-  return s;
-}
+const service = (over: Parameters<typeof makeConfig>[2], store = new MemoryStore()) => suite.start(over, store);
 
 /** Bind attempts (successful or not) slapd saw for a DN: its stats log has one "BIND dn=… method=128" line per simple bind. */
 async function bindAttempts(dn: string): Promise<number> {
-  const lines = (await slapd.log()).split('\n');
+  const lines = (await suite.slapd.log()).split('\n');
   return lines.filter((l) => l.toLowerCase().includes(`bind dn="${dn.toLowerCase()}" method=128`)).length;
 }
 
@@ -101,7 +84,7 @@ describe('per-IP limit and IPv6', () => {
 describe('per-account limit across login-name aliases', () => {
   it('sAMAccountName and userPrincipalName of one account share the username budget; no bind once exceeded', async () => {
     const server = {
-      ...ldapServer(slapd),
+      ...ldapServer(suite.slapd),
       userSearchBase: 'dc=example,dc=com',
       userFilter: '(&(|(objectClass=person)(objectClass=user))(|(uid={username})(sAMAccountName={username})(userPrincipalName={username})))',
     };
@@ -125,7 +108,7 @@ describe('per-account limit across login-name aliases', () => {
 
   it('a successful login through one alias clears the account budget', async () => {
     const server = {
-      ...ldapServer(slapd),
+      ...ldapServer(suite.slapd),
       userSearchBase: 'dc=example,dc=com',
       userFilter: '(|(uid={username})(sAMAccountName={username})(userPrincipalName={username}))',
     };
@@ -155,9 +138,9 @@ describe('/readyz cannot be used to flood the directory', () => {
 
 describe('an unknown username costs the directory what a wrong password costs', () => {
   it('both run a user bind on a second connection, so response times do not reveal which accounts exist', async () => {
-    const auth = createLdapAuthenticator([ldapServer(slapd)], /^[A-Za-z0-9._-]{1,64}$/);
-    const binds = async () => (await slapd.log()).split('\n').filter((l) => / BIND dn=".*" method=128/.test(l)).length;
-    const connections = async () => (await slapd.log()).split('\n').filter((l) => / ACCEPT from /.test(l)).length;
+    const auth = createLdapAuthenticator([ldapServer(suite.slapd)], /^[A-Za-z0-9._-]{1,64}$/);
+    const binds = async () => (await suite.slapd.log()).split('\n').filter((l) => / BIND dn=".*" method=128/.test(l)).length;
+    const connections = async () => (await suite.slapd.log()).split('\n').filter((l) => / ACCEPT from /.test(l)).length;
     const cost = async (username: string) => {
       const b = await binds();
       const c = await connections();
@@ -179,7 +162,7 @@ describe('an unknown username costs the directory what a wrong password costs', 
 async function relaySwallowingBindOf(dn: string): Promise<{ url: string; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
-    const upstream = net.connect(slapd.port, '127.0.0.1');
+    const upstream = net.connect(suite.slapd.port, '127.0.0.1');
     sockets.add(client).add(upstream);
     let swallow: boolean | undefined;
     client.on('data', (chunk) => {
@@ -205,7 +188,7 @@ describe('a user bind that times out still counts', () => {
     const relay = await relaySwallowingBindOf(CAROL_DN);
     try {
       const s = await service({
-        ldapServers: [{ ...ldapServer(slapd), uri: relay.url, operationTimeoutMs: 300 }],
+        ldapServers: [{ ...ldapServer(suite.slapd), uri: relay.url, operationTimeoutMs: 300 }],
         throttle: { maxFailuresPerUsername: 2, maxFailuresPerIp: 100, windowSeconds: 300 },
       });
       const before = await bindAttempts(CAROL_DN);
@@ -221,7 +204,7 @@ describe('a user bind that times out still counts', () => {
 
   it('an outage before the user bind still costs nothing', async () => {
     const s = await service({
-      ldapServers: [{ ...ldapServer(slapd), bindPassword: 'wrong-service-password' }],
+      ldapServers: [{ ...ldapServer(suite.slapd), bindPassword: 'wrong-service-password' }],
       throttle: { maxFailuresPerUsername: 2, maxFailuresPerIp: 100, windowSeconds: 300 },
     });
     for (let i = 0; i < 4; i++) expect((await guess(s, 'carol', 'carol-pw', '1')).status).toBe(503);
@@ -230,8 +213,7 @@ describe('a user bind that times out still counts', () => {
 
 describe('a refused refresh request loses nothing', () => {
   it('asking for a wider scope is invalid_scope and leaves the refresh token usable (no rotation, no reuse)', async () => {
-    const s = await startService(makeConfig(slapd, `${dir.dir}/keys-scope`), new MemoryStore(), { tuning: { refreshReuseGraceSeconds: 0 } });
-    running.push(s);
+    const s = await suite.start({}, new MemoryStore(), { tuning: { refreshReuseGraceSeconds: 0 } });
     const t0 = (await tokenRequest(s.base, { grant_type: 'password', username: 'alice', password: 'alice-pw', client_id: PASSWORD_CLIENT })).json();
     const wide = await tokenRequest(s.base, { grant_type: 'refresh_token', refresh_token: t0.refresh_token, client_id: PASSWORD_CLIENT, scope: 'api admin' });
     expect(wide.json().error).toBe('invalid_scope');

@@ -1,32 +1,13 @@
 // Login throttling happens before the LDAP bind: once over the limit, even the
 // right password gets 429 and slapd sees no bind for the user.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Slapd } from '../harness/slapd.ts';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
+import { describe, expect, it } from 'vitest';
 import {
-  authorize, makeConfig, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, startDirectory, startService, tempDir,
-  tokenRequest, type RunningService,
+  authorize, makeConfig, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, type RunningService, serviceSuite, tokenRequest,
 } from '../harness/service-app.ts';
 
-let slapd: Slapd;
-let dir: ReturnType<typeof tempDir>;
-const running: RunningService[] = [];
+const suite = serviceSuite();
 
-beforeAll(async () => {
-  slapd = await startDirectory();
-  dir = tempDir();
-});
-afterAll(async () => {
-  for (const s of running) await s.close();
-  await slapd?.destroy();
-  dir?.remove();
-});
-
-async function service(over: Parameters<typeof makeConfig>[2]) {
-  const s = await startService(makeConfig(slapd, `${dir.dir}/keys-${running.length}`, over), new MemoryStore());
-  running.push(s);
-  return s;
-}
+const service = (over: Parameters<typeof makeConfig>[2]) => suite.start(over);
 
 function formLogin(s: RunningService, user: string, pw: string) {
   const p = pkcePair();
@@ -40,7 +21,7 @@ describe('login throttling', () => {
     const s = await service({ throttle: { maxFailuresPerUsername: 3, maxFailuresPerIp: 100, windowSeconds: 120 } });
     for (let i = 0; i < 3; i++) expect((await formLogin(s, 'carol', `wrong-${i}`)).res.status).toBe(401);
     const callsBefore = s.auth.calls;
-    const bindsBefore = (await slapd.boundDns()).filter((d) => d === CAROL_DN).length;
+    const bindsBefore = (await suite.slapd.boundDns()).filter((d) => d === CAROL_DN).length;
     const blocked = await formLogin(s, 'carol', 'carol-pw');
     expect(blocked.res.status).toBe(429);
     expect(blocked.location).toBeUndefined();
@@ -54,7 +35,7 @@ describe('login throttling', () => {
     expect(viaToken.status).toBe(429);
     expect(viaToken.headers['retry-after']).toBeDefined();
     expect(s.auth.calls).toBe(callsBefore);
-    expect((await slapd.boundDns()).filter((d) => d === CAROL_DN).length).toBe(bindsBefore);
+    expect((await suite.slapd.boundDns()).filter((d) => d === CAROL_DN).length).toBe(bindsBefore);
     expect((await formLogin(s, 'alice', 'alice-pw')).res.status).toBe(303); // other users are unaffected
     expect(s.app.context.metrics.throttled.get({ limit: 'username' })).toBe(3);
   });

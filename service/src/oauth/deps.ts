@@ -1,27 +1,18 @@
 // The shapes the HTTP service needs from the LDAP login (ldap/login.ts) and the
-// group sync (groups/). Declared structurally here so the app can be built
-// with any implementation: the real slapd-backed ones in main.ts and tests, a
-// fixed group map where a test is not about groups.
+// group sync (groups/), derived from their types (type-only imports: nothing of
+// ldapts or the sync worker is loaded) and narrowed to what the app uses, so it can
+// be built with any implementation: the real slapd-backed ones in main.ts and
+// tests, a fixed group map where a test is not about groups.
+import type { Authenticator as LdapAuthenticator, LdapUser } from '../ldap/login.ts';
+import type { LdapLoginErrorCode } from '../ldap/errors.ts';
+import type { GroupDirectory as SyncedGroupDirectory, GroupDirectoryStatus } from '../groups/directory.ts';
 
-export interface LdapUser {
-  dn: string;
-  username: string;
-  objectId: string;
-  displayName?: string;
-  email?: string;
-  serverUri: string;
-}
+export type { LdapUser };
 
-export interface Authenticator {
-  /** beforeBind gets the DN the username resolved to before the password is sent; false refuses (code THROTTLED). */
-  authenticate(username: string, password: string, beforeBind?: (dn: string) => Promise<boolean>): Promise<LdapUser>;
-  /** The entry a login with this name would use, without a password (operator endpoints); null when none or ambiguous. */
-  findUser(username: string): Promise<LdapUser | null>;
-  ping(): Promise<boolean>;
+/** The LDAP login as ldap/login.ts implements it, with an optional close for other implementations. */
+export interface Authenticator extends LdapAuthenticator {
   close?(): Promise<void>;
 }
-
-export type LdapLoginErrorCode = 'EMPTY_PASSWORD' | 'INVALID_USERNAME' | 'INVALID_CREDENTIALS' | 'NOT_IN_LOGIN_GROUP' | 'THROTTLED' | 'DIRECTORY_UNAVAILABLE';
 
 /** The code of an LdapLoginError (ldap/errors.ts), or null for anything else (treated as the directory being unavailable). */
 export function ldapErrorCode(e: unknown): LdapLoginErrorCode | null {
@@ -30,22 +21,11 @@ export function ldapErrorCode(e: unknown): LdapLoginErrorCode | null {
     code === 'NOT_IN_LOGIN_GROUP' || code === 'THROTTLED' || code === 'DIRECTORY_UNAVAILABLE' ? code : null;
 }
 
-export interface GroupStatus {
-  generation: number;
-  /** ms since the epoch of the snapshot's sync (its oldest server part); null without a snapshot. */
-  updatedAt: number | null;
-  ageSeconds: number | null;
-  stale: boolean;
-  groupCount: number;
-  memberCount: number;
-  /** Duration of the last sync (successful or not); null before the first one ends. */
-  lastSyncDurationMs: number | null;
-  /** Failed server syncs since start (a counter). */
-  syncErrors: number;
-}
+/** What the app reads of the group directory's status (groups/directory.ts). */
+export type GroupStatus = Omit<GroupDirectoryStatus, 'lastError'>;
 
-export interface GroupDirectory {
-  groupsOf(objectId: string): string[];
+/** groupsOf as groups/directory.ts implements it; the sync result and close are not the app's business. */
+export interface GroupDirectory extends Pick<SyncedGroupDirectory, 'groupsOf'> {
   status(): GroupStatus;
   syncNow(): Promise<unknown>;
   close?(): Promise<void>;
