@@ -229,18 +229,25 @@ describe('browser sign-in through nginx (undici)', () => {
     }
   });
 
+  // Group DNs of at least 100 characters, for measuring token and cookie sizes.
+  const longGroupDns = (n: number) => Array.from({ length: n }, (_, i) =>
+    `cn=department-${String(i).padStart(3, '0')}-long-group-name-for-measuring-cookie-sizes,ou=project-groups,ou=groups,dc=example,dc=com`);
+  // alice signs in from '/' and the browser follows the redirect to the callback.
+  const loginToCallback = async (jar: CookieJar) => {
+    const { last: form } = await follow(jar, '/');
+    const posted = await submitForm(jar, form, 'alice', 'alice-pw');
+    const cb = new URL(posted.location!);
+    return go(jar, 'GET', cb.pathname + cb.search);
+  };
+
   it('gets a user in 200 groups with 100-character DNs in: split cookies under 4 KB, raised nginx buffers', async () => {
-    const many = Array.from({ length: 200 }, (_, i) =>
-      `cn=department-${String(i).padStart(3, '0')}-long-group-name-for-measuring-cookie-sizes,ou=project-groups,ou=groups,dc=example,dc=com`);
+    const many = longGroupDns(200);
     expect(many.every((d) => d.length >= 100)).toBe(true);
     const saved = site.stack.groups.fallback;
     site.stack.groups.fallback = many;
     const jar = new CookieJar();
     try {
-      const { last: form } = await follow(jar, '/');
-      const posted = await submitForm(jar, form, 'alice', 'alice-pw');
-      const cb = new URL(posted.location!);
-      const r = await go(jar, 'GET', cb.pathname + cb.search);
+      const r = await loginToCallback(jar);
       expect(r.status).toBe(303);
       const chunks = r.setCookie.filter((c) => /^ljwt_at\.\d=/.test(c));
       expect(chunks.length).toBeGreaterThan(1);
@@ -277,14 +284,10 @@ describe('browser sign-in through nginx (undici)', () => {
 
   it('ends on a clear error page, not a loop or a broken cookie, for a token beyond 8 cookies (300 such groups)', async () => {
     const saved = site.stack.groups.fallback;
-    site.stack.groups.fallback = Array.from({ length: 300 }, (_, i) =>
-      `cn=department-${String(i).padStart(3, '0')}-long-group-name-for-measuring-cookie-sizes,ou=project-groups,ou=groups,dc=example,dc=com`);
+    site.stack.groups.fallback = longGroupDns(300);
     const jar = new CookieJar();
     try {
-      const { last: form } = await follow(jar, '/');
-      const posted = await submitForm(jar, form, 'alice', 'alice-pw');
-      const cb = new URL(posted.location!);
-      const r = await go(jar, 'GET', cb.pathname + cb.search);
+      const r = await loginToCallback(jar);
       expect(r.status).toBe(500);
       expect(r.text).toContain('too many of the configured groups');
       expect(jar.get(ACCESS_COOKIE)).toBeUndefined();
