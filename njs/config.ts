@@ -11,6 +11,7 @@ import { normalizeDn } from './authz/dn.ts';
 import type { LocationPolicy, ClaimRequirement } from './authz/policy.ts';
 import type { ClaimMapping } from './identity/headers.ts';
 import type { ValidateOptions } from './jwt/validate.ts';
+import { MAX_CACHE_AGE_SECONDS } from './cache/decision-entry.ts';
 
 /** ValidateOptions without `now` (the adapter adds it per request). */
 export type EdgeValidateOptions = Omit<ValidateOptions, 'now'>;
@@ -31,6 +32,8 @@ export interface EdgeConfig {
   returnParam: string;
   realm: string;
   policy: LocationPolicy;
+  /** Seconds a verified token's verdict may be reused (njs/cache/); 0 = verify every request. */
+  cacheMaxAge: number;
 }
 
 export interface EdgeRuntime {
@@ -60,6 +63,7 @@ export const EDGE_VARIABLES: string[] = [
   'ljwt_require_all_groups',
   'ljwt_require_scope',
   'ljwt_require_claim',
+  'ljwt_cache_max_age',
 ];
 
 /** Prefix of the output variables filled from $ljwt_claim_map (declared by the operator with js_var). */
@@ -86,6 +90,7 @@ export const DEFAULTS = {
   userClaim: 'sub',
   returnParam: 'rd',
   realm: 'nginx-ldap-jwt',
+  cacheMaxAgeSeconds: 60,
 };
 
 type Vars = { [name: string]: string | undefined };
@@ -251,6 +256,23 @@ function singleToken(vars: Vars, name: string, def: string | null, what: string,
 }
 
 /**
+ * The key file paths as parseEdgeConfig splits them, without its checks: the
+ * decision cache stats them before parsing (a configuration that does not
+ * parse never stores a decision, so it never finds one either).
+ */
+export function keyFilePaths(vars: Vars): string[] {
+  const out: string[] = [];
+  const names = ['ljwt_jwks_file', 'ljwt_pem_files'];
+  for (let i = 0; i < names.length; i++) {
+    const v = vars[names[i]];
+    if (typeof v !== 'string') continue;
+    const ps = words(trimOws(v));
+    for (let j = 0; j < ps.length; j++) out.push(ps[j]);
+  }
+  return out;
+}
+
+/**
  * Whether $ljwt_algorithms is set. Unset, the default list applies, which
  * names EdDSA only where the runtime has Ed25519; set, EdDSA is listed on
  * purpose and a runtime without Ed25519 is a configuration error.
@@ -318,5 +340,7 @@ export function parseEdgeConfig(vars: Vars, runtime: EdgeRuntime): EdgeConfig {
       scopes: scopes(vars),
       claims: requiredClaimValues(vars),
     },
+    cacheMaxAge: integer(vars, 'ljwt_cache_max_age', DEFAULTS.cacheMaxAgeSeconds, 0, MAX_CACHE_AGE_SECONDS,
+      'a non-negative integer of seconds (0 = no cache)'),
   };
 }

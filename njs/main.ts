@@ -2,7 +2,7 @@
 // re-runs this top level for every request: nothing here but bindings.
 // `core` exposes the pure functions so the njs CLI tests exercise this very bundle.
 
-import { validate } from './nginx/validate.ts';
+import { access, validate } from './nginx/validate.ts';
 import { unauthorized, forbidden } from './nginx/unauthorized.ts';
 import { probeCapabilities } from './nginx/context.ts';
 import { validateJwt } from './jwt/validate.ts';
@@ -13,11 +13,14 @@ import { identityFromClaims } from './identity/headers.ts';
 import { normalizeDn } from './authz/dn.ts';
 import { evaluatePolicy } from './authz/policy.ts';
 import { extractToken } from './http/token.ts';
+import { revoke } from './nginx/revoke.ts';
 
 export default {
   validate: validate,
+  access: access,
   unauthorized: unauthorized,
   forbidden: forbidden,
+  revoke: revoke,
   core: {
     validateJwt: validateJwt,
     keySetFromJwks: keySetFromJwks,

@@ -19,6 +19,7 @@ const DESCRIPTIONS: { [code: string]: string } = {
   ERR_JWT_EXPIRED: 'The access token expired',
   ERR_JWT_NOT_YET_VALID: 'The access token is not yet valid',
   ERR_JWT_CLAIM_VALIDATION_FAILED: 'The access token claims are not accepted',
+  ERR_JWT_REVOKED: 'The access token has been revoked',
   ERR_TOKEN_MISSING: 'No access token was presented',
   ERR_ACCESS_DENIED: 'The access token does not grant access to this resource',
   ERR_CONFIG_INVALID: 'The server is misconfigured',

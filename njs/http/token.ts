@@ -2,10 +2,8 @@
 // else a cookie (browsers, which cannot add an Authorization header to a
 // navigation). Anything ambiguous is malformed rather than guessed at.
 
-import { execWhole, matchesWhole, trimOws } from '../lib/text.ts';
+import { matchesWhole, trimOws } from '../lib/text.ts';
 
-// RFC 6750 §2.1 b64token.
-const B64TOKEN = /^[A-Za-z0-9\-._~+\/]+=*$/;
 
 // Cookie chunks for tokens larger than one cookie (browsers cap a cookie at
 // about 4096 bytes): the login flow writes `<name>.0`, `<name>.1`, ... and the
@@ -40,15 +38,32 @@ export function parseCookies(header: string): { [name: string]: string[] } {
   return out;
 }
 
+// One unanchored scan instead of anchored captures: on every runtime a regex
+// pass over a kilobyte-sized token costs microseconds, and this runs on every request.
+const NOT_B64TOKEN_CHAR = /[^A-Za-z0-9\-._~+\/=]/;
+const NOT_PADDING = /[^=]/;
+
+/** RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". */
+function isB64Token(t: string): boolean {
+  if (t === '' || NOT_B64TOKEN_CHAR.test(t)) return false;
+  const eq = t.indexOf('=');
+  return eq < 0 || (eq > 0 && !NOT_PADDING.test(t.substring(eq)));
+}
+
 function fromHeader(h: string): TokenResult {
-  // [\s\S], not '.': a CR or LF after the scheme makes the header malformed, not absent.
-  const m = execWhole(/^([^ \t]+)([\s\S]*)$/, trimOws(h));
-  if (m === null) return null;
+  const s = trimOws(h);
+  if (s === '') return null;
+  // The scheme ends at the first space or tab; a CR or LF anywhere makes the header malformed, not absent.
+  let end = 0;
+  while (end < s.length && s.charAt(end) !== ' ' && s.charAt(end) !== '\t') end++;
   // Another scheme (Basic, Negotiate, ...) carries no bearer token for us.
-  if (m[1].toLowerCase() !== 'bearer') return null;
-  const t = execWhole(/^ +([^ ]+)$/, m[2]);
-  if (t === null || !matchesWhole(B64TOKEN, t[1])) return MALFORMED;
-  return { token: t[1], source: 'header' };
+  if (s.substring(0, end).toLowerCase() !== 'bearer') return null;
+  let start = end;
+  while (start < s.length && s.charAt(start) === ' ') start++;
+  if (start === end) return MALFORMED;
+  const token = s.substring(start);
+  if (!isB64Token(token)) return MALFORMED;
+  return { token: token, source: 'header' };
 }
 
 function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
@@ -87,7 +102,7 @@ function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
   }
   // An emptied cookie (a logout) is no token.
   if (token === '') return null;
-  if (!matchesWhole(B64TOKEN, token)) return MALFORMED;
+  if (!isB64Token(token)) return MALFORMED;
   return { token: token, source: 'cookie' };
 }
 

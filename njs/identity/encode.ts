@@ -19,8 +19,22 @@ function mustEncode(b: number): boolean {
   return b <= 0x20 || b >= 0x7f || b === 0x22 || b === 0x25 || b === 0x2b || b === 0x2c;
 }
 
+// Fast paths (this runs for every identity value of every request): one
+// native regex scan decides whether a value needs encoding at all, and ASCII
+// values only have their delimiters replaced. Same output as the byte loop.
+const NEEDS_ENCODING = /[^\x21\x23\x24\x26-\x2a\x2d-\x7e]/;
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+const ASCII_DELIMITERS = /[ "%+,]/g;
+const DELIMITER_ESCAPES: { [c: string]: string } = { ' ': '%20', '"': '%22', '%': '%25', '+': '%2B', ',': '%2C' };
+
+function escapeDelimiter(c: string): string {
+  return DELIMITER_ESCAPES[c];
+}
+
 /** One header value: printable ASCII 0x21-0x7E only, see the file comment. */
 export function encodeHeaderValue(s: string): string {
+  if (!NEEDS_ENCODING.test(s)) return s;
+  if (!NOT_PRINTABLE_ASCII.test(s)) return s.replace(ASCII_DELIMITERS, escapeDelimiter);
   const bytes = utf8Encode(s);
   let out = '';
   for (let i = 0; i < bytes.length; i++) {

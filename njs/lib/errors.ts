@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'ERR_JWT_EXPIRED'
   | 'ERR_JWT_NOT_YET_VALID' // nbf in the future, or iat in the future
   | 'ERR_JWT_CLAIM_VALIDATION_FAILED' // iss, aud, typ, required claims, claim types
+  | 'ERR_JWT_REVOKED' // sid or jti pushed by the service to ngx.shared.ljwt_revoked (njs/revocation/)
+  | 'ERR_REVOCATION_INVALID' // a revocation push body that is not the documented shape (nothing stored)
   | 'ERR_TOKEN_MISSING'
   | 'ERR_ACCESS_DENIED' // authenticated but the location's policy refuses
   | 'ERR_CONFIG_INVALID'; // operator error: bad nginx variable, unreadable key file

@@ -10,7 +10,7 @@ import { byteString } from '../lib/utf8.ts';
 
 /** Output js_vars (declared in nginx/http.conf) that the validate handler owns. */
 export const OUTPUT_VARIABLES: string[] = ['ljwt_user', 'ljwt_group_dns', 'ljwt_oids', 'ljwt_error',
-  'ljwt_error_description', 'ljwt_upstream_cookie'];
+  'ljwt_error_description', 'ljwt_upstream_cookie', 'ljwt_cache_status'];
 
 // Log lines must stay one line and bounded: messages may quote token or claim text.
 const MAX_LOG_MESSAGE = 512;
@@ -18,9 +18,31 @@ const MAX_LOG_MESSAGE = 512;
 // protect.conf's snapshot of the location's inputs: EDGE_VARIABLES values
 // joined by "\n" (which no valid value contains); "" where protect.conf is not used.
 const LOCATION_SNAPSHOT = 'ljwt_location_settings';
+// The same snapshot taken by server.conf inside the auth subrequest.
+const SUBREQUEST_SNAPSHOT = 'ljwt_subrequest_settings';
+
+// Every input variable read one by one: unset ones are absent from `values`, "" in `list`.
+function liveValues(vars: { [name: string]: string | undefined }): { values: { [name: string]: string }; list: string[] } {
+  const values: { [name: string]: string } = {};
+  const list: string[] = [];
+  for (let i = 0; i < EDGE_VARIABLES.length; i++) {
+    // An undeclared variable reads as undefined (nginx/http.conf declares them all).
+    const v = vars[EDGE_VARIABLES[i]];
+    if (v !== undefined && v !== null) values[EDGE_VARIABLES[i]] = String(v);
+    list.push(v === undefined || v === null ? '' : String(v));
+  }
+  return { values: values, list: list };
+}
 
 export interface EdgeContext {
   r: NginxHTTPRequest;
+  /**
+   * True in the auth_request subrequest, whose own response headers (the
+   * WWW-Authenticate challenge) nginx passes on only for a 401 without
+   * error_page. False under js_access: headers set there would stay on the
+   * client response, also on the error_page's 302 to the login page.
+   */
+  subrequest: boolean;
   /** The $ljwt_* inputs; unset variables are absent, empty ones are "" (both mean default). */
   configValues(): { [name: string]: string };
   /** A request header (case-insensitive) or undefined. */
@@ -127,25 +149,25 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
   }
   return {
     r: r,
+    subrequest: true,
     configValues: function () {
-      const out: { [name: string]: string } = {};
-      const live: string[] = [];
-      for (let i = 0; i < EDGE_VARIABLES.length; i++) {
-        // An undeclared variable reads as undefined (nginx/http.conf declares them all).
-        const v = vars[EDGE_VARIABLES[i]];
-        if (v !== undefined && v !== null) out[EDGE_VARIABLES[i]] = String(v);
-        live.push(v === undefined || v === null ? '' : String(v));
+      const snapText = vars[LOCATION_SNAPSHOT];
+      const snap = snapText === undefined || snapText === null ? '' : String(snapText);
+      if (snap === '') return liveValues(vars).values;
+      const taken = snap.split('\n');
+      if (taken.length !== EDGE_VARIABLES.length) {
+        throw ljwtError('ERR_CONFIG_INVALID', 'protect.conf does not match this ljwt.js ($' + LOCATION_SNAPSHOT +
+          ' has ' + taken.length + ' values, expected ' + EDGE_VARIABLES.length + ')');
       }
       // The auth subrequest re-runs server-level `set`s: a location value they
       // replaced (or a `set` below the include) must not silently turn into
-      // another policy, possibly a looser one.
-      const snap = vars[LOCATION_SNAPSHOT];
-      if (snap !== undefined && snap !== null && String(snap) !== '') {
-        const taken = String(snap).split('\n');
-        if (taken.length !== EDGE_VARIABLES.length) {
-          throw ljwtError('ERR_CONFIG_INVALID', 'protect.conf does not match this ljwt.js ($' + LOCATION_SNAPSHOT +
-            ' has ' + taken.length + ' values, expected ' + EDGE_VARIABLES.length + ')');
-        }
+      // another policy, possibly a looser one. server.conf takes the same
+      // snapshot inside the subrequest: one string compare instead of reading
+      // every variable (an older server.conf without it: read them all).
+      const seenText = vars[SUBREQUEST_SNAPSHOT];
+      const seen = seenText === undefined || seenText === null ? '' : String(seenText);
+      if (seen !== '' ? seen !== snap : this.subrequest) {
+        const live = liveValues(vars).list;
         for (let i = 0; i < EDGE_VARIABLES.length; i++) {
           if (taken[i] !== live[i]) {
             throw ljwtError('ERR_CONFIG_INVALID', '$' + EDGE_VARIABLES[i] + ' differs from its value where protect.conf ' +
@@ -153,7 +175,10 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
               'see server.conf), and above `include protect.conf`');
           }
         }
+        if (seen !== '') throw ljwtError('ERR_CONFIG_INVALID', '$' + SUBREQUEST_SNAPSHOT + ' differs from $' + LOCATION_SNAPSHOT);
       }
+      const out: { [name: string]: string } = {};
+      for (let i = 0; i < EDGE_VARIABLES.length; i++) out[EDGE_VARIABLES[i]] = taken[i];
       return out;
     },
     header: function (name: string) {

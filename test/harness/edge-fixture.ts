@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { startNginx, type NginxInstance } from './nginx.ts';
 import { startEchoUpstream, type EchoUpstream, type EchoedRequest } from './echo-upstream.ts';
 import { generateTestKeys, jwksText, publicJwk, publicPem, type TestKeys } from './tokens.ts';
-import type { Runtime } from './runtimes.ts';
+import type { Runtime, RuntimeId } from './runtimes.ts';
 import { rawRequest, type RawResponse } from './raw-http.ts';
 
 export const ISSUER = 'https://idp.test';
@@ -15,6 +15,8 @@ export const LOGIN_URL = 'https://login.test/login';
 export const REALM = 'nginx-ldap-jwt';
 export const ADMINS_DN = 'cn=admins,ou=groups,dc=example,dc=com';
 export const OPS_DN = 'cn=ops,ou=groups,dc=example,dc=com';
+/** Bearer secret of the fixture's revocation endpoint (port `revoke`, runtimes with shared dicts). */
+export const REVOCATION_SECRET = 'edge-fixture-revocation-secret-0123456789';
 
 export interface FakeIdp {
   port: number;
@@ -79,6 +81,7 @@ const LOCATIONS: [string, string][] = [
   ['/scope/', 'set $ljwt_require_scope "read write";'],
   ['/claim/', 'set $ljwt_require_claim "department=eng level=3";'],
   ['/cookie/', 'set $ljwt_cookie ljwt_at;'],
+  ['/nocache/', 'set $ljwt_cache_max_age 0;'],
   ['/claims-no-exp/', 'set $ljwt_required_claims "sub email";'],
   ['/nologin/', 'set $ljwt_login_url "";'],
   ['/pem/', 'set $ljwt_jwks_file ""; set $ljwt_pem_files "{{DIR}}/rsa.pem {{DIR}}/ec256.pem {{DIR}}/rsa2-pkcs1.pem";'],
@@ -102,16 +105,32 @@ const COMMON = `set $ljwt_audience "${AUDIENCE}";
       set $ljwt_jwks_file "{{DIR}}/keys.jwks";
       set $ljwt_login_url "${LOGIN_URL}";`;
 
-function nginxHttp(echoPort: number, idpPort: number): string {
+/**
+ * How the fixture protects its locations. `auth_request`: protect.conf (every runtime).
+ * `js_access`: protect-access.conf (njs >= 0.9.9). Where the runtime has shared dicts,
+ * nginx/http-shared.conf is included too, so every test also runs with the shared
+ * verified-token cache and revocation zone (QuickJS without it uses its module cache).
+ */
+export type EdgeMode = 'auth_request' | 'js_access';
+
+/** Every runtime with protect.conf, plus the runtimes that have js_access with protect-access.conf. */
+export const EDGE_MODE_CASES: [RuntimeId, EdgeMode][] = [
+  ['bookworm-njs', 'auth_request'], ['testing-njs', 'auth_request'], ['testing-qjs', 'auth_request'],
+  ['testing-njs', 'js_access'], ['testing-qjs', 'js_access'],
+];
+
+function nginxHttp(echoPort: number, idpPort: number, runtime: Runtime, mode: EdgeMode): string {
+  const protect = mode === 'js_access' ? 'protect-access.conf' : 'protect.conf';
   const locs = LOCATIONS.map(([path, extra]) => `
     location ${path} {
       ${COMMON}
       ${extra}
-      include {{DIR}}/protect.conf;
+      include {{DIR}}/${protect};
+      add_header X-Ljwt-Cache $ljwt_cache_status always;
       proxy_pass http://ljwt_echo;
     }`).join('\n');
   return `
-  include {{DIR}}/http.conf;
+  include {{DIR}}/http.conf;${runtime.sharedDict ? '\n  include {{DIR}}/http-shared.conf;' : ''}
   js_var $ljwt_claim_email;
   js_var $ljwt_claim_dept;
   # Bearer headers near the 8 KiB token limit must reach the validator.
@@ -153,6 +172,12 @@ function nginxHttp(echoPort: number, idpPort: number): string {
     }
 ${locs}
   }
+  ${runtime.sharedDict ? `# The service's revocation push target (nginx/revocation-endpoint.conf).
+  server {
+    listen 127.0.0.1:{{PORT:revoke}};
+    set $ljwt_revocation_secret_file {{DIR}}/revocation.secret;
+    include {{DIR}}/revocation-endpoint.conf;
+  }` : ''}
   # Server-wide defaults that locations override, written with the guard documented in
   # nginx/server.conf: the auth subrequest re-runs this server-level block and must not
   # reset the location's value.
@@ -187,7 +212,9 @@ ${locs}
   }`;
 }
 
-export async function startEdgeFixture(runtime: Runtime, keys: TestKeys = generateTestKeys()): Promise<EdgeFixture> {
+export async function startEdgeFixture(runtime: Runtime, keys: TestKeys = generateTestKeys(),
+  mode: EdgeMode = 'auth_request'): Promise<EdgeFixture> {
+  if (mode === 'js_access' && !runtime.jsAccess) throw new Error(`${runtime.id} has no js_access`);
   const echo = await startEchoUpstream();
   const idp = await startFakeIdp();
   idp.routes['/jwks.json'] = [200, jwksText([keys.rsa2, keys.ec384])];
@@ -207,10 +234,11 @@ export async function startEdgeFixture(runtime: Runtime, keys: TestKeys = genera
     'ec256.pem': publicPem(keys.ec256),
     'rsa2-pkcs1.pem': publicPem(keys.rsa2, 'pkcs1'),
     'unreadable.jwks': jwksText([keys.rsa]),
+    'revocation.secret': REVOCATION_SECRET,
   };
   let nginx: NginxInstance;
   try {
-    nginx = await startNginx({ runtime, ports: ['main', 'guard', 'unguarded'], http: nginxHttp(echo.port, idp.port), files });
+    nginx = await startNginx({ runtime, ports: ['main', 'guard', 'unguarded'].concat(runtime.sharedDict ? ['revoke'] : []), http: nginxHttp(echo.port, idp.port, runtime, mode), files });
   } catch (e) {
     await echo.close();
     await idp.close();

@@ -12,7 +12,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BUNDLE = join(REPO_ROOT, 'dist/njs/ljwt.js');
 /** Where nginx/http.conf expects the bundle; the harness rewrites only this path. */
 export const INSTALLED_BUNDLE = '/usr/share/nginx-ldap-jwt/ljwt.js';
-const PROJECT_INCLUDES = ['http.conf', 'server.conf', 'protect.conf'];
+const PROJECT_INCLUDES = ['http.conf', 'http-shared.conf', 'server.conf', 'protect.conf', 'protect-access.conf',
+  'revocation-endpoint.conf'];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

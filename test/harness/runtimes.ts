@@ -23,6 +23,10 @@ export interface Runtime {
   ed25519: boolean;
   /** Ed25519 in the runtime's njs CLI. */
   cliEd25519: boolean;
+  /** js_shared_dict_zone (njs >= 0.8): nginx/http-shared.conf can be included. */
+  sharedDict: boolean;
+  /** js_access (njs >= 0.9.9): nginx/protect-access.conf can be used. */
+  jsAccess: boolean;
 }
 
 const NGINX = '/usr/sbin/nginx';
@@ -33,11 +37,12 @@ export const RUNTIME_IDS: RuntimeId[] = ['bookworm-njs', 'testing-njs', 'testing
 /** Resolves a runtime, building the Debian testing chroot first when it is missing. */
 export async function getRuntime(id: RuntimeId): Promise<Runtime> {
   if (id === 'bookworm-njs') {
-    return { id, chroot: null, nginx: NGINX, module: JS_MODULE, engine: 'njs', ed25519: false, cliEd25519: false };
+    return { id, chroot: null, nginx: NGINX, module: JS_MODULE, engine: 'njs', ed25519: false, cliEd25519: false,
+      sharedDict: false, jsAccess: false };
   }
   const chroot = await ensureTestingChroot();
   return { id, chroot, nginx: NGINX, module: JS_MODULE, engine: id === 'testing-qjs' ? 'qjs' : 'njs', ed25519: false,
-    cliEd25519: true };
+    cliEd25519: true, sharedDict: true, jsAccess: true };
 }
 
 /** argv that runs `cmd` inside the runtime's root. */

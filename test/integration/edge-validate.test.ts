@@ -2,8 +2,8 @@
 // identity header injection and stripping, RFC 6750 challenges, login redirects,
 // location policies and the key sources (JWKS file, PEM, JWKS subrequest).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { startEdgeFixture, type EdgeFixture, ISSUER, AUDIENCE, LOGIN_URL, ADMINS_DN, OPS_DN } from '../harness/edge-fixture.ts';
+import { getRuntime, type RuntimeId } from '../harness/runtimes.ts';
+import { startEdgeFixture, EDGE_MODE_CASES, type EdgeFixture, type EdgeMode, ISSUER, AUDIENCE, LOGIN_URL, ADMINS_DN, OPS_DN } from '../harness/edge-fixture.ts';
 import { headerValues } from '../harness/echo-upstream.ts';
 import { b64u, nowSeconds, publicJwk, publicPemBytes, signInput, signJwt, type Alg } from '../harness/tokens.ts';
 
@@ -23,12 +23,12 @@ function bearer(token: string): [string, string][] {
   return [['Authorization', `Bearer ${token}`]];
 }
 
-describe.each(RUNTIME_IDS)('edge validator on %s', (id: RuntimeId) => {
+describe.each(EDGE_MODE_CASES)('edge validator on %s with %s', (id: RuntimeId, mode: EdgeMode) => {
   let f: EdgeFixture;
   let sign: (alg: Alg, payload?: Record<string, unknown> | string, opts?: Parameters<typeof signJwt>[3]) => string;
 
   beforeAll(async () => {
-    f = await startEdgeFixture(await getRuntime(id));
+    f = await startEdgeFixture(await getRuntime(id), undefined, mode);
     sign = (alg, payload = claims(), opts = {}) => signJwt(f.keys, alg, payload, opts);
   });
   afterAll(async () => { await f?.stop(); });

@@ -35,6 +35,7 @@ describe('defaults', () => {
       returnParam: 'rd',
       realm: 'nginx-ldap-jwt',
       policy: { anyGroups: [], allGroups: [], scopes: [], claims: [] },
+      cacheMaxAge: 60,
     });
   });
   it('drops EdDSA from the default list without Ed25519', () => {
@@ -49,7 +50,7 @@ describe('defaults', () => {
   });
   it('EDGE_VARIABLES lists exactly the contract variables', () => {
     expect(EDGE_VARIABLES.slice().sort()).toEqual([
-      'ljwt_algorithms', 'ljwt_audience', 'ljwt_claim_map', 'ljwt_cookie', 'ljwt_issuer', 'ljwt_jwks_file',
+      'ljwt_algorithms', 'ljwt_audience', 'ljwt_cache_max_age', 'ljwt_claim_map', 'ljwt_cookie', 'ljwt_issuer', 'ljwt_jwks_file',
       'ljwt_jwks_location', 'ljwt_leeway', 'ljwt_login_url', 'ljwt_max_token_length', 'ljwt_pem_files', 'ljwt_realm',
       'ljwt_require_all_groups', 'ljwt_require_any_group', 'ljwt_require_claim', 'ljwt_require_scope',
       'ljwt_required_claims', 'ljwt_return_param', 'ljwt_typ', 'ljwt_user_claim',
@@ -166,6 +167,9 @@ describe('errors name their variable', () => {
     [{ ljwt_leeway: '1.5' }, 'ljwt_leeway'],
     [{ ljwt_leeway: '3601' }, 'ljwt_leeway'],
     [{ ljwt_typ: 'at jwt' }, 'ljwt_typ'],
+    [{ ljwt_cache_max_age: '-1' }, 'ljwt_cache_max_age'],
+    [{ ljwt_cache_max_age: '1m' }, 'ljwt_cache_max_age'],
+    [{ ljwt_cache_max_age: '3601' }, 'ljwt_cache_max_age'],
     [{ ljwt_required_claims: 'sub ex"p' }, 'ljwt_required_claims'],
     [{ ljwt_max_token_length: '0' }, 'ljwt_max_token_length'],
     [{ ljwt_max_token_length: '8k' }, 'ljwt_max_token_length'],

@@ -113,3 +113,38 @@ describe('DN comparison (RFC 4517 distinguishedNameMatch)', () => {
     }
   });
 });
+
+describe('normalizeDn fast path for simple DNs agrees with the parser', () => {
+  it('on 3,000 random DNs, each also written with spaces around separators (which takes the parser)', () => {
+    let seed = 7;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    const types = ['CN', 'cn', 'OU', 'ou', 'DC', 'dc', 'uid', 'O', 'l', 'st', 'x-custom', 'userPrincipalName'];
+    const chars = 'aZ09_.-Kk';
+    for (let i = 0; i < 3000; i++) {
+      const rdns: [string, string][] = [];
+      const n = 1 + rnd(5);
+      for (let j = 0; j < n; j++) {
+        const words = 1 + rnd(3);
+        const ws: string[] = [];
+        for (let w = 0; w < words; w++) {
+          let word = '';
+          const len = 1 + rnd(6);
+          for (let c = 0; c < len; c++) word += chars[rnd(chars.length)];
+          ws.push(word);
+        }
+        rdns.push([types[rnd(types.length)], ws.join(' ')]);
+      }
+      const simple = rdns.map(([t, v]) => `${t}=${v}`).join(',');
+      const spaced = rdns.map(([t, v]) => ` ${t} = ${v} `).join(',');
+      expect(normalizeDn(simple)).toBe(normalizeDn(spaced));
+      expect(normalizeDn(simple)).toBe(simple.toLowerCase());
+    }
+  });
+  it('leaves everything else to the parser', () => {
+    expect(normalizeDn('CN=A\\,B,DC=x')).toBe('cn=a\\,b,dc=x');
+    expect(normalizeDn('2.5.4.3=Admins,dc=x')).toBe('cn=admins,dc=x');
+    expect(normalizeDn('cn=a+ou=b,dc=x')).toBe(normalizeDn('ou=b+cn=a,dc=x'));
+    // A final newline is value text to the parser; the fast path must not swallow it (njs's $ would).
+    expect(normalizeDn('cn=a,dc=X\n')).toBe('cn=a,dc=x\n');
+  });
+});
