@@ -19,6 +19,7 @@ import { LOGIN_CSS } from './oauth/login-page.ts';
 import { logoutEndpoint } from './oauth/logout.ts';
 import { RefreshTokens } from './oauth/refresh-tokens.ts';
 import { Revocations } from './oauth/revocation.ts';
+import { EdgeRevocationPush } from './edge/revocation-push.ts';
 import { revokeEndpoint } from './oauth/revoke.ts';
 import { tokenEndpoint } from './oauth/token.ts';
 import { userinfoEndpoint } from './oauth/userinfo.ts';
@@ -94,7 +95,10 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
   const metrics = new Metrics();
   const keys = configKeyManager(config, tuning, now);
   await keys.init();
-  const revocations = new Revocations(deps.store, config.refreshTokenTtlSeconds + config.accessTokenTtlSeconds + tuning.leewaySeconds);
+  // Revocations also go to every nginx that validates tokens (njs >= 0.8.5), when configured.
+  const edge = config.edgeRevocation === undefined ? null : new EdgeRevocationPush(
+    { ...config.edgeRevocation, accessTokenTtlSeconds: config.accessTokenTtlSeconds }, { now, logger, metrics });
+  const revocations = new Revocations(deps.store, config.refreshTokenTtlSeconds + config.accessTokenTtlSeconds + tuning.leewaySeconds, edge);
   const context: ServiceContext = {
     config,
     tuning,
@@ -115,6 +119,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     now,
   };
   metrics.addGauges(groupGauges(context));
+  if (edge !== null) metrics.addGauges(edge.gauges);
 
   const router = new Router()
     .on('GET', '/authorize', (req, res, url) => authorizeGet(context, req, res, url))
@@ -216,6 +221,11 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
       if (inFlight.size > 0) logger.log('warn', 'shutdown_forced', { in_flight: inFlight.size });
       server.closeAllConnections();
       await closed;
+      // Revocations made by the last requests: a short chance to reach nginx.
+      if (edge !== null) {
+        await edge.drain(Math.min(2000, tuning.shutdownGraceMs));
+        edge.close();
+      }
     },
   };
 }

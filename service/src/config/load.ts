@@ -22,6 +22,7 @@ import {
 } from './schema.ts';
 import type { LdapServerConfig, OAuthClientConfig, ServiceConfig, SigningAlgorithm } from './types.ts';
 import { convertLeaf, type LdapUri } from './values.ts';
+import { secretFromFile } from '../../../njs/revocation/secret.ts';
 import { childNamed, childrenNamed, parseConfigXml, type XNode } from './xml.ts';
 
 export { ConfigError } from './errors.ts';
@@ -46,6 +47,8 @@ export const DEFAULTS = {
   grantTypes: ['authorization_code', 'refresh_token'] as OAuthClientConfig['grantTypes'],
   scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
   logLevel: 'info' as const,
+  /** The edge validator's own default $ljwt_leeway (njs/config.ts). */
+  edgeLeewaySeconds: 30,
 };
 
 export interface LoadConfigOptions {
@@ -337,5 +340,35 @@ function buildConfig(root: XNode | undefined, env: ReadEnv): ServiceConfig {
   if (accessTokenCookie !== undefined) cfg.accessTokenCookie = accessTokenCookie;
   const refreshTokenCookie = r.one<string>(service, `${sv}/refreshTokenCookie`, g('LJWT_REFRESH_TOKEN_COOKIE'));
   if (refreshTokenCookie !== undefined) cfg.refreshTokenCookie = refreshTokenCookie;
+  const edgeRevocation = loadEdgeRevocation(r, env, childNamed(root, 'edgeRevocation'));
+  if (edgeRevocation !== undefined) cfg.edgeRevocation = edgeRevocation;
   return cfg;
+}
+
+function loadEdgeRevocation(r: Reader, env: ReadEnv, el: XNode | undefined): ServiceConfig['edgeRevocation'] {
+  const urls = r.many<string>(el, 'edgeRevocation/url', 'LJWT_EDGE_REVOCATION_URLS', 'comma');
+  const secretFile = r.one<string>(el, 'edgeRevocation/secretFile', 'LJWT_EDGE_REVOCATION_SECRET_FILE');
+  const edgeLeewaySeconds = r.one<number>(el, 'edgeRevocation/edgeLeewaySeconds', 'LJWT_EDGE_LEEWAY_SECONDS');
+  if (urls === undefined && secretFile === undefined && edgeLeewaySeconds === undefined) return undefined;
+  if (urls === undefined) {
+    throw new ConfigError('ldapConfig/edgeRevocation/url', 'required once edge revocation is configured (or set LJWT_EDGE_REVOCATION_URLS)');
+  }
+  if (secretFile === undefined) {
+    throw new ConfigError('ldapConfig/edgeRevocation/secretFile', 'required once edge revocation is configured (or set LJWT_EDGE_REVOCATION_SECRET_FILE)');
+  }
+  // Checked now, with the rules nginx applies (njs/revocation/secret.ts): a bad file is a startup error,
+  // not a stream of 401s from every nginx later.
+  const where = env.get('LJWT_EDGE_REVOCATION_SECRET_FILE')?.where ?? 'ldapConfig/edgeRevocation/secretFile';
+  let text: string;
+  try {
+    text = readFileSync(secretFile, 'utf8');
+  } catch (e) {
+    throw new ConfigError(where, `cannot read ${JSON.stringify(secretFile)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    secretFromFile(text);
+  } catch (e) {
+    throw new ConfigError(where, (e as Error).message);
+  }
+  return { urls: [...new Set(urls)], secretFile, edgeLeewaySeconds: edgeLeewaySeconds ?? DEFAULTS.edgeLeewaySeconds };
 }

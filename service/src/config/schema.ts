@@ -156,10 +156,16 @@ const client = group('client', 'An OAuth client.', [
   leaf('scope', { kind: 'scopeToken' }, 'Allowed scope (repeat).', { max: Infinity, default: 'openid profile email groups offline_access' }),
 ], { max: Infinity });
 
+const edgeRevocation = group('edgeRevocation', 'Revocation at the edge: the service pushes every revoked session (sid) and access token (jti) to each nginx, which then refuses those tokens at once instead of at their exp. Needs njs >= 0.8.5 in nginx (nginx/revocation-endpoint.conf and http-shared.conf).', [
+  leaf('url', { kind: 'httpUrl' }, 'Revocation endpoint of one nginx, e.g. http://127.0.0.1:8091/_ljwt/revoke (repeat for every nginx). Required with secretFile.', { max: Infinity }),
+  leaf('secretFile', { kind: 'path' }, 'File holding the secret shared with nginx ($ljwt_revocation_secret_file): 32-512 printable ASCII characters without space, a final newline ignored. Re-read for every push. Required with url.'),
+  leaf('edgeLeewaySeconds', { kind: 'int', min: 0, max: 3600 }, 'The largest $ljwt_leeway of those nginx: an entry is kept until the last token it matches is expired there.', { default: '30' }),
+]);
+
 export const CONFIG_SCHEMA: ElementDef = group(
   'ldapConfig',
   'nginx-ldap-jwt configuration (root).',
-  [ldapServer, service, throttle, groupSync, group('clients', 'OAuth clients.', [client])],
+  [ldapServer, service, throttle, groupSync, group('clients', 'OAuth clients.', [client]), edgeRevocation],
   { min: 1 },
 );
 

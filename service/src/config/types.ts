@@ -98,6 +98,12 @@ export interface ServiceConfig {
   accessTokenCookie?: string;
   /** Cookie carrying the refresh token for /logout. */
   refreshTokenCookie?: string;
+  /** Push revocations to nginx (edge/revocation-push.ts); absent = nginx learns of none (tokens valid there until exp). */
+  edgeRevocation?: {
+    urls: string[];
+    secretFile: string;
+    edgeLeewaySeconds: number;
+  };
   /** Minimum level written to the log (loadConfig always sets it; optional so hand-built test configs need not). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }

@@ -59,6 +59,9 @@ export class Metrics {
   readonly refreshReuse = new Counter('ljwt_refresh_token_reuse_total', 'Refresh token reuse detections (outcome: grace or family_revoked).');
   readonly codeReuse = new Counter('ljwt_authorization_code_reuse_total', 'Authorization codes presented a second time.');
   readonly validations = new Counter('ljwt_auth_validate_total', 'auth_request validations by result.');
+  readonly edgeRevocationEntries = new Counter('ljwt_edge_revocation_entries_total',
+    'Revocations pushed to nginx, per entry and edge, by outcome (stored, expired before delivery, dropped: queue full).');
+  readonly edgeRevocationFailures = new Counter('ljwt_edge_revocation_push_failures_total', 'Failed revocation pushes to nginx, by edge URL.');
   private readonly gauges: GaugeSource[] = [];
 
   addGauges(source: GaugeSource): void {
@@ -66,7 +69,8 @@ export class Metrics {
   }
 
   async render(): Promise<string> {
-    let s = [this.logins, this.ldapLatency, this.tokensIssued, this.throttled, this.refreshReuse, this.codeReuse, this.validations]
+    let s = [this.logins, this.ldapLatency, this.tokensIssued, this.throttled, this.refreshReuse, this.codeReuse, this.validations,
+      this.edgeRevocationEntries, this.edgeRevocationFailures]
       .map((m) => m.render()).join('');
     for (const source of this.gauges) {
       for (const g of await source()) {
