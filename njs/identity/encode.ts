@@ -24,17 +24,23 @@ function mustEncode(b: number): boolean {
 // values only have their delimiters replaced. Same output as the byte loop.
 const NEEDS_ENCODING = /[^\x21\x23\x24\x26-\x2a\x2d-\x7e]/;
 const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
-const ASCII_DELIMITERS = /[ "%+,]/g;
-const DELIMITER_ESCAPES: { [c: string]: string } = { ' ': '%20', '"': '%22', '%': '%25', '+': '%2B', ',': '%2C' };
+// '%' first, so that the escapes written for the others are not escaped again.
+const ASCII_DELIMITERS = ['%', ' ', '"', '+', ','];
+const DELIMITER_ESCAPES = ['%25', '%20', '%22', '%2B', '%2C'];
 
-function escapeDelimiter(c: string): string {
-  return DELIMITER_ESCAPES[c];
+// split/join rather than replace() with a callback: several times cheaper on njs 0.7.9.
+function escapeDelimiters(s: string): string {
+  let out = s;
+  for (let i = 0; i < ASCII_DELIMITERS.length; i++) {
+    if (out.indexOf(ASCII_DELIMITERS[i]) >= 0) out = out.split(ASCII_DELIMITERS[i]).join(DELIMITER_ESCAPES[i]);
+  }
+  return out;
 }
 
 /** One header value: printable ASCII 0x21-0x7E only, see the file comment. */
 export function encodeHeaderValue(s: string): string {
   if (!NEEDS_ENCODING.test(s)) return s;
-  if (!NOT_PRINTABLE_ASCII.test(s)) return s.replace(ASCII_DELIMITERS, escapeDelimiter);
+  if (!NOT_PRINTABLE_ASCII.test(s)) return escapeDelimiters(s);
   const bytes = utf8Encode(s);
   let out = '';
   for (let i = 0; i < bytes.length; i++) {

@@ -1,7 +1,8 @@
 // The one place that turns key material into a CryptoKey. Per-request import
-// dominates verification cost on njs (about 150 µs); a cache keyed on the
-// VerificationKey belongs here once the VM model allows it (QuickJS reuses
-// contexts, the njs engine does not).
+// dominates verification cost on njs (about 150 µs). The njs engine starts
+// every request in a fresh VM, so there each request imports again; QuickJS
+// reuses contexts, and a key parsed by an earlier request (key-set-cache.ts)
+// keeps its CryptoKey.
 
 import { ljwtError } from '../lib/errors.ts';
 import type { KeyType, VerificationKey } from './key-set.ts';
@@ -74,8 +75,14 @@ export async function importVerifyKey(key: VerificationKey, alg: string): Promis
   if (spec.kty !== key.kty || (key.kty === 'oct') !== (key.format === 'raw')) {
     throw ljwtError('ERR_JWKS_INVALID', 'key type does not fit ' + alg);
   }
+  // A key object that outlives the request (QuickJS reuses contexts, see
+  // key-set-cache.ts) keeps what it was imported as: only successes, per alg.
+  const imported = key.imported;
+  if (imported !== undefined && Object.prototype.hasOwnProperty.call(imported, alg)) return imported[alg];
   try {
     const k = await crypto.subtle.importKey(key.format, key.der, spec.importParams, false, ['verify']);
+    if (key.imported === undefined) key.imported = {};
+    key.imported[alg] = k;
     return k;
   } catch (e) {
     if (alg === 'EdDSA') throw ljwtError('ERR_JOSE_NOT_SUPPORTED', 'this runtime cannot import Ed25519 keys');

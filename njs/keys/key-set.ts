@@ -21,6 +21,8 @@ export interface VerificationKey {
   format: 'spki' | 'raw';
   /** SPKI DER or raw secret. */
   der: Uint8Array;
+  /** CryptoKeys already imported from this key, by alg (import-key.ts). */
+  imported?: { [alg: string]: any };
 }
 
 export interface KeySet { keys: VerificationKey[] }

@@ -7,6 +7,7 @@
 import { isLjwtError, ljwtError, type ErrorCode } from '../lib/errors.ts';
 import { EDGE_VARIABLES, hasExplicitAlgorithms, keyFilePaths, parseEdgeConfig, type EdgeConfig } from '../config.ts';
 import { keySetFromJwks, keySetFromPem, mergeKeySets, type KeySet } from '../keys/key-set.ts';
+import { cachedKeySet } from '../keys/key-set-cache.ts';
 import { validateJwt } from '../jwt/validate.ts';
 import { cookiesWithoutToken, extractToken } from '../http/token.ts';
 import { bearerChallenge, errorDescription } from '../http/challenge.ts';
@@ -42,7 +43,7 @@ function readFileKeys(ctx: EdgeContext, cfg: EdgeConfig): KeySet[] {
   for (let i = 0; i < jwks.length; i++) {
     const text = ctx.readKeyFile(jwks[i]);
     try {
-      sets.push(keySetFromJwks(text));
+      sets.push(cachedKeySet(text, keySetFromJwks));
     } catch (e) {
       throw ljwtError('ERR_CONFIG_INVALID', 'JWKS file ' + jwks[i] + ': ' + messageOf(e));
     }
@@ -51,7 +52,7 @@ function readFileKeys(ctx: EdgeContext, cfg: EdgeConfig): KeySet[] {
   for (let i = 0; i < pems.length; i++) {
     const text = ctx.readKeyFile(pems[i]);
     try {
-      sets.push(keySetFromPem(text));
+      sets.push(cachedKeySet(text, keySetFromPem));
     } catch (e) {
       throw ljwtError('ERR_CONFIG_INVALID', 'PEM file ' + pems[i] + ': ' + messageOf(e));
     }

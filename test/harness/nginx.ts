@@ -58,6 +58,8 @@ export interface NginxOptions {
    * configuration around `http`, e.g. nginx/examples/protected-site.conf templated.
    */
   mainConf?: string;
+  /** error_log level; tests read `info` lines (the default), benchmarks use nginx's own default `error`. */
+  errorLogLevel?: 'info' | 'notice' | 'warn' | 'error';
 }
 
 export interface NginxInstance {
@@ -115,7 +117,7 @@ master_process on;
 worker_processes 1;
 user www-data;
 pid ${inside}/nginx.pid;
-error_log ${inside}/error.log info;
+error_log ${inside}/error.log ${opts.errorLogLevel ?? 'info'};
 load_module ${rt.module};
 events { worker_connections 512; }
 http {
