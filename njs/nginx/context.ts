@@ -10,7 +10,7 @@ import { byteString } from '../lib/utf8.ts';
 
 /** Output js_vars (declared in nginx/http.conf) that the validate handler owns. */
 export const OUTPUT_VARIABLES: string[] = ['ljwt_user', 'ljwt_group_dns', 'ljwt_oids', 'ljwt_error',
-  'ljwt_error_description', 'ljwt_upstream_cookie', 'ljwt_cache_status'];
+  'ljwt_error_description', 'ljwt_upstream_cookie', 'ljwt_cache_status', 'ljwt_response_settings'];
 
 // Log lines must stay one line and bounded: messages may quote token or claim text.
 const MAX_LOG_MESSAGE = 512;

@@ -18,6 +18,12 @@ interface ResponseSettings {
 // The validate handler already refused the request, so a configuration that
 // fails to parse here only costs the redirect: the client still gets a denial.
 function settings(ctx: EdgeContext): ResponseSettings {
+  // Left by the validator (validate.ts keepResponseSettings): no second parse.
+  const kept = ctx.variable('ljwt_response_settings');
+  const parts = kept === undefined ? [] : kept.split('\n');
+  if (parts.length === 3 && parts[0] !== '' && parts[2] !== '') {
+    return { realm: parts[0], loginUrl: parts[1] === '' ? null : parts[1], returnParam: parts[2] };
+  }
   try {
     const cfg = parseEdgeConfig(ctx.configValues(), staticCapabilities());
     return { realm: cfg.realm, loginUrl: cfg.loginUrl, returnParam: cfg.returnParam };

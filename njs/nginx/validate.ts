@@ -27,10 +27,20 @@ function configError(ctx: EdgeContext, e: unknown): void {
   ctx.r.return(500);
 }
 
+// What the error_page handlers need from the configuration, so that they do
+// not parse it again (njs/nginx/unauthorized.ts): none of the three values
+// can contain a newline (config.ts refuses control characters).
+function keepResponseSettings(ctx: EdgeContext, cfg: EdgeConfig | null): void {
+  if (cfg !== null) {
+    ctx.setOutput('ljwt_response_settings', cfg.realm + '\n' + (cfg.loginUrl === null ? '' : cfg.loginUrl) + '\n' + cfg.returnParam);
+  }
+}
+
 function deny(ctx: EdgeContext, cfg: EdgeConfig | null, code: ErrorCode, reason: string): void {
   // The error_page 401 handler reads these; the fixed description never carries the reason.
   ctx.setOutput('ljwt_error', code);
   ctx.setOutput('ljwt_error_description', errorDescription(code));
+  keepResponseSettings(ctx, cfg);
   ctx.info('401 ' + code + ': ' + reason);
   // Also sent by auth_request itself when the location has no error_page 401 (RFC 6750 §3).
   if (ctx.subrequest) ctx.r.headersOut['WWW-Authenticate'] = bearerChallenge(cfg ? cfg.realm : 'nginx-ldap-jwt', code, 401);
@@ -296,6 +306,7 @@ async function run(ctx: EdgeContext, allow: () => void): Promise<void> {
   if (!verdict.allowed) {
     ctx.setOutput('ljwt_error', 'ERR_ACCESS_DENIED');
     ctx.setOutput('ljwt_error_description', errorDescription('ERR_ACCESS_DENIED'));
+    keepResponseSettings(ctx, cfg);
     ctx.warn('403 for user ' + identity.user + ': ' + verdict.reason + ' requirement not met (' + verdict.detail + ')');
     if (ctx.subrequest) ctx.r.headersOut['WWW-Authenticate'] = bearerChallenge(cfg.realm, 'ERR_ACCESS_DENIED', 403);
     ctx.r.return(403);
