@@ -1,0 +1,249 @@
+// The processes of the edge benchmark: the static upstream (host nginx), the nginx under
+// test (one per runtime, the project's http.conf/server.conf/protect.conf through the test
+// harness), and the real auth service (dist/service/main.js) with a local slapd for (c).
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AUDIENCE, COOKIE, ISSUER } from './variants.mjs';
+
+// Upstream and nginx under test keep their connections for the whole run: a reconnect
+// every 1,000 requests (nginx's default keepalive_requests) would add noise, not auth cost.
+const KEEPALIVE_REQUESTS = 10_000_000;
+
+export function locationPath(name) {
+  return `/v/${name}/`;
+}
+
+/** A host nginx answering 200 "ok\n" to everything (worker_processes 1). */
+export async function startStaticUpstream(h, hostRuntime) {
+  return h.startNginx({
+    runtime: hostRuntime,
+    ports: ['up'],
+    errorLogLevel: 'error',
+    http: `
+  server {
+    listen 127.0.0.1:{{PORT:up}} backlog=1024;
+    keepalive_requests ${KEEPALIVE_REQUESTS};
+    keepalive_timeout 300s;
+    default_type text/plain;
+    location / { return 200 "ok\\n"; }
+  }`,
+  });
+}
+
+function answers(port) {
+  return new Promise((resolve) => {
+    const c = connect({ host: '127.0.0.1', port }, () => { c.destroy(); resolve(true); });
+    c.on('error', () => resolve(false));
+  });
+}
+
+export function checkPath(name) {
+  return `/check/${name}/`;
+}
+
+const PROTECT_INCLUDE = { auth_request: 'protect.conf', js_access: 'protect-access.conf' };
+
+/**
+ * The nginx under test: one server, one location per variant, and a twin of each under
+ * /check/ that also reports $ljwt_cache_status (the pre-check reads it; the measured
+ * location has nothing added). `proxy_set_header` in protect.conf stops inheritance, so
+ * every location repeats `Connection ""` itself (keepalive to the upstream needs it).
+ * nginx/http-shared.conf (shared verified-token cache) is included where the runtime has
+ * js_shared_dict_zone, as the edge integration tests do.
+ */
+export async function startEdge(h, runtime, variants, { upstreamPort, servicePort, files, cacheStatus }) {
+  const location = (prefix, v, extra) => {
+    const lines = v.directives.slice();
+    if (v.protect) lines.push(`include {{DIR}}/${PROTECT_INCLUDE[v.protect]};`);
+    if (v.service) {
+      // The seed's design as README "/auth/validate for nginx without njs" shows it.
+      lines.push('auth_request /_bench/validate;',
+        'auth_request_set $bench_user   $upstream_http_x_authenticated_user;',
+        'auth_request_set $bench_groups $upstream_http_x_authenticated_group_dns;',
+        'auth_request_set $bench_oids   $upstream_http_x_authenticated_oids;',
+        'proxy_set_header X-Authenticated-User      $bench_user;',
+        'proxy_set_header X-Authenticated-Group-DNs $bench_groups;',
+        'proxy_set_header X-Authenticated-OIDs      $bench_oids;');
+    }
+    lines.push(...extra, 'proxy_set_header Connection "";', 'proxy_pass http://bench_static;');
+    return `
+    location ${prefix} {
+      ${lines.join('\n      ')}
+    }`;
+  };
+  const twinExtra = cacheStatus ? ['add_header X-Bench-Cache $ljwt_cache_status always;'] : [];
+  const locs = variants.map((v) => location(locationPath(v.name), v, []) + location(checkPath(v.name), v, twinExtra)).join('\n');
+  const service = servicePort === null ? '' : `
+  upstream bench_service {
+    server 127.0.0.1:${servicePort};
+    keepalive 32;
+    keepalive_requests ${KEEPALIVE_REQUESTS};
+  }`;
+  const serviceLocation = servicePort === null ? '' : `
+    location = /_bench/validate {
+      internal;
+      proxy_pass http://bench_service/auth/validate;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Connection "";
+      proxy_set_header Authorization $http_authorization;
+    }`;
+  return h.startNginx({
+    runtime,
+    ports: ['main'],
+    // nginx's default level: a refused token writes no log line, as in production.
+    errorLogLevel: 'error',
+    files: { ...files, 'noop.js': readFileSync(new URL('./noop.js', import.meta.url), 'utf8') },
+    http: `
+  include {{DIR}}/http.conf;
+  js_import bench_noop from {{DIR}}/noop.js;${runtime.sharedDict === true ? '\n  include {{DIR}}/http-shared.conf;' : ''}
+  upstream bench_static {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 32;
+    keepalive_requests ${KEEPALIVE_REQUESTS};
+  }${service}
+  server {
+    listen 127.0.0.1:{{PORT:main}} backlog=1024;
+    keepalive_requests ${KEEPALIVE_REQUESTS};
+    proxy_http_version 1.1;
+    include {{DIR}}/server.conf;${serviceLocation}
+    location = /_bench/noop {
+      internal;
+      js_content bench_noop.ok;
+    }
+${locs}
+  }`,
+  });
+}
+
+/** RFC 7638 thumbprint of a public EC/RSA/OKP JWK: the kid the service's key manager expects. */
+export function jwkThumbprint(jwk) {
+  const members = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] }[jwk.kty];
+  const canonical = '{' + members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m])}`).join(',') + '}';
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/**
+ * slapd (demo/directory.ldif) plus `node dist/service/main.js --config demo/config.xml` in
+ * its own process, its key directory holding `ecKey` (the bench's ES256 key, kid = its
+ * thumbprint) so that the service validates the same ES256 token as the edge.
+ */
+export async function startService(h, root, ecKey) {
+  const state = mkdtempSync(path.join(tmpdir(), 'ljwt-bench-svc-'));
+  const slapd = await h.startSlapd({ ldif: [readFileSync(path.join(root, 'demo/directory.ldif'), 'utf8')] });
+  let proc = null;
+  try {
+    const keyDir = path.join(state, 'keys');
+    mkdirSync(keyDir, { mode: 0o700 });
+    const jwk = ecKey.privateKey.export({ format: 'jwk' });
+    const kid = jwkThumbprint(jwk);
+    if (kid !== ecKey.kid) throw new Error('the ES256 key must carry its thumbprint as kid');
+    const file = path.join(keyDir, `signing-${kid}.json`);
+    writeFileSync(file, JSON.stringify({ kid, alg: 'ES256', createdAt: Math.floor(Date.now() / 1000), serial: 1, jwk }), { mode: 0o600 });
+    chmodSync(file, 0o600);
+    const port = await h.freePort();
+    // The service refuses unknown LJWT_* variables: pass only ours.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LJWT_')));
+    Object.assign(env, {
+      LJWT_LDAP_URI: slapd.url,
+      LJWT_LISTEN: `127.0.0.1:${port}`,
+      LJWT_KEY_DIRECTORY: keyDir,
+      LJWT_ISSUER: ISSUER,
+      LJWT_AUDIENCE: AUDIENCE,
+      LJWT_ACCESS_TOKEN_COOKIE: COOKIE,
+      LJWT_LOG_LEVEL: 'warn',
+    });
+    const logFile = path.join(state, 'service.log');
+    let log = '';
+    proc = spawn(process.execPath, [path.join(root, 'dist/service/main.js'), '--config', path.join(root, 'demo/config.xml')],
+      { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d) => { log = (log + d).slice(-20000); };
+    proc.stdout.on('data', keep);
+    proc.stderr.on('data', keep);
+    let exited = false;
+    const exit = new Promise((resolve) => proc.on('exit', () => { exited = true; resolve(); }));
+    const deadline = Date.now() + 20_000;
+    while (!(await answers(port))) {
+      if (exited || Date.now() > deadline) throw new Error(`the service did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const child = proc;
+    return {
+      port,
+      log: () => log,
+      async stop() {
+        if (!exited) {
+          child.kill('SIGTERM');
+          const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exit;
+          clearTimeout(t);
+        }
+        writeFileSync(logFile, log);
+        await slapd.destroy();
+        rmSync(state, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    await slapd.destroy();
+    rmSync(state, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The pid of the (single) worker of an nginx instance started by the harness. */
+export function workerPid(nginx) {
+  const master = Number(readFileSync(path.join(nginx.hostDir, 'nginx.pid'), 'utf8').trim());
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    for (const e of readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === master) kids.push(Number(e));
+      } catch { /* gone */ }
+    }
+  }
+  const workers = kids.filter((pid) => {
+    try { return /nginx: worker process/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')); } catch { return false; }
+  });
+  if (workers.length !== 1) throw new Error(`expected one nginx worker under master ${master}, found ${workers.length}`);
+  return workers[0];
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) a process has used so far (/proc/<pid>/stat utime, stime). */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5); f[0] is field 3 (state).
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** VmRSS of a process in KiB. */
+export function rssKiB(pid) {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]);
+}
+
+/** `nginx -v` and the js module package version as the runtime's nginx sees them. */
+export function runtimeVersions(h, rt) {
+  const v = spawnSync(...argvSplit(h.runtimeArgv(rt, [rt.nginx, '-v'])), { encoding: 'utf8' });
+  const nginx = `${v.stderr}${v.stdout}`.trim().replace(/^nginx version:\s*/, '');
+  const d = spawnSync(...argvSplit(h.runtimeArgv(rt, ['dpkg-query', '-W', '-f', '${Version}', 'libnginx-mod-http-js'])), { encoding: 'utf8' });
+  const njs = d.status === 0 ? d.stdout.trim() : 'unknown';
+  return { nginx, njs, engine: rt.engine };
+}
+
+function argvSplit(argv) {
+  return [argv[0], argv.slice(1)];
+}
