@@ -101,6 +101,7 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
     http: `
   include {{DIR}}/http.conf;
   js_import bench_noop from {{DIR}}/noop.js;${runtime.sharedDict === true ? '\n  include {{DIR}}/http-shared.conf;' : ''}
+  ${process.env.LJWT_BENCH_HTTP ?? ''}
   upstream bench_static {
     server 127.0.0.1:${upstreamPort};
     keepalive 32;

@@ -12,6 +12,8 @@ import { byteString } from '../lib/utf8.ts';
 export const OUTPUT_VARIABLES: string[] = ['ljwt_user', 'ljwt_group_dns', 'ljwt_oids', 'ljwt_error',
   'ljwt_error_description', 'ljwt_upstream_cookie', 'ljwt_cache_status', 'ljwt_response_settings'];
 
+const NON_ASCII = /[^\u0000-\u007f]/;
+
 // Log lines must stay one line and bounded: messages may quote token or claim text.
 const MAX_LOG_MESSAGE = 512;
 
@@ -186,6 +188,11 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
       return v === undefined || v === null ? undefined : String(v);
     },
     cookieHeader: function () {
+      // ASCII (the usual case) reads the same either way; the bytes are
+      // fetched and converted only when the text could differ from them.
+      const text = vars.http_cookie;
+      if (text === undefined || text === null) return undefined;
+      if (!NON_ASCII.test(String(text))) return String(text);
       const raw = (r.rawVariables as unknown as { [name: string]: Uint8Array | undefined }).http_cookie;
       return raw === undefined || raw === null ? undefined : byteString(raw);
     },

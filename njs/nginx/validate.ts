@@ -214,7 +214,17 @@ function notRevoked(ctx: EdgeContext, cfg: EdgeConfig | null, revocation: string
 }
 
 async function run(ctx: EdgeContext, allow: () => void): Promise<void> {
-  for (let i = 0; i < OUTPUT_VARIABLES.length; i++) ctx.setOutput(OUTPUT_VARIABLES[i], '');
+  // js_var outputs start empty in every request; they hold values only if the
+  // validator already ran for this request (an internal redirect to another
+  // protected location). $ljwt_cache_status, written first by every run,
+  // tells: one read instead of clearing every output on every request.
+  const previous = ctx.variable('ljwt_cache_status');
+  ctx.setOutput('ljwt_cache_status', 'OFF');
+  if (previous !== undefined && previous !== '') {
+    for (let i = 0; i < OUTPUT_VARIABLES.length; i++) {
+      if (OUTPUT_VARIABLES[i] !== 'ljwt_cache_status') ctx.setOutput(OUTPUT_VARIABLES[i], '');
+    }
+  }
   const now = Date.now() / 1000;
   const cookies = ctx.cookieHeader();
   let values: { [name: string]: string };

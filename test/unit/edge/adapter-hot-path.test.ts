@@ -56,6 +56,8 @@ async function request(settings: Record<string, string>, headers: Record<string,
   const mod = (await import(VALIDATE_MODULE)) as { validate(r: unknown): Promise<void> };
   const variables: Record<string, unknown> = Object.assign({
     ljwt_issuer: ISSUER, ljwt_audience: AUDIENCE, ljwt_jwks_file: join(dir, 'keys.jwks'), request_uri: '/x',
+    // As njs 1.0.2 shows $http_cookie: bytes that are not UTF-8 become U+FFFD.
+    http_cookie: headers.Cookie === undefined ? undefined : Buffer.from(headers.Cookie, 'latin1').toString('utf8'),
   }, settings);
   const out: Outcome = { status: 0, variables, errors: [] };
   const r = {
