@@ -71,6 +71,7 @@ async function main(): Promise<number> {
       logger.log('info', 'shutdown_started', { signal });
       // Stop accepting and drain in-flight requests first; their handlers still need the store and LDAP.
       app.close()
+        .then(() => authenticator.close())
         .then(() => groups.close())
         .then(() => store.close())
         .then(() => { logger.log('info', 'shutdown_complete'); resolve(0); })

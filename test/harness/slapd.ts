@@ -35,6 +35,8 @@ export interface SlapdOptions {
    * per-entry consistency checks that make loading take minutes.
    */
   bulkLoad?: boolean;
+  /** Extra olcDbIndex values (e.g. 'uid eq' for a login benchmark); objectClass eq is always indexed. */
+  indexes?: string[];
 }
 
 export interface Slapd {
@@ -133,6 +135,7 @@ async function configLdif(dir: string, baseDn: string, adminDn: string, adminPas
       `olcSizeLimit: ${limit}`,
       ...(opts.bulkLoad ? ['olcDbMaxSize: 4294967296'] : []),
       'olcDbIndex: objectClass eq',
+      ...(opts.indexes ?? []).map((i) => `olcDbIndex: ${i}`),
       // Users (and service accounts) bind with their password but never read it;
       // any authenticated identity reads the rest; anonymous sees nothing
       // (RFC 4513 §5.1.1: anonymous bind must not expose the directory).

@@ -1,6 +1,7 @@
 // LDAP / Active Directory login: search-then-bind (RFC 4513 §5.1.3 simple
 // bind as the found DN), object id, optional login group, failover across
-// replicas. Passwords are never logged, never put in errors.
+// replicas. Searches and user binds run on separate pooled connections
+// (pool.ts). Passwords are never logged, never put in errors.
 import { randomUUID } from 'node:crypto';
 import type { Client, Entry } from 'ldapts';
 import type { LdapServerConfig } from '../config/types.ts';
@@ -9,6 +10,7 @@ import { describeLdapError, isCredentialRejection, LdapLoginError } from './erro
 import { escapeFilterValue, fillFilter } from './filter.ts';
 import { isMemberOfGroup } from './membership.ts';
 import { isBinaryGuidAttribute, objectIdFromEntry } from './object-id.ts';
+import { BindPool, DEFAULT_POOL_LIMITS, SearchPool, type PoolLimits } from './pool.ts';
 
 export interface LdapUser {
   dn: string;
@@ -44,6 +46,13 @@ export interface Authenticator {
   findUser(username: string): Promise<LdapUser | null>;
   /** Any server reachable and the service bind accepted (for /readyz). */
   ping(): Promise<boolean>;
+}
+
+/** The LDAP login with its connection pools (ldap/pool.ts); close() closes them. */
+export interface PooledAuthenticator extends Authenticator {
+  close(): Promise<void>;
+  /** Open connections per configured server, in order (for tests and metrics). */
+  connections(): Array<{ uri: string; search: number; bind: number; waiting: number }>;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -101,7 +110,7 @@ async function stage<T>(name: string, p: () => Promise<T>): Promise<T> {
   try {
     return await p();
   } catch (err) {
-    if (err instanceof LdapLoginError) throw err;
+    if (err instanceof LdapLoginError || err instanceof ServerFailure) throw err;
     throw new ServerFailure(name, err);
   }
 }
@@ -120,19 +129,20 @@ async function openServiceClient(server: LdapServerConfig): Promise<Client> {
   return client;
 }
 
-/** The user's entry under userSearchBase with server.userFilter. */
-async function searchUser(client: Client, server: LdapServerConfig, username: string): Promise<UserSearch> {
+/** The user's entry under userSearchBase with server.userFilter, searched on a service-account connection. */
+async function searchUser(pool: SearchPool, server: LdapServerConfig, username: string): Promise<UserSearch> {
   const objectIdAttr = server.objectIdAttribute;
+  const filter = fillFilter(server.userFilter, { username });
   const { searchEntries } = await stage('user search', () =>
-    client.search(server.userSearchBase, {
+    pool.run((client) => client.search(server.userSearchBase, {
       scope: 'sub',
-      filter: fillFilter(server.userFilter, { username }),
+      filter,
       // Two are enough to tell "exactly one" from "ambiguous" (RFC 4511 §4.5.1.4).
       sizeLimit: 2,
       // uid also for the login group's posixGroup memberUid check, whatever names the username.
       attributes: [...new Set([objectIdAttr, 'displayName', 'cn', 'mail', 'uid', ...usernameAttributes(server)])],
       explicitBufferAttributes: isBinaryGuidAttribute(objectIdAttr) ? [objectIdAttr] : [],
-    }),
+    })),
   );
   if (searchEntries.length === 0) return { none: true };
   if (searchEntries.length > 1) return { ambiguous: searchEntries.map((e) => e.dn) };
@@ -149,8 +159,29 @@ function userFromEntry(entry: Entry, objectId: string, username: string, server:
   return user;
 }
 
-export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePattern: RegExp, log?: LogFn): Authenticator {
+interface ServerPools {
+  server: LdapServerConfig;
+  search: SearchPool;
+  bind: BindPool;
+}
+
+export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePattern: RegExp, log?: LogFn,
+  poolLimits: Partial<PoolLimits> = {}): PooledAuthenticator {
   if (servers.length === 0) throw new Error('createLdapAuthenticator: no LDAP servers configured');
+  const limits: PoolLimits = { ...DEFAULT_POOL_LIMITS, ...poolLimits };
+  const pools = new Map<LdapServerConfig, ServerPools>(servers.map((server) => [server, {
+    server,
+    search: new SearchPool(() => openServiceClient(server), limits.searchConnections),
+    bind: new BindPool(() => openLdapClient(server), limits.bindConnections, limits.acquireTimeoutMs ?? server.operationTimeoutMs),
+  }]));
+  const poolsOf = (server: LdapServerConfig): ServerPools => pools.get(server)!;
+  const sweeper = setInterval(() => {
+    for (const p of pools.values()) {
+      p.search.sweep(limits.idleMs);
+      p.bind.sweep(limits.idleMs);
+    }
+  }, Math.max(1000, Math.floor(limits.idleMs / 2)));
+  sweeper.unref();
   // A /g or /y pattern keeps lastIndex between test() calls and would accept
   // or refuse the same name alternately.
   const pattern = new RegExp(usernamePattern.source, usernamePattern.flags.replace(/[gy]/g, ''));
@@ -190,83 +221,72 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
   }
 
   async function attempt(server: LdapServerConfig, username: string, password: string, beforeBind?: BeforeBind): Promise<LdapUser> {
-    let svc: Client | undefined;
-    let userClient: Client | undefined;
-    try {
-      svc = await openServiceClient(server);
-      const s = svc;
-      const objectIdAttr = server.objectIdAttribute;
-      const found = await searchUser(s, server, username);
-      if ('none' in found || 'ambiguous' in found) {
-        if ('none' in found) emit('info', 'ldap login: no such user', { username, server: server.uri });
-        else emit('warn', 'ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
-        // Same directory work as a wrong password (second connection, failing bind as a DN that
-        // does not exist), so the response time does not tell which usernames exist.
-        userClient = await openLdapClient(server).catch(() => undefined);
-        await userClient?.bind(`cn=${randomUUID()},${server.userSearchBase}`, password).catch(() => undefined);
-        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-      }
-      const entry = found.entry;
-      if (beforeBind !== undefined && !(await beforeBind(entry.dn))) {
-        throw new LdapLoginError('THROTTLED', 'too many failed logins for this account');
-      }
-
-      // A fresh connection: the service connection stays bound as the service
-      // account for the group check, and a failed user bind leaves it untouched.
-      userClient = await stage('connect (user bind)', () => openLdapClient(server));
-      const u = userClient;
-      try {
-        await u.bind(entry.dn, password);
-      } catch (err) {
-        if (isCredentialRejection(err)) {
-          emit('info', 'ldap login: bind rejected', { username, dn: entry.dn, server: server.uri, reason: describeLdapError(err) });
-          throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-        }
-        throw new ServerFailure('user bind', err);
-      }
-
-      const objectId = objectIdFromEntry(entry, objectIdAttr);
-      if (objectId === undefined) {
-        emit('error', 'ldap login: user entry has no usable object id attribute', {
-          username,
-          dn: entry.dn,
-          attribute: objectIdAttr,
-          server: server.uri,
-        });
-        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-      }
-      const canonical = canonicalUsername(entry, server);
-      if (canonical === undefined) {
-        // Falling back to the typed name would give the account one identity per alias.
-        emit('error', 'ldap login: user entry has none of the username attributes', {
-          username,
-          dn: entry.dn,
-          attributes: usernameAttributes(server),
-          server: server.uri,
-        });
-        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-      }
-
-      // Checked only after the password: otherwise the answer would reveal
-      // that an account exists to someone who does not know its password.
-      if (server.loginGroupDn) {
-        const groupDn = server.loginGroupDn;
-        const member = await stage('login group check', () =>
-          isMemberOfGroup(s, groupDn, entry.dn, { uid: firstString(entry, 'uid') }),
-        );
-        if (!member) {
-          emit('info', 'ldap login: not in login group', { username, dn: entry.dn, group: groupDn, server: server.uri });
-          throw new LdapLoginError('NOT_IN_LOGIN_GROUP', 'user is not allowed to log in');
-        }
-      }
-
-      const user = userFromEntry(entry, objectId, canonical, server);
-      emit('info', 'ldap login: success', { username: user.username, typed: username, dn: entry.dn, server: server.uri });
-      return user;
-    } finally {
-      await closeLdapClient(userClient);
-      await closeLdapClient(svc);
+    const { search, bind } = poolsOf(server);
+    const objectIdAttr = server.objectIdAttribute;
+    const found = await searchUser(search, server, username);
+    if ('none' in found || 'ambiguous' in found) {
+      if ('none' in found) emit('info', 'ldap login: no such user', { username, server: server.uri });
+      else emit('warn', 'ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
+      // Same directory work as a wrong password (a failing bind, as a DN that does not
+      // exist), so the response time does not tell which usernames exist.
+      await bind.bind(`cn=${randomUUID()},${server.userSearchBase}`, password).catch(() => undefined);
+      throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
     }
+    const entry = found.entry;
+    if (beforeBind !== undefined && !(await beforeBind(entry.dn))) {
+      throw new LdapLoginError('THROTTLED', 'too many failed logins for this account');
+    }
+
+    // On a bind connection, never on the service connection: the search connections stay
+    // bound as the service account for the group check and the next logins.
+    try {
+      await bind.bind(entry.dn, password);
+    } catch (err) {
+      if (isCredentialRejection(err)) {
+        emit('info', 'ldap login: bind rejected', { username, dn: entry.dn, server: server.uri, reason: describeLdapError(err) });
+        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+      }
+      throw new ServerFailure('user bind', err);
+    }
+
+    const objectId = objectIdFromEntry(entry, objectIdAttr);
+    if (objectId === undefined) {
+      emit('error', 'ldap login: user entry has no usable object id attribute', {
+        username,
+        dn: entry.dn,
+        attribute: objectIdAttr,
+        server: server.uri,
+      });
+      throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+    }
+    const canonical = canonicalUsername(entry, server);
+    if (canonical === undefined) {
+      // Falling back to the typed name would give the account one identity per alias.
+      emit('error', 'ldap login: user entry has none of the username attributes', {
+        username,
+        dn: entry.dn,
+        attributes: usernameAttributes(server),
+        server: server.uri,
+      });
+      throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+    }
+
+    // Checked only after the password: otherwise the answer would reveal
+    // that an account exists to someone who does not know its password.
+    if (server.loginGroupDn) {
+      const groupDn = server.loginGroupDn;
+      const member = await stage('login group check', () =>
+        search.run((client) => isMemberOfGroup(client, groupDn, entry.dn, { uid: firstString(entry, 'uid') })),
+      );
+      if (!member) {
+        emit('info', 'ldap login: not in login group', { username, dn: entry.dn, group: groupDn, server: server.uri });
+        throw new LdapLoginError('NOT_IN_LOGIN_GROUP', 'user is not allowed to log in');
+      }
+    }
+
+    const user = userFromEntry(entry, objectId, canonical, server);
+    emit('info', 'ldap login: success', { username: user.username, typed: username, dn: entry.dn, server: server.uri });
+    return user;
   }
 
   return {
@@ -283,42 +303,37 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
     async findUser(username: string): Promise<LdapUser | null> {
       checkUsername(username);
       return firstAnswer('ldap lookup', async (server) => {
-        let svc: Client | undefined;
-        try {
-          svc = await openServiceClient(server);
-          const found = await searchUser(svc, server, username);
-          if ('ambiguous' in found) {
-            emit('warn', 'ldap lookup: username matches more than one entry', { username, server: server.uri, dns: found.ambiguous });
-            return null;
-          }
-          if ('none' in found) return null;
-          const objectId = objectIdFromEntry(found.entry, server.objectIdAttribute);
-          if (objectId === undefined) {
-            emit('error', 'ldap lookup: user entry has no usable object id attribute', {
-              username,
-              dn: found.entry.dn,
-              attribute: server.objectIdAttribute,
-              server: server.uri,
-            });
-            return null;
-          }
-          const canonical = canonicalUsername(found.entry, server);
-          if (canonical === undefined) {
-            emit('error', 'ldap lookup: user entry has none of the username attributes', {
-              username,
-              dn: found.entry.dn,
-              attributes: usernameAttributes(server),
-              server: server.uri,
-            });
-            return null;
-          }
-          return userFromEntry(found.entry, objectId, canonical, server);
-        } finally {
-          await closeLdapClient(svc);
+        const found = await searchUser(poolsOf(server).search, server, username);
+        if ('ambiguous' in found) {
+          emit('warn', 'ldap lookup: username matches more than one entry', { username, server: server.uri, dns: found.ambiguous });
+          return null;
         }
+        if ('none' in found) return null;
+        const objectId = objectIdFromEntry(found.entry, server.objectIdAttribute);
+        if (objectId === undefined) {
+          emit('error', 'ldap lookup: user entry has no usable object id attribute', {
+            username,
+            dn: found.entry.dn,
+            attribute: server.objectIdAttribute,
+            server: server.uri,
+          });
+          return null;
+        }
+        const canonical = canonicalUsername(found.entry, server);
+        if (canonical === undefined) {
+          emit('error', 'ldap lookup: user entry has none of the username attributes', {
+            username,
+            dn: found.entry.dn,
+            attributes: usernameAttributes(server),
+            server: server.uri,
+          });
+          return null;
+        }
+        return userFromEntry(found.entry, objectId, canonical, server);
       });
     },
 
+    /** A new connection each time: readiness means a connection and a service bind work now. */
     async ping(): Promise<boolean> {
       for (const server of servers) {
         let c: Client | undefined;
@@ -333,6 +348,15 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
         }
       }
       return false;
+    },
+
+    connections() {
+      return [...pools.values()].map((p) => ({ uri: p.server.uri, search: p.search.connections(), bind: p.bind.connections(), waiting: p.bind.waiting() }));
+    },
+
+    async close(): Promise<void> {
+      clearInterval(sweeper);
+      await Promise.all([...pools.values()].flatMap((p) => [p.search.close(), p.bind.close()]));
     },
   };
 }
