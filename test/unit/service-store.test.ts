@@ -13,6 +13,21 @@ storeContract('memory', async () => {
 afterAll(async () => { for (const s of stores) await s.close(); });
 
 describe('MemoryStore bound', () => {
+  it('at scale, drops a tenth of the evictable entries, those closest to expiry, without sorting them all', async () => {
+    const s = new MemoryStore({ maxEntries: 10_000, evictable: (k) => k.startsWith('rt:'), now: () => 0 });
+    await s.incr('thr:ip:x', 300);
+    // TTLs 1..9999 s in a scrambled order; one protected entry expires first of all.
+    for (let i = 0; i < 9_999; i++) await s.set(`rt:${(i * 7919) % 9_999 + 1}`, '{}', (i * 7919) % 9_999 + 1);
+    await s.set('rt:new', '{}', 5000);
+    expect(s.size()).toBe(9_001);
+    expect((await s.incr('thr:ip:x', 300)).count).toBe(2);
+    // The 1,000 dropped are those with the shortest TTLs (to within one histogram bucket, ~10 s here).
+    for (const ttl of [1, 500, 980]) expect(await s.get(`rt:${ttl}`)).toBeNull();
+    for (const ttl of [1020, 5000, 9999]) expect(await s.get(`rt:${ttl}`)).toBe('{}');
+    expect(await s.get('rt:new')).toBe('{}');
+    await s.close();
+  });
+
   it('never holds more than maxEntries and, when full, refuses new keys instead of evicting live ones', async () => {
     let now = Date.now();
     const s = new MemoryStore({ maxEntries: 100, now: () => now });

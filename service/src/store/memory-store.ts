@@ -60,10 +60,43 @@ export class MemoryStore implements Store {
   private makeRoom(): void {
     this.sweep();
     if (this.entries.size < this.maxEntries) return;
-    const candidates = [...this.entries].filter(([k]) => this.evictable(k)).sort((a, b) => a[1].expiresAt - b[1].expiresAt);
-    const drop = Math.max(1, Math.floor(this.maxEntries / 10));
-    for (let i = 0; i < drop && i < candidates.length; i++) this.entries.delete(candidates[i]![0]);
+    this.dropClosestToExpiry(Math.max(1, Math.floor(this.maxEntries / 10)));
     if (this.entries.size >= this.maxEntries) throw new Error(`memory store is full (${this.maxEntries} live entries)`);
+  }
+
+  /**
+   * Drops the `drop` evictable entries closest to expiry in linear time: a histogram of their
+   * expiry times gives the cut-off. Sorting 100k entries instead stalled every request for
+   * 40-90 ms each time the store filled up (measured by bench/service).
+   */
+  private dropClosestToExpiry(drop: number): void {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const [k, e] of this.entries) {
+      if (!this.evictable(k)) continue;
+      if (e.expiresAt < min) min = e.expiresAt;
+      if (e.expiresAt > max) max = e.expiresAt;
+    }
+    if (min === Infinity) return;
+    const buckets = 1024;
+    const width = (max - min) / buckets || 1;
+    const bucketOf = (expiresAt: number) => Math.min(buckets - 1, Math.floor((expiresAt - min) / width));
+    const histogram = new Uint32Array(buckets);
+    for (const [k, e] of this.entries) if (this.evictable(k)) histogram[bucketOf(e.expiresAt)]!++;
+    // Every entry below bucket `cut` goes; from bucket `cut` itself, only as many as are still needed.
+    let cut = 0;
+    let below = 0;
+    while (cut < buckets && below + histogram[cut]! < drop) below += histogram[cut++]!;
+    let fromCut = drop - below;
+    for (const [k, e] of this.entries) {
+      if (!this.evictable(k)) continue;
+      const b = bucketOf(e.expiresAt);
+      if (b < cut) this.entries.delete(k);
+      else if (b === cut && fromCut > 0) {
+        this.entries.delete(k);
+        fromCut--;
+      }
+    }
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
