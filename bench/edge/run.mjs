@@ -37,6 +37,8 @@ const USAGE = `usage: node bench/edge/run.mjs [options]   (npm run bench -- edge
   --connections N        wrk -c (default 32)
   --memory               worker RSS before/after --memory-requests requests of ${MEMORY_VARIANTS.join(' and ')}
   --memory-requests N    default 1000000
+  --memory-variants LIST the variants measured by --memory (default: ${MEMORY_VARIANTS.join(',')})
+  --out NAME             results go to bench/results/NAME.md and NAME.jsonl (default: edge)
   --cache-rows           add the "-nocache" rows ($${CACHE_VARIABLE} 0) even if njs/config.ts lacks the variable
   --no-cache-rows        never add them
   --no-build             use dist/ as it is (default: npm run build when dist/ is older than the sources)
@@ -49,7 +51,8 @@ function options() {
       options: {
         runtimes: { type: 'string' }, variants: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
         rounds: { type: 'string' }, quick: { type: 'boolean' }, threads: { type: 'string' }, connections: { type: 'string' },
-        memory: { type: 'boolean' }, 'memory-requests': { type: 'string' }, 'cache-rows': { type: 'boolean' },
+        memory: { type: 'boolean' }, 'memory-requests': { type: 'string' }, 'memory-variants': { type: 'string' },
+        out: { type: 'string' }, 'cache-rows': { type: 'boolean' },
         'no-cache-rows': { type: 'boolean' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean' },
       },
       strict: true,
@@ -79,6 +82,8 @@ function options() {
     connections: num('connections', a.connections, 32, 1),
     memory: Boolean(a.memory),
     memoryRequests: num('memory-requests', a['memory-requests'], 1_000_000, 1),
+    memoryVariants: list(a['memory-variants']) ?? MEMORY_VARIANTS,
+    out: a.out ?? 'edge',
     cacheRows: a['no-cache-rows'] ? false : a['cache-rows'] ? true : null,
     build: !a['no-build'],
   };
@@ -319,7 +324,7 @@ try {
       for (const r of entry.rows) jsonl.push(JSON.stringify({ type: 'summary', runtime: id, ...r }));
 
       if (o.memory) {
-        for (const name of MEMORY_VARIANTS) {
+        for (const name of o.memoryVariants) {
           const v = measured.find((x) => x.name === name);
           const row = { type: 'memory', runtime: id, variant: name };
           if (!v) { row.error = 'variant not measured in this run'; memoryRows.push(row); jsonl.push(JSON.stringify(row)); continue; }
@@ -369,7 +374,7 @@ try {
 
 run.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const md = document(run, perRuntime, memoryRows, variants);
-writeFileSync(path.join(results, 'edge.md'), md);
-writeFileSync(path.join(results, 'edge.jsonl'), jsonl.join('\n') + '\n');
+writeFileSync(path.join(results, `${o.out}.md`), md);
+writeFileSync(path.join(results, `${o.out}.jsonl`), jsonl.join('\n') + '\n');
 process.stdout.write(md);
 process.exit(perRuntime.some((r) => r.error || r.rows.some((x) => x.error)) ? 1 : 0);
