@@ -10,7 +10,7 @@ import type { Runtime } from './runtimes.ts';
 
 const EXAMPLE = readFileSync(join(REPO_ROOT, 'nginx/examples/protected-site.conf'), 'utf8');
 
-function templated(module: string, qjs: boolean, echoPort: number, idpPort: number): string {
+function templated(module: string, qjs: boolean, sharedDict: boolean, echoPort: number, idpPort: number): string {
   const replacements: [string, string][] = [
     ['pid /run/nginx.pid;', 'pid {{DIR}}/nginx.pid;'],
     ['error_log /var/log/nginx/error.log;', 'error_log {{DIR}}/error.log info;'],
@@ -23,6 +23,8 @@ function templated(module: string, qjs: boolean, echoPort: number, idpPort: numb
     ['server 127.0.0.1:8080;', `server 127.0.0.1:${echoPort};`],
     ['http://127.0.0.1:3000/.well-known/jwks.json', `http://127.0.0.1:${idpPort}/.well-known/jwks.json`],
     ['listen 80;', 'listen 127.0.0.1:{{PORT:main}};'],
+    // The example as its comment says to use it where the runtime has shared dicts.
+    ['# include {{DIR}}/http-shared.conf;', sharedDict ? 'include {{DIR}}/http-shared.conf;' : '# (no shared dicts in this runtime)'],
   ];
   let conf = EXAMPLE;
   for (const [from, to] of replacements) {
@@ -51,7 +53,7 @@ export async function startExampleSite(runtime: Runtime, published: (keys: TestK
   let nginx: NginxInstance;
   try {
     nginx = await startNginx({ runtime, ports: ['main'], http: '',
-      mainConf: templated(runtime.module, runtime.engine === 'qjs', echo.port, idp.port) });
+      mainConf: templated(runtime.module, runtime.engine === 'qjs', runtime.sharedDict, echo.port, idp.port) });
   } catch (e) {
     await echo.close();
     await idp.close();
