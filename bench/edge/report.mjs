@@ -91,7 +91,7 @@ export function document(run, perRuntime, memoryRows, legend) {
     '× (c): requests/s relative to `c-auth-request`; worker µs/req: CPU time (user + system) of the nginx worker under test ' +
     'per request during the measured part, and the share of the wall time it was busy (near 100%: nginx was the limit; ' +
     'this figure moves least when other work shares the machine); cache: `$ljwt_cache_status` of a repeated request before the load ' +
-    '(HIT: the measured requests reuse a verified verdict; OFF/MISS: every request verifies). A cell whose responses were not all the expected status ' +
+    '(HIT: the measured requests reuse a cached decision; OFF/MISS: every request verifies). A cell whose responses were not all the expected status ' +
     '(200, or 401 for d*) is shown as an error, never as a figure.', '');
   return lines.join('\n');
 }

@@ -52,7 +52,7 @@ const PROTECT_INCLUDE = { auth_request: 'protect.conf', js_access: 'protect-acce
  * /check/ that also reports $ljwt_cache_status (the pre-check reads it; the measured
  * location has nothing added). `proxy_set_header` in protect.conf stops inheritance, so
  * every location repeats `Connection ""` itself (keepalive to the upstream needs it).
- * nginx/http-shared.conf (shared verified-token cache) is included where the runtime has
+ * nginx/http-shared.conf (shared decision cache) is included where the runtime has
  * js_shared_dict_zone, as the edge integration tests do.
  */
 export async function startEdge(h, runtime, variants, { upstreamPort, servicePort, files, cacheStatus }) {

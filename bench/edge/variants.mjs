@@ -83,7 +83,7 @@ export function buildVariants(ctx) {
       if (ctx.cacheRows) {
         v.push({
           name: `b-${lc}-bearer${mode.suffix}-nocache`, group: 'b', needs,
-          what: `${alg} bearer, verified-token cache off ($${CACHE_VARIABLE} 0)${mode.how}`,
+          what: `${alg} bearer, decision cache off ($${CACHE_VARIABLE} 0)${mode.how}`,
           protect: mode.protect, directives: edge([algs, `set $${CACHE_VARIABLE} 0;`]), request: bearer, expect: 200,
         });
       }

@@ -1,5 +1,5 @@
 // Where cached access decisions (njs/cache/decision-entry.ts) live:
-//  - the js_shared_dict_zone `ljwt_verified` (njs >= 0.8, both engines), one
+//  - the js_shared_dict_zone `ljwt_decisions` (njs >= 0.8, both engines), one
 //    cache for all workers, when nginx/http-shared.conf is included;
 //  - otherwise, on QuickJS, a bounded cache in module scope (each reused
 //    context has its own); on the njs engine without the zone there is no
@@ -11,7 +11,7 @@ import nodeCrypto from 'crypto';
 import { createMemoryCache, type MemoryCache } from '../cache/memory-cache.ts';
 import { decodeEntry, encodeEntry, type Decision } from '../cache/decision-entry.ts';
 
-export const DECISION_ZONE = 'ljwt_verified';
+export const DECISION_ZONE = 'ljwt_decisions';
 
 // QuickJS keeps this between requests of the same context.
 let moduleCache: MemoryCache | null = null;

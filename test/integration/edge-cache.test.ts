@@ -1,5 +1,5 @@
-// The verified-token cache inside real nginx (njs/cache/, nginx/http-shared.conf):
-// a hit skips only the signature check. Tampered, expired and re-keyed tokens are
+// The decision cache inside real nginx (njs/cache/, nginx/http-shared.conf):
+// a hit skips the full check, never revocation. Tampered, expired and re-keyed tokens are
 // refused as without the cache, the location's policy still applies on every hit,
 // and $ljwt_cache_max_age 0 turns it off. On njs 0.7.9 (no shared dicts, a fresh VM
 // per request) there is no cache: every request is verified.
@@ -29,7 +29,7 @@ function tamperSignature(token: string): string {
   return token.slice(0, i) + c + token.slice(i + 1);
 }
 
-describe.each(EDGE_MODE_CASES)('verified-token cache on %s with %s', (id: RuntimeId, mode: EdgeMode) => {
+describe.each(EDGE_MODE_CASES)('decision cache on %s with %s', (id: RuntimeId, mode: EdgeMode) => {
   let f: EdgeFixture;
   let cached: boolean;
 
