@@ -7,7 +7,6 @@
 // A cache failure of any kind is a miss: the request then takes the full path.
 
 import fs from 'fs';
-import nodeCrypto from 'crypto';
 import { createMemoryCache, type MemoryCache } from '../cache/memory-cache.ts';
 import { decodeEntry, encodeEntry, type Decision } from '../cache/decision-entry.ts';
 
@@ -97,19 +96,17 @@ function fileStamp(path: string): string | null {
  * The cache key: SHA-256 over the location's raw $ljwt_* values (every input
  * of the decision), the key files' identity and the whole token. Base64url
  * so it is a safe dict key; a hash so shared memory never holds a usable
- * bearer token. Null: do not cache this request.
+ * bearer token. Null: do not cache this request. crypto.subtle, not the
+ * `crypto` module: that module breaks `nginx -t` on njs 0.9.7 and is missing
+ * from QuickJS before njs 0.8.10.
  */
-export function decisionKey(settings: string, keyFiles: string[], token: string): string | null {
+export async function decisionKey(settings: string, keyFiles: string[], token: string): Promise<string | null> {
   let stamps = '';
   for (let i = 0; i < keyFiles.length; i++) {
     const s = fileStamp(keyFiles[i]);
     if (s === null) return null;
     stamps += s + '\n';
   }
-  const h = nodeCrypto.createHash('sha256');
-  h.update(settings);
-  h.update('\n');
-  h.update(stamps);
-  h.update(token);
-  return h.digest('base64url') as string;
+  const digest = await crypto.subtle.digest('SHA-256', Buffer.from(settings + '\n' + stamps + token));
+  return Buffer.from(digest).toString('base64url');
 }

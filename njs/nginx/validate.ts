@@ -244,7 +244,7 @@ async function run(ctx: EdgeContext, allow: () => void): Promise<void> {
     const rawCookie = values.ljwt_cookie === undefined ? '' : trimOws(values.ljwt_cookie);
     const found = extractToken(ctx.header('Authorization'), cookies, rawCookie === '' ? null : rawCookie);
     if (found !== null && !('error' in found)) {
-      const key = decisionKey(settingsText(values), keyFilePaths(values), found.token);
+      const key = await decisionKey(settingsText(values), keyFilePaths(values), found.token);
       if (key !== null) {
         slot = { store: store, key: key };
         const hit = store.get(key, now);
