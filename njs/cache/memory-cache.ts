@@ -12,14 +12,18 @@ export interface MemoryCache {
   clear(): void;
 }
 
-interface Slot { value: string; expiresAt: number }
+interface Slot { value: string; expiresAt: number; seq: number }
+// One insertion: the entry it made is the slot whose seq matches.
+interface Insertion { key: string; seq: number }
 
 export function createMemoryCache(maxEntries: number, maxBytes: number): MemoryCache {
   let slots: { [key: string]: Slot } = Object.create(null);
   // Insertion order: the oldest entry is dropped first when a bound is hit.
-  let order: string[] = [];
+  // Insertions whose entry was replaced or dropped since are skipped.
+  let order: Insertion[] = [];
   let bytes = 0;
   let count = 0;
+  let nextSeq = 0;
 
   function drop(key: string): void {
     const s = slots[key];
@@ -29,11 +33,16 @@ export function createMemoryCache(maxEntries: number, maxBytes: number): MemoryC
     delete slots[key];
   }
 
-  function evictOne(): void {
+  function current(ins: Insertion): boolean {
+    const s = slots[ins.key];
+    return s !== undefined && s.seq === ins.seq;
+  }
+
+  function evictOldest(): void {
     while (order.length > 0) {
-      const key = order.shift() as string;
-      if (slots[key] !== undefined) {
-        drop(key);
+      const ins = order.shift() as Insertion;
+      if (current(ins)) {
+        drop(ins.key);
         return;
       }
     }
@@ -53,22 +62,17 @@ export function createMemoryCache(maxEntries: number, maxBytes: number): MemoryC
       const cost = key.length + value.length;
       if (cost > maxBytes) return;
       drop(key);
-      while (order.length > 0 && (bytes + cost > maxBytes || count >= maxEntries)) evictOne();
-      slots[key] = { value: value, expiresAt: expiresAt };
-      order.push(key);
+      while (order.length > 0 && (bytes + cost > maxBytes || count >= maxEntries)) evictOldest();
+      const seq = nextSeq++;
+      slots[key] = { value: value, expiresAt: expiresAt, seq: seq };
+      order.push({ key: key, seq: seq });
       bytes += cost;
       count++;
-      // Re-set keys leave stale names in `order`; keep it from growing without bound.
+      // Replaced and expired entries leave stale insertions behind; keep `order` bounded.
       if (order.length > 2 * maxEntries) {
-        const live: string[] = [];
-        const seen: { [key: string]: boolean } = Object.create(null);
-        for (let i = order.length - 1; i >= 0; i--) {
-          if (slots[order[i]] !== undefined && !seen[order[i]]) {
-            seen[order[i]] = true;
-            live.push(order[i]);
-          }
-        }
-        order = live.reverse();
+        const live: Insertion[] = [];
+        for (let i = 0; i < order.length; i++) if (current(order[i])) live.push(order[i]);
+        order = live;
       }
     },
     size: function () {

@@ -2,7 +2,7 @@
 // ljwt_revoked, njs >= 0.8; per-entry timeouts need 0.8.5). Entries are
 // written by the revoke handler (revoke.ts) and read by the validator.
 
-import { REVOCATION_ZONE, coversUntil, entryTimeoutMs, revocationKeys, type RevocationEntry } from '../revocation/entries.ts';
+import { REVOCATION_ZONE, coversUntil, entryTimeoutMs, type RevocationEntry } from '../revocation/entries.ts';
 
 // njs-types 0.7.12 predates ngx.shared: the members used here, as njs 1.0.2 has them (measured).
 interface SharedDict {
@@ -28,17 +28,12 @@ export function revocationZone(): SharedDict | null {
 }
 
 /**
- * The dict key ("sid:…" or "jti:…") under which the token's claims are
- * revoked, or null when none is. null also when the zone is absent (the
- * feature is not configured: nothing can have been revoked at this nginx).
- * A failing dict lookup THROWS: the caller must refuse the token, never
- * treat an unanswered question as "not revoked".
+ * The first of `keys` (revocationKeys(claims): "sid:…", "jti:…"; a cached
+ * decision keeps them) that is revoked, or null when none is. null also when
+ * the zone is absent (the feature is not configured: nothing can have been
+ * revoked at this nginx). A failing dict lookup THROWS: the caller must
+ * refuse the token, never treat an unanswered question as "not revoked".
  */
-export function revokedBy(claims: { [k: string]: unknown }): string | null {
-  return firstRevoked(revocationKeys(claims));
-}
-
-/** revokedBy for keys already taken from the claims (a cached decision keeps them). */
 export function firstRevoked(keys: string[]): string | null {
   const zone = revocationZone();
   if (zone === null) return null;

@@ -238,11 +238,14 @@ async function run(ctx: EdgeContext, allow: () => void): Promise<void> {
   // The fast path: a decision an earlier request reached for this very token
   // with these very settings. Nothing is parsed before the lookup: settings
   // that do not parse never stored a decision, so they never find one.
+  // The cookie name as parseEdgeConfig will return it when the settings parse
+  // (trimmed, null when empty), so the token is taken from the request once.
+  const rawCookie = values.ljwt_cookie === undefined ? '' : trimOws(values.ljwt_cookie);
+  const cookieName = rawCookie === '' ? null : rawCookie;
+  const found = extractToken(ctx.header('Authorization'), cookies, cookieName);
   let slot: CacheSlot | null = null;
   const store = values.ljwt_cache_max_age !== undefined && trimOws(values.ljwt_cache_max_age) === '0' ? null : decisionStore();
   if (store !== null) {
-    const rawCookie = values.ljwt_cookie === undefined ? '' : trimOws(values.ljwt_cookie);
-    const found = extractToken(ctx.header('Authorization'), cookies, rawCookie === '' ? null : rawCookie);
     if (found !== null && !('error' in found)) {
       const key = await decisionKey(settingsText(values), keyFilePaths(values), found.token);
       if (key !== null) {
@@ -251,7 +254,7 @@ async function run(ctx: EdgeContext, allow: () => void): Promise<void> {
         if (hit !== null) {
           ctx.setOutput('ljwt_cache_status', 'HIT');
           if (!notRevoked(ctx, null, hit.revocationKeys)) return;
-          applyDecision(ctx, hit, cookies, rawCookie === '' ? null : rawCookie);
+          applyDecision(ctx, hit, cookies, cookieName);
           allow();
           return;
         }
@@ -281,7 +284,6 @@ async function run(ctx: EdgeContext, allow: () => void): Promise<void> {
   const cacheable = slot !== null && cfg.cacheMaxAge > 0;
   ctx.setOutput('ljwt_cache_status', cacheable ? 'MISS' : 'OFF');
 
-  const found = extractToken(ctx.header('Authorization'), cookies, cfg.cookieName);
   if (found === null) {
     deny(ctx, cfg, 'ERR_TOKEN_MISSING', 'no bearer token' + (cfg.cookieName ? ' and no cookie ' + cfg.cookieName : ''));
     return;

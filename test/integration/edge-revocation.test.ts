@@ -14,7 +14,7 @@ import { nowSeconds } from '../harness/tokens.ts';
 const SECRET = 'rev-secret-' + 'x'.repeat(24) + '-0123456789';
 const HAS_SHARED_DICT: Record<RuntimeId, boolean> = { 'bookworm-njs': false, 'testing-njs': true, 'testing-qjs': true };
 
-// Reads the dict the way the validator must not (it uses revokedBy), to see exactly what was stored.
+// Reads the dict the way the validator must not (it uses firstRevoked), to see exactly what was stored.
 const PROBE_JS = `
 function get(r) {
   var shared = ngx.shared;

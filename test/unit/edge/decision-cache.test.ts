@@ -72,6 +72,18 @@ describe('createMemoryCache', () => {
     c.set('huge', 'x'.repeat(100), NOW + 100);
     expect(c.get('huge', NOW)).toBeNull();
   });
+  it('counts a key set again as new: it outlives entries set after its first insertion', () => {
+    const c = createMemoryCache(3, 10_000);
+    c.set('a', '1', NOW + 100);
+    c.set('b', '2', NOW + 100);
+    c.set('c', '3', NOW + 100);
+    c.set('a', '1bis', NOW + 100);
+    c.set('d', '4', NOW + 100);
+    expect(c.get('b', NOW)).toBeNull();
+    expect(c.get('a', NOW)).toBe('1bis');
+    expect(c.get('c', NOW)).toBe('3');
+    expect(c.get('d', NOW)).toBe('4');
+  });
   it('keeps its bookkeeping bounded when the same keys are set again and again', () => {
     const c = createMemoryCache(4, 100_000);
     for (let i = 0; i < 10_000; i++) c.set('k' + (i % 4), 'v' + i, NOW + 100);
