@@ -1,11 +1,11 @@
 // Signing keys: generated at first start, persisted in the key directory (files
 // 0600, directory 0700), rotated after a period, and kept published in the JWKS
 // until every token they signed has expired.
-import { constants, createHmac, createPrivateKey, createSecretKey, randomBytes, sign as cryptoSign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { constants, createHmac, createPrivateKey, createSecretKey, generateKeyPair, randomBytes, sign as cryptoSign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync, writeSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, generateSecret, type JWK, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, type JWK, type JWTPayload } from 'jose';
 import type { SigningAlgorithm } from '../config/types.ts';
 
 const signInThreadPool = promisify(cryptoSign);
@@ -107,14 +107,27 @@ function publicJwk(k: StoredKey): JWK {
   return { ...out, kid: k.kid, alg: k.alg, use: 'sig' };
 }
 
+const DER = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
+
+/**
+ * A new private JWK for `alg`, generated in the thread pool. The job hands out DER bytes, never a
+ * KeyObject sharing its key: on Node 20 a destroyed key generation job locks its key's mutex, and a
+ * JWK export of that key holds the same mutex while it allocates, so a garbage collection that
+ * destroys the job in the middle of the export deadlocks the process. The key re-imported from DER
+ * has its own mutex, which no job ever takes.
+ */
 async function generate(alg: SigningAlgorithm, modulusLength: number): Promise<JWK> {
   if (alg === 'HS256') {
     // RFC 7518 §3.2: the HMAC key must be at least as long as the hash output (256 bits).
-    return exportJWK(await generateSecret('HS256', { extractable: true }));
+    return { kty: 'oct', k: randomBytes(32).toString('base64url') };
   }
-  const opts = alg === 'RS256' || alg === 'PS256' ? { extractable: true, modulusLength } : alg === 'EdDSA' ? { extractable: true, crv: 'Ed25519' } : { extractable: true };
-  const { privateKey } = await generateKeyPair(alg, opts);
-  return exportJWK(privateKey);
+  const pkcs8 = await new Promise<Buffer>((resolve, reject) => {
+    const done = (err: Error | null, _spki: Buffer, privateKey: Buffer): void => (err ? reject(err) : resolve(privateKey));
+    if (alg === 'RS256' || alg === 'PS256') generateKeyPair('rsa', { modulusLength, ...DER }, done);
+    else if (alg === 'EdDSA') generateKeyPair('ed25519', DER, done);
+    else generateKeyPair('ec', { namedCurve: 'P-256', ...DER }, done);
+  });
+  return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }) as JWK;
 }
 
 export class KeyManager {
