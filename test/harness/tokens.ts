@@ -1,7 +1,7 @@
 // Test key material and JWS/JWT signing with node:crypto for every algorithm the edge
 // validator supports, plus writers for the JWKS and PEM files nginx reads.
-import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, constants,
-  type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, randomBytes, sign as cryptoSign, constants, type KeyObject } from 'node:crypto';
+import { newKeyPair } from './key-pairs.mjs';
 
 export type Alg = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' |
   'ES256' | 'ES384' | 'ES512' | 'EdDSA';
@@ -38,16 +38,16 @@ function pair(kid: string, kty: TestKey['kty'], k: { privateKey: KeyObject; publ
 
 export function generateTestKeys(): TestKeys {
   return {
-    rsa: pair('rsa-1', 'RSA', generateKeyPairSync('rsa', { modulusLength: 2048 })),
-    rsa2: pair('rsa-2', 'RSA', generateKeyPairSync('rsa', { modulusLength: 2048 })),
-    ec256: pair('ec-256', 'EC', generateKeyPairSync('ec', { namedCurve: 'P-256' })),
-    ec384: pair('ec-384', 'EC', generateKeyPairSync('ec', { namedCurve: 'P-384' })),
-    ec521: pair('ec-521', 'EC', generateKeyPairSync('ec', { namedCurve: 'P-521' })),
-    ed25519: pair('ed-1', 'OKP', generateKeyPairSync('ed25519')),
+    rsa: pair('rsa-1', 'RSA', newKeyPair('rsa', { modulusLength: 2048 })),
+    rsa2: pair('rsa-2', 'RSA', newKeyPair('rsa', { modulusLength: 2048 })),
+    ec256: pair('ec-256', 'EC', newKeyPair('ec', { namedCurve: 'P-256' })),
+    ec384: pair('ec-384', 'EC', newKeyPair('ec', { namedCurve: 'P-384' })),
+    ec521: pair('ec-521', 'EC', newKeyPair('ec', { namedCurve: 'P-521' })),
+    ed25519: pair('ed-1', 'OKP', newKeyPair('ed25519')),
     hs256: { kid: 'hs-256', kty: 'oct', secret: randomBytes(32) },
     hs384: { kid: 'hs-384', kty: 'oct', secret: randomBytes(48) },
     hs512: { kid: 'hs-512', kty: 'oct', secret: randomBytes(64) },
-    stranger: pair('rsa-1', 'RSA', generateKeyPairSync('rsa', { modulusLength: 2048 })),
+    stranger: pair('rsa-1', 'RSA', newKeyPair('rsa', { modulusLength: 2048 })),
   };
 }
 

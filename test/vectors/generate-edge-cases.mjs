@@ -16,12 +16,13 @@
 // and ECDSA/RSA-PSS signatures are random, so tokens differ between runs.
 // Tokens expire in 2100 (exp 4102444800) and options fix `now`.
 
-import { createECDH, createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, constants } from 'node:crypto';
+import { createECDH, createHash, createHmac, createPrivateKey, createPublicKey, sign, constants } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newKeyPair } from '../harness/key-pairs.mjs';
 
 export const NOW = 1700000000;
 export const EXP_2100 = 4102444800;
@@ -61,17 +62,17 @@ function ed25519Key(label) {
 
 /** One signing key per key family; `keys.attacker*` are keys the relying party does not trust. */
 export function makeKeys() {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const rsa = newKeyPair('rsa', { modulusLength: 2048 }).privateKey;
   return {
     oct: { HS256: derive('ljwt-edge-hs256', 32), HS384: derive('ljwt-edge-hs384', 48), HS512: derive('ljwt-edge-hs512', 64) },
     rsa,
-    rsaOld: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-    rsa1024: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey,
+    rsaOld: newKeyPair('rsa', { modulusLength: 2048 }).privateKey,
+    rsa1024: newKeyPair('rsa', { modulusLength: 1024 }).privateKey,
     'P-256': ecKey('P-256', 'ljwt-edge-p256'),
     'P-384': ecKey('P-384', 'ljwt-edge-p384'),
     'P-521': ecKey('P-521', 'ljwt-edge-p521'),
     ed25519: ed25519Key('ljwt-edge-ed25519'),
-    attackerRsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+    attackerRsa: newKeyPair('rsa', { modulusLength: 2048 }).privateKey,
     attackerOct: derive('ljwt-edge-attacker-oct', 64),
     'attackerP-256': ecKey('P-256', 'ljwt-edge-attacker-p256'),
     'attackerP-384': ecKey('P-384', 'ljwt-edge-attacker-p384'),

@@ -1,4 +1,5 @@
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { newKeyPair } from '../../harness/key-pairs.mjs';
 import type { KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ecSpki, ed25519Spki, parseSpki, pemBlocks, readTlv, rsaSpki, spkiFromCertificate, spkiFromPkcs1 } from '../../../njs/lib/der.ts';
@@ -24,9 +25,9 @@ function codeOf(f: () => unknown): string {
   }
 }
 
-const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-const rsa3072e3 = generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 3 }).privateKey;
-const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+const rsa2048 = newKeyPair('rsa', { modulusLength: 2048 }).privateKey;
+const rsa3072e3 = newKeyPair('rsa', { modulusLength: 3072, publicExponent: 3 }).privateKey;
+const rsa1024 = newKeyPair('rsa', { modulusLength: 1024 }).privateKey;
 
 describe('JWK -> SPKI is byte-identical to node:crypto', () => {
   it('RSA 2048 (e=65537) and 3072 (e=3)', () => {
@@ -49,7 +50,7 @@ describe('JWK -> SPKI is byte-identical to node:crypto', () => {
   it('EC P-256, P-384, P-521 (12 keys each, so coordinates with leading zero bytes occur)', () => {
     for (const crv of ['P-256', 'P-384', 'P-521'] as const) {
       for (let i = 0; i < 12; i++) {
-        const k = generateKeyPairSync('ec', { namedCurve: crv }).publicKey;
+        const k = newKeyPair('ec', { namedCurve: crv }).publicKey;
         const j = jwkOf(k);
         const der = ecSpki(crv, b(j.x), b(j.y));
         expect(hex(der)).toBe(spkiOf(k).toString('hex'));
@@ -60,7 +61,7 @@ describe('JWK -> SPKI is byte-identical to node:crypto', () => {
 
   it('Ed25519', () => {
     for (let i = 0; i < 5; i++) {
-      const k = generateKeyPairSync('ed25519').publicKey;
+      const k = newKeyPair('ed25519').publicKey;
       const der = ed25519Spki(b(jwkOf(k).x));
       expect(hex(der)).toBe(spkiOf(k).toString('hex'));
       expect(parseSpki(der)).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
@@ -68,7 +69,7 @@ describe('JWK -> SPKI is byte-identical to node:crypto', () => {
   });
 
   it('rejects EC coordinates of the wrong size and unknown curves', () => {
-    const j = jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey);
+    const j = jwkOf(newKeyPair('ec', { namedCurve: 'P-256' }).publicKey);
     expect(codeOf(() => ecSpki('P-256', b(j.x).subarray(1), b(j.y)))).toBe('ERR_JWKS_INVALID');
     expect(codeOf(() => ecSpki('P-384', b(j.x), b(j.y)))).toBe('ERR_JWKS_INVALID');
     expect(codeOf(() => ecSpki('secp256k1', b(j.x), b(j.y)))).toBe('ERR_JWKS_INVALID');
@@ -84,14 +85,14 @@ describe('SPKI parsing', () => {
   });
 
   it('rejects unsupported key algorithms (Ed448, X25519, RSA-PSS OID, DSA)', () => {
-    for (const k of [generateKeyPairSync('ed448').publicKey, generateKeyPairSync('x25519').publicKey,
-      generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey]) {
+    for (const k of [newKeyPair('ed448').publicKey, newKeyPair('x25519').publicKey,
+      newKeyPair('rsa-pss', { modulusLength: 2048 }).publicKey]) {
       expect(codeOf(() => parseSpki(spkiOf(k)))).toBe('ERR_JWKS_INVALID');
     }
   });
 
   it('rejects structural DER errors', () => {
-    const good = spkiOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey);
+    const good = spkiOf(newKeyPair('ec', { namedCurve: 'P-256' }).publicKey);
     expect(codeOf(() => parseSpki(good))).toBe('ok');
     const mutate = (f: (u: Buffer) => Buffer) => codeOf(() => parseSpki(f(Buffer.from(good))));
     expect(mutate((u) => Buffer.concat([u, Buffer.from([0])]))).toBe('ERR_JWKS_INVALID'); // trailing data
@@ -143,9 +144,9 @@ describe('SPKI parsing', () => {
 
 describe('PEM', () => {
   const keys: [string, KeyObject][] = [
-    ['RSA', rsa2048], ['P-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
-    ['P-384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey],
-    ['P-521', generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey], ['Ed25519', generateKeyPairSync('ed25519').privateKey],
+    ['RSA', rsa2048], ['P-256', newKeyPair('ec', { namedCurve: 'P-256' }).privateKey],
+    ['P-384', newKeyPair('ec', { namedCurve: 'P-384' }).privateKey],
+    ['P-521', newKeyPair('ec', { namedCurve: 'P-521' }).privateKey], ['Ed25519', newKeyPair('ed25519').privateKey],
   ];
 
   it.each(keys)('%s: PUBLIC KEY and CERTIFICATE (openssl req -x509) give the same SPKI as node', (_label, k) => {

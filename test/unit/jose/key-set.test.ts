@@ -1,10 +1,11 @@
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { newKeyPair } from '../../harness/key-pairs.mjs';
 import { describe, expect, it } from 'vitest';
 import { keySetFromJwks, mergeKeySets } from '../../../njs/keys/key-set.ts';
 
-const rsa = createPublicKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey).export({ format: 'jwk' });
-const p256 = createPublicKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey).export({ format: 'jwk' });
-const ed = createPublicKey(generateKeyPairSync('ed25519').privateKey).export({ format: 'jwk' });
+const rsa = createPublicKey(newKeyPair('rsa', { modulusLength: 2048 }).privateKey).export({ format: 'jwk' });
+const p256 = createPublicKey(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey).export({ format: 'jwk' });
+const ed = createPublicKey(newKeyPair('ed25519').privateKey).export({ format: 'jwk' });
 const k32 = randomBytes(32).toString('base64url');
 const k64 = randomBytes(64).toString('base64url');
 
@@ -83,9 +84,9 @@ describe('keySetFromJwks', () => {
   });
 
   it('rejects RSA keys below 2048 bits', () => {
-    const small = createPublicKey(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey).export({ format: 'jwk' });
+    const small = createPublicKey(newKeyPair('rsa', { modulusLength: 1024 }).privateKey).export({ format: 'jwk' });
     expect(err(() => keySetFromJwks(jwks(small))).code).toBe('ERR_JWKS_INVALID');
-    const r2040 = createPublicKey(generateKeyPairSync('rsa', { modulusLength: 2040 }).privateKey).export({ format: 'jwk' });
+    const r2040 = createPublicKey(newKeyPair('rsa', { modulusLength: 2040 }).privateKey).export({ format: 'jwk' });
     expect(err(() => keySetFromJwks(jwks(r2040))).code).toBe('ERR_JWKS_INVALID');
   });
 });
