@@ -1,7 +1,16 @@
-// Prints the closing line CI reads ("N passed, N failed, N skipped") from vitest's JSON report.
+// Prints the closing line CI reads ("N passed, N failed, N skipped") from vitest's JSON report,
+// or from the watchdog's verdict (watchdog.json next to it) when the watchdog stopped the run.
 import { readFileSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { readWatchdogVerdict } from './test-watchdog.mjs';
 
 const file = process.argv[2] ?? 'test-results/results.json';
+const verdict = readWatchdogVerdict(dirname(file));
+if (verdict !== null) {
+  console.log(`${verdict.passed} passed, ${verdict.failed} failed` + (verdict.skipped ? `, ${verdict.skipped} skipped` : ''));
+  console.error(`the watchdog stopped the run: no progress for ${verdict.limitSeconds} s in ${verdict.stuck.join(', ')}`);
+  process.exit(1);
+}
 if (!existsSync(file)) {
   console.log('0 passed, 1 failed');
   console.error(`no test report at ${file}: the test run did not complete`);
