@@ -44,9 +44,16 @@ function runVitest(args, limitS) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...args],
       { cwd: root, stdio: 'inherit', env: process.env, detached: true });
-    const stopGroup = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } };
-    // Ctrl-C or a CI cancel stops the whole group, servers started by tests included.
-    for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopGroup(); process.exit(1); });
+    const stopGroup = (sig = 'SIGKILL') => { try { process.kill(-child.pid, sig); } catch { /* gone */ } };
+    // Ctrl-C or a CI cancel reaches the whole group (servers started by tests included): vitest
+    // gets the signal to clean up, and what is left after 10 s is killed.
+    for (const sig of ['SIGINT', 'SIGTERM']) {
+      process.on(sig, () => {
+        stopGroup(sig);
+        setTimeout(() => { stopGroup(); process.exit(1); }, 10_000).unref();
+        child.once('exit', () => { stopGroup(); process.exit(1); });
+      });
+    }
     let stopping = false;
     const timer = setTimeout(async () => {
       stopping = true;
