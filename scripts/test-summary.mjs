@@ -1,5 +1,6 @@
 // Prints the closing line CI reads ("N passed, N failed, N skipped") from vitest's JSON report.
 import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const file = process.argv[2] ?? 'test-results/results.json';
 if (!existsSync(file)) {
@@ -8,6 +9,9 @@ if (!existsSync(file)) {
   process.exit(1);
 }
 const r = JSON.parse(readFileSync(file, 'utf8'));
+// Which LDAP backend the integration tests used (written by test/harness/ldap-backend-setup.ts).
+const backend = join(dirname(file), 'ldap-backend.txt');
+if (existsSync(backend)) console.log(readFileSync(backend, 'utf8').trim());
 const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 // A suite that failed to load counts as a failure even when it ran no test.
 const failed = r.numFailedTests + (r.numFailedTestSuites > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0);
