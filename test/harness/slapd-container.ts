@@ -60,7 +60,10 @@ async function readIfExists(file: string): Promise<string> {
 /** The slapd container runner; `mounts` are extra host paths slapd reads (TLS files), mounted read-only. */
 export async function containerRunner(mounts: string[] = []): Promise<SlapdRunner> {
   const { image } = await containerEngine();
-  const { GenericContainer, getContainerRuntimeClient } = await import('testcontainers');
+  // Loaded at run time by name: npm run demo and the benchmarks bundle slapd.ts with
+  // esbuild, which cannot bundle testcontainers' native optional dependencies.
+  const TESTCONTAINERS = 'testcontainers';
+  const { GenericContainer, getContainerRuntimeClient } = (await import(TESTCONTAINERS)) as typeof import('testcontainers');
   const dockerode: Dockerode = (await getContainerRuntimeClient()).container.dockerode;
   let baseDn = '';
   let slapaddFlags = '';
