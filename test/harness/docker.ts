@@ -190,3 +190,27 @@ export async function otherRunsActive(socketPath: string, ownerPid = process.pid
   }
   return false;
 }
+
+/** Compose projects of the stack test are named ljwt-compose-test-<owner pid>. */
+const TEST_PROJECT = /^ljwt-compose-test-(\d+)$/;
+const COMPOSE_PROJECT = 'com.docker.compose.project';
+
+/** Removes containers, networks and volumes of stack-test compose projects whose run is gone. */
+export async function removeLeftoverComposeProjects(socketPath: string): Promise<number> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [COMPOSE_PROJECT] }));
+  const dead = (labels: Record<string, string> | null | undefined): boolean => {
+    const m = TEST_PROJECT.exec(labels?.[COMPOSE_PROJECT] ?? '');
+    return !!m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]));
+  };
+  let removed = 0;
+  const containers = JSON.parse((await dockerApi(socketPath, 'GET', `/containers/json?all=true&filters=${filters}`)).body) as ContainerSummary[];
+  for (const c of containers.filter((c) => dead(c.Labels))) {
+    await dockerApi(socketPath, 'DELETE', `/containers/${c.Id}?force=true&v=true`);
+    removed++;
+  }
+  const networks = JSON.parse((await dockerApi(socketPath, 'GET', `/networks?filters=${filters}`)).body) as Array<{ Id: string; Labels: Record<string, string> }>;
+  for (const n of networks.filter((n) => dead(n.Labels))) await dockerApi(socketPath, 'DELETE', `/networks/${n.Id}`);
+  const volumes = (JSON.parse((await dockerApi(socketPath, 'GET', `/volumes?filters=${filters}`)).body) as { Volumes: Array<{ Name: string; Labels: Record<string, string> }> | null }).Volumes ?? [];
+  for (const v of volumes.filter((v) => dead(v.Labels))) await dockerApi(socketPath, 'DELETE', `/volumes/${encodeURIComponent(v.Name)}`);
+  return removed;
+}

@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureSlapdImage } from '../../scripts/lib/debian-images.mjs';
-import { ensureDocker, otherRunsActive, removeLeftoverContainers, removeOwnContainers, stopOwnDockerd } from './docker.ts';
+import { ensureDocker, otherRunsActive, removeLeftoverComposeProjects, removeLeftoverContainers, removeOwnContainers, stopOwnDockerd } from './docker.ts';
 import { REPO_ROOT } from './nginx.ts';
 
 export const BACKEND_NOTE = join(REPO_ROOT, 'test-results/ldap-backend.txt');
@@ -38,7 +38,7 @@ export async function setupLdapBackend(): Promise<() => Promise<void>> {
   process.env.TESTCONTAINERS_HOST_OVERRIDE = 'localhost';
   // Containers are labelled with this pid: a later run removes them if this one dies.
   process.env.LJWT_TEST_OWNER_PID = String(process.pid);
-  const leftovers = await removeLeftoverContainers(engine.socketPath);
+  const leftovers = (await removeLeftoverContainers(engine.socketPath)) + (await removeLeftoverComposeProjects(engine.socketPath));
   if (leftovers) console.log(`removed ${leftovers} test container(s) left by an earlier run`);
 
   if (requested === 'host') {
