@@ -103,6 +103,9 @@ async function withLock(name, fn) {
  * @returns {Promise<string>} the image tag, ljwt-debian:<suite>-<hash>
  */
 export async function ensureDebianBase(suite, dockerHost) {
+  await docker(['version', '--format', '{{.Server.Version}}'], dockerHost, { timeoutMs: 30_000 }).catch((e) => {
+    throw new Error(`no Docker engine at ${dockerHost}: ${e.message}`);
+  });
   const hash = sha(JSON.stringify({ v: RECIPE_VERSION, debootstrap: 'minbase', suite }));
   const tag = `ljwt-debian:${suite}-${hash}`;
   if (await imageExists(tag, dockerHost)) return tag;
