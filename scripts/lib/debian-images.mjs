@@ -11,9 +11,9 @@
 // The Debian mirror is read from this machine's apt sources at build time.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** Label on every image built here: the content hash it was built from. */
 export const LABEL_INPUTS = 'org.nginx-ldap-jwt.inputs-sha256';
@@ -130,21 +130,41 @@ export async function ensureDebianBase(suite, dockerHost) {
   });
 }
 
+/** Local CA certificates of this host (update-ca-certificates' input), name -> PEM text. */
+export function hostCaCertificates() {
+  const dir = '/usr/local/share/ca-certificates';
+  const out = {};
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir).sort()) if (name.endsWith('.crt')) out[name] = readFileSync(join(dir, name), 'utf8');
+  return out;
+}
+
 /**
- * An image built from `dockerfile` (text; no build context) FROM `base`, given to it as
- * the build argument BASE. Tagged <repo>:<hash of Dockerfile + base>; `alias` (optional)
- * is pointed at it too.
- * @param {{ repo: string, dockerfile: string, base: string, alias?: string }} o
+ * An image built from `dockerfile` (text) FROM `base`, given to it as the build
+ * argument BASE. `files` (name -> content) form the build context. Tagged
+ * <repo>:<hash of Dockerfile + files + base>; `alias` (optional) is pointed at it too.
+ * @param {{ repo: string, dockerfile: string, base: string, alias?: string, files?: Record<string, string> }} o
  * @param {string} dockerHost
  * @returns {Promise<string>} the hash tag
  */
 export async function ensureDerivedImage(o, dockerHost) {
-  const hash = sha(JSON.stringify({ v: RECIPE_VERSION, dockerfile: o.dockerfile, base: o.base }));
+  const files = o.files ?? {};
+  const hash = sha(JSON.stringify({ v: RECIPE_VERSION, dockerfile: o.dockerfile, base: o.base, files }));
   const tag = `${o.repo}:${hash}`;
   await withLock(tag, async () => {
     if (await imageExists(tag, dockerHost)) return;
-    await docker(['build', '--network', 'host', '--build-arg', `BASE=${o.base}`,
-      '--label', `${LABEL_INPUTS}=${hash}`, '-t', tag, '-'], dockerHost, { input: o.dockerfile });
+    const context = mkdtempSync(join(tmpdir(), 'ljwt-image-context-'));
+    try {
+      writeFileSync(join(context, 'Dockerfile'), o.dockerfile);
+      for (const [name, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(context, name)), { recursive: true });
+        writeFileSync(join(context, name), text);
+      }
+      await docker(['build', '--network', 'host', '--build-arg', `BASE=${o.base}`,
+        '--label', `${LABEL_INPUTS}=${hash}`, '-t', tag, context], dockerHost);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
   });
   if (o.alias) await docker(['tag', tag, o.alias], dockerHost, { timeoutMs: 30_000 });
   return tag;
@@ -164,13 +184,20 @@ RUN ${APT} slapd ldap-utils && rm -rf /var/lib/apt/lists/*
  */
 export const COMPOSE_BASES = {
   // node:20-bookworm-slim: Node 20 (Debian trixie's nodejs; bookworm has 18), npm, user node (1000).
+  // It also trusts the CA certificates this host added (host-ca/, see ensureComposeBases):
+  // npm ci in the stack's build must reach the registry the way the host does, also
+  // through a TLS-inspecting proxy.
   node: {
     suite: 'trixie',
     alias: 'ljwt-local/node:20',
+    hostCa: true,
     dockerfile: `ARG BASE
 FROM \${BASE}
 RUN ${APT} nodejs npm ca-certificates && rm -rf /var/lib/apt/lists/* \\
  && groupadd -g 1000 node && useradd -u 1000 -g node -m -s /bin/bash node
+COPY host-ca/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 CMD ["node"]
 `,
   },
@@ -215,7 +242,9 @@ export async function ensureComposeBases(dockerHost) {
   const tags = {};
   for (const b of Object.values(COMPOSE_BASES)) {
     const base = await ensureDebianBase(b.suite, dockerHost);
-    tags[b.alias] = await ensureDerivedImage({ repo: b.alias.split(':')[0], dockerfile: b.dockerfile, base, alias: b.alias }, dockerHost);
+    const files = { 'host-ca/README': 'CA certificates of the build host\n' };
+    if (b.hostCa) for (const [name, pem] of Object.entries(hostCaCertificates())) files[`host-ca/${name}`] = pem;
+    tags[b.alias] = await ensureDerivedImage({ repo: b.alias.split(':')[0], dockerfile: b.dockerfile, base, alias: b.alias, files }, dockerHost);
   }
   return tags;
 }
