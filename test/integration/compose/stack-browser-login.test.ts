@@ -122,6 +122,8 @@ describe.skipIf(!!unavailable)(
       await page.getByLabel('Password').fill('alice-demo');
       await Promise.all([page.waitForURL(`${ORIGIN}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
       expect(await page.locator('#user').textContent()).toBe('alice');
+      // Her groups come from the stack's OpenLDAP (demo/directory.ldif) through the group sync.
+      expect(await page.locator('li').allTextContents()).toContain('cn=staff,ou=groups,dc=example,dc=com');
       await page.screenshot({ path: join(SCREENSHOTS, 'compose-stack-signed-in.png'), fullPage: true });
       const cookies = Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c]));
       expect(cookies.ljwt_at?.httpOnly).toBe(true);
