@@ -167,7 +167,7 @@ export async function removeLeftoverContainers(socketPath: string): Promise<numb
   let removed = 0;
   for (const c of await listTestContainers(socketPath)) {
     const owner = Number(c.Labels[LABEL_OWNER_PID]);
-    if (owner && owner !== process.pid && pidAlive(owner)) continue;
+    if (owner && pidAlive(owner)) continue;
     const res = await dockerApi(socketPath, 'DELETE', `/containers/${c.Id}?force=true&v=true`);
     if (res.status === 204 || res.status === 404) removed++;
   }
@@ -200,7 +200,7 @@ export async function removeLeftoverComposeProjects(socketPath: string): Promise
   const filters = encodeURIComponent(JSON.stringify({ label: [COMPOSE_PROJECT] }));
   const dead = (labels: Record<string, string> | null | undefined): boolean => {
     const m = TEST_PROJECT.exec(labels?.[COMPOSE_PROJECT] ?? '');
-    return !!m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]));
+    return !!m && !pidAlive(Number(m[1]));
   };
   let removed = 0;
   const containers = JSON.parse((await dockerApi(socketPath, 'GET', `/containers/json?all=true&filters=${filters}`)).body) as ContainerSummary[];
