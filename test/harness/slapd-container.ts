@@ -41,13 +41,13 @@ let engine: Promise<{ host: string; image: string }> | undefined;
 function containerEngine(): Promise<{ host: string; image: string }> {
   engine ??= (async () => {
     const found = await ensureDocker();
-    if (typeof found === 'string') throw new Error(`LJWT_LDAP_BACKEND=container but Docker cannot be used: ${found}`);
+    if (typeof found === 'string') throw new Error(`TEST_LDAP_BACKEND=container but Docker cannot be used: ${found}`);
     process.env.DOCKER_HOST = found.host;
     // testcontainers: no reaper container (it would need an image from a registry);
     // leftovers are removed by label at the next run (global-setup.ts).
     process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
     process.env.TESTCONTAINERS_HOST_OVERRIDE = 'localhost';
-    const image = process.env.LJWT_SLAPD_IMAGE || (await ensureSlapdImage(found.host));
+    const image = process.env.TEST_SLAPD_IMAGE || (await ensureSlapdImage(found.host));
     return { host: found.host, image };
   })();
   return engine;
@@ -90,7 +90,7 @@ export async function containerRunner(mounts: string[] = []): Promise<SlapdRunne
       .withEnvironment({ BASE_DN: baseDn, SLAPADD_FLAGS: slapaddFlags })
       .withLabels({
         [LABEL_KIND]: 'slapd',
-        [LABEL_OWNER_PID]: process.env.LJWT_TEST_OWNER_PID || String(process.pid),
+        [LABEL_OWNER_PID]: process.env.TEST_RUN_OWNER_PID || String(process.pid),
       })
       .withCommand(['sh', '-c', SCRIPT, 'slapd-run', dir, ...urls])
       .withStartupTimeout(60_000)

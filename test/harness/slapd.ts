@@ -7,7 +7,7 @@
 // Two backends, one interface: 'container' runs slapadd and slapd in an
 // OpenLDAP container (slapd-container.ts: Debian bookworm image, host network,
 // the temp dir bind-mounted at the same path), 'host' runs the slapd of the
-// Debian package on this machine. LJWT_LDAP_BACKEND picks one; the test run's
+// Debian package on this machine. TEST_LDAP_BACKEND picks one; the test run's
 // global setup sets it to 'container' when a Docker engine can be used
 // (test/harness/global-setup.ts). Unset (benchmarks, npm run demo): host.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -83,12 +83,12 @@ const BASE_SCHEMAS = ['core', 'cosine', 'inetorgperson', 'nis'];
 
 export type SlapdBackend = 'host' | 'container';
 
-/** The backend startSlapd uses: LJWT_LDAP_BACKEND ('host' | 'container'), host when unset. */
+/** The backend startSlapd uses: TEST_LDAP_BACKEND ('host' | 'container'), host when unset. */
 export function slapdBackend(): SlapdBackend {
-  const v = process.env.LJWT_LDAP_BACKEND;
+  const v = process.env.TEST_LDAP_BACKEND;
   if (v === undefined || v === '' || v === 'host') return 'host';
   if (v === 'container') return 'container';
-  throw new Error(`LJWT_LDAP_BACKEND=${v}: expected host or container`);
+  throw new Error(`TEST_LDAP_BACKEND=${v}: expected host or container`);
 }
 
 export async function freePort(): Promise<number> {

@@ -111,7 +111,7 @@ describe('slapd harness', () => {
   });
 
   it('runs on the backend the test run chose', () => {
-    expect(slapd.backend).toBe(process.env.LJWT_LDAP_BACKEND || 'host');
+    expect(slapd.backend).toBe(process.env.TEST_LDAP_BACKEND || 'host');
   });
 
   it('serves ldaps:// and StartTLS with the generated CA', async () => {

@@ -20,7 +20,7 @@ import { dockerApi, socketOf } from '../../harness/docker.ts';
 import { REPO_ROOT } from '../../harness/nginx.ts';
 import { freePort } from '../../harness/slapd.ts';
 
-const unavailable = process.env.LJWT_DOCKER_UNAVAILABLE;
+const unavailable = process.env.TEST_DOCKER_UNAVAILABLE;
 const ORIGIN = 'http://127.0.0.1:8080';
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
 const BUILD_TIMEOUT_MS = 40 * 60_000;
@@ -83,7 +83,7 @@ async function waitForSite(port: number, deadlineMs: number): Promise<void> {
 describe.skipIf(!!unavailable)(
   `docker-compose stack from local Debian base images${unavailable ? ` (skipped: Docker cannot be used here: ${unavailable})` : ''}`,
   () => {
-    const project = `ljwt-compose-test-${process.env.LJWT_TEST_OWNER_PID || process.pid}`;
+    const project = `ljwt-compose-test-${process.env.TEST_RUN_OWNER_PID || process.pid}`;
     let socketPath: string;
     let port: number;
     let up = false;

@@ -14,7 +14,7 @@ import {
   dockerApi,
 } from '../../harness/docker.ts';
 
-const unavailable = process.env.LJWT_DOCKER_UNAVAILABLE;
+const unavailable = process.env.TEST_DOCKER_UNAVAILABLE;
 
 function docker(...args: string[]): string {
   const r = spawnSync('docker', args, { encoding: 'utf8', env: process.env });
@@ -36,7 +36,7 @@ describe.skipIf(!!unavailable)(`leftover test containers${unavailable ? ` (skipp
 
   beforeAll(async () => {
     socketPath = socketOf(process.env.DOCKER_HOST ?? '')!;
-    image = process.env.LJWT_SLAPD_IMAGE || (await ensureSlapdImage(process.env.DOCKER_HOST!));
+    image = process.env.TEST_SLAPD_IMAGE || (await ensureSlapdImage(process.env.DOCKER_HOST!));
   });
   afterAll(() => {
     for (const id of created) spawnSync('docker', ['rm', '-f', id], { env: process.env });
