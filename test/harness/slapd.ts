@@ -109,7 +109,7 @@ function schemaPath(name: string): string {
 }
 
 /** The first RDN decides the base entry's object classes. */
-export function baseEntry(baseDn: string): string {
+function baseEntry(baseDn: string): string {
   const first = baseDn.split(',')[0]!;
   const eq = first.indexOf('=');
   const attr = first.slice(0, eq).trim().toLowerCase();
@@ -137,7 +137,7 @@ async function schemaRecord(name: string, backend: SlapdBackend): Promise<string
   return text.split('\n').filter((l) => !l.startsWith('#')).join('\n').trim() + '\n';
 }
 
-export async function configLdif(
+async function configLdif(
   dir: string,
   baseDn: string,
   adminDn: string,
