@@ -85,7 +85,8 @@ function cannotStartReason(): string | undefined {
 
 async function startOwnDockerd(): Promise<void> {
   mkdirSync(OWN_DATA_ROOT, { recursive: true });
-  // A dockerd left by a killed run still holds the pidfile: reuse it if it answers, else it is dead.
+  // ensureDocker found no engine answering on OWN_SOCKET; dockerd itself refuses to start
+  // over a pidfile whose process still lives (then the run falls back to host slapd).
   const fd = openSync(OWN_LOG, 'a');
   const child = spawn(
     'dockerd',
