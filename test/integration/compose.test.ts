@@ -48,6 +48,8 @@ describe('docker-compose.yml', () => {
   it('references only files and build targets that exist', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       if (svc.build) {
+        // A name of our own, so rebuilds replace the image instead of adding one per project.
+        expect(svc.image, name).toBe(`nginx-ldap-jwt/${name}:demo`);
         const file = join(REPO_ROOT, svc.build.context, svc.build.dockerfile);
         expect(existsSync(file), name).toBe(true);
         const stages = [...readFileSync(file, 'utf8').matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
