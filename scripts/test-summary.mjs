@@ -1,7 +1,7 @@
 // Prints the closing line CI reads ("N passed, N failed, N skipped") from vitest's JSON report,
 // or from the watchdog's verdict (watchdog.json next to it) when the watchdog stopped the run.
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readWatchdogVerdict } from './test-watchdog.mjs';
 
 const file = process.argv[2] ?? 'test-results/results.json';
@@ -17,6 +17,9 @@ if (!existsSync(file)) {
   process.exit(1);
 }
 const r = JSON.parse(readFileSync(file, 'utf8'));
+// Which LDAP backend the integration tests used (written by test/harness/ldap-backend-setup.ts).
+const backend = join(dirname(file), 'ldap-backend.txt');
+if (existsSync(backend)) console.log(readFileSync(backend, 'utf8').trim());
 const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 // A suite that failed to load counts as a failure even when it ran no test.
 const failed = r.numFailedTests + (r.numFailedTestSuites > 0 && r.numFailedTests === 0 ? r.numFailedTestSuites : 0);

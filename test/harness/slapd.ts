@@ -3,6 +3,13 @@
 // with `slapadd -n1` (no LDAP round trips, so a directory of hundreds of
 // entries loads in milliseconds), then slapd runs in the foreground with
 // `-d stats` so tests can read which DNs bound (log()).
+//
+// Two backends, one interface: 'container' runs slapadd and slapd in an
+// OpenLDAP container (slapd-container.ts: Debian bookworm image, host network,
+// the temp dir bind-mounted at the same path), 'host' runs the slapd of the
+// Debian package on this machine. TEST_LDAP_BACKEND picks one; the test run's
+// global setup sets it to 'container' when a Docker engine can be used
+// (test/harness/global-setup.ts). Unset (benchmarks, npm run demo): host.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { closeSync, existsSync, openSync } from 'node:fs';
@@ -54,8 +61,18 @@ export interface Slapd {
   log(): Promise<string>;
   /** DNs of successful simple binds seen in the log so far, in order. */
   boundDns(): Promise<string[]>;
-  /** Kill slapd (data stays). */
+  /** Which backend runs this server. */
+  backend: SlapdBackend;
+  /** Stop slapd: SIGTERM, SIGKILL after 5 s (container: docker stop). Data stays. */
   stop(): Promise<void>;
+  /**
+   * Freeze slapd without closing its sockets: connections and new TCP handshakes
+   * succeed (the kernel completes them) but nothing is answered, as with a hung
+   * server (host: SIGSTOP; container: docker pause).
+   */
+  pause(): Promise<void>;
+  /** Undo pause() (host: SIGCONT; container: docker unpause). */
+  resume(): Promise<void>;
   /** Start again on the same ports with the same data. */
   start(): Promise<void>;
   /** stop + remove the temp dir. */
@@ -63,6 +80,16 @@ export interface Slapd {
 }
 
 const BASE_SCHEMAS = ['core', 'cosine', 'inetorgperson', 'nis'];
+
+export type SlapdBackend = 'host' | 'container';
+
+/** The backend startSlapd uses: TEST_LDAP_BACKEND ('host' | 'container'), host when unset. */
+export function slapdBackend(): SlapdBackend {
+  const v = process.env.TEST_LDAP_BACKEND;
+  if (v === undefined || v === '' || v === 'host') return 'host';
+  if (v === 'container') return 'container';
+  throw new Error(`TEST_LDAP_BACKEND=${v}: expected host or container`);
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -99,7 +126,25 @@ function baseEntry(baseDn: string): string {
   }
 }
 
-async function configLdif(dir: string, baseDn: string, adminDn: string, adminPassword: string, opts: SlapdOptions): Promise<string> {
+/**
+ * A schema as a cn=config record: inlined from a file here, or (container) an
+ * `include:` of the image's own /etc/ldap/schema file, which slapadd resolves.
+ */
+async function schemaRecord(name: string, backend: SlapdBackend): Promise<string> {
+  if (backend === 'container' && !name.includes('/')) return `include: file:///etc/ldap/schema/${name}.ldif\n`;
+  const text = await readFile(schemaPath(name), 'utf8');
+  // Comments would be harmless, but separating records needs exactly one blank line.
+  return text.split('\n').filter((l) => !l.startsWith('#')).join('\n').trim() + '\n';
+}
+
+async function configLdif(
+  dir: string,
+  baseDn: string,
+  adminDn: string,
+  adminPassword: string,
+  opts: SlapdOptions,
+  backend: SlapdBackend = 'host',
+): Promise<string> {
   const parts: string[] = [];
   const tls = opts.tls
     ? `olcTLSCertificateFile: ${path.resolve(opts.tls.certFile)}\nolcTLSCertificateKeyFile: ${path.resolve(opts.tls.keyFile)}\n`
@@ -109,11 +154,7 @@ async function configLdif(dir: string, baseDn: string, adminDn: string, adminPas
     'dn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\nolcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\n',
     'dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n',
   );
-  for (const name of [...BASE_SCHEMAS, ...(opts.schemas ?? [])]) {
-    const text = await readFile(schemaPath(name), 'utf8');
-    // Comments would be harmless, but separating records needs exactly one blank line.
-    parts.push(text.split('\n').filter((l) => !l.startsWith('#')).join('\n').trim() + '\n');
-  }
+  for (const name of [...BASE_SCHEMAS, ...(opts.schemas ?? [])]) parts.push(await schemaRecord(name, backend));
   // Like AD's MaxPageSize: a plain search stops at the limit, a paged search
   // (RFC 2696) may fetch everything in pages of at most that size.
   const limit =
@@ -147,13 +188,38 @@ async function configLdif(dir: string, baseDn: string, adminDn: string, adminPas
   return parts.join('\n');
 }
 
-class SlapdExited extends Error {
+export class SlapdExited extends Error {
   constructor(
     readonly log: string,
     code: number | string | null,
   ) {
     super(`slapd exited (${code}) before it was ready:\n${log.slice(-3000)}`);
   }
+}
+
+/** One running slapd (a host process or a container), as startSlapd drives it. */
+export interface SlapdProcess {
+  /** Undefined while running; the exit code or signal once it has exited. */
+  exitStatus(): Promise<number | string | undefined>;
+  /** Why it exited before being ready (a SlapdExited when slapd itself failed). */
+  failure(log: string, status: number | string): Promise<Error>;
+  /** SIGTERM, SIGKILL after 5 s; resolves once it has exited. */
+  terminate(): Promise<void>;
+  /** SIGKILL, at once (a start that failed). */
+  kill(): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/** Where startSlapd runs slapadd and slapd. */
+export interface SlapdRunner {
+  backend: SlapdBackend;
+  /** Load cn=config and the data (files already in dir); throws "slapadd ... failed: <stderr>". */
+  load(dir: string, baseDn: string, bulkLoad: boolean): Promise<void>;
+  /** Start slapd on `urls` with the loaded dir; stdout/stderr appended to dir/slapd.log. */
+  launch(dir: string, urls: string[]): Promise<SlapdProcess>;
+  /** Remove what launch left behind (containers); the dir is removed by the caller. */
+  dispose(): Promise<void>;
 }
 
 async function canConnect(port: number): Promise<boolean> {
@@ -171,11 +237,12 @@ async function canConnect(port: number): Promise<boolean> {
  * a port taken by someone else makes slapd exit with "bind failed") and
  * every port accepts connections.
  */
-async function waitReady(ports: number[], child: ChildProcess, logFile: string, logOffset: number, deadlineMs: number): Promise<void> {
+async function waitReady(ports: number[], proc: SlapdProcess, logFile: string, logOffset: number, deadlineMs: number): Promise<void> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     const log = (await readFile(logFile, 'utf8').catch(() => '')).slice(logOffset);
-    if (child.exitCode !== null || child.signalCode !== null) throw new SlapdExited(log, child.exitCode ?? child.signalCode);
+    const status = await proc.exitStatus();
+    if (status !== undefined) throw await proc.failure(log, status);
     if (log.includes('slapd starting')) {
       let all = true;
       for (const p of ports) all &&= await canConnect(p);
@@ -186,29 +253,87 @@ async function waitReady(ports: number[], child: ChildProcess, logFile: string, 
   }
 }
 
+/** The Debian package's slapd and slapadd on this machine. */
+function hostRunner(): SlapdRunner {
+  return {
+    backend: 'host',
+    async load(dir, baseDn, bulkLoad) {
+      const confDir = path.join(dir, 'slapd.d');
+      await execFileP('slapadd', ['-n0', '-F', confDir, '-l', path.join(dir, 'config.ldif')]).catch((e: { stderr?: string }) => {
+        throw new Error(`slapadd -n0 failed: ${e.stderr ?? String(e)}`);
+      });
+      // -q would skip consistency checks; keep them so a broken fixture fails loudly here.
+      await execFileP('slapadd', [...(bulkLoad ? ['-q'] : []), '-F', confDir, '-b', baseDn, '-l', path.join(dir, 'data.ldif')]).catch(
+        (e: { stderr?: string }) => {
+          throw new Error(`slapadd (data) failed: ${e.stderr ?? String(e)}`);
+        },
+      );
+    },
+    async launch(dir, urls) {
+      const fd = openSync(path.join(dir, 'slapd.log'), 'a');
+      const c: ChildProcess = spawn('slapd', ['-h', urls.join(' '), '-F', path.join(dir, 'slapd.d'), '-d', 'stats'], {
+        stdio: ['ignore', fd, fd],
+      });
+      closeSync(fd);
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      let paused = false;
+      return {
+        async exitStatus() {
+          return c.exitCode ?? c.signalCode ?? undefined;
+        },
+        async failure(log, status) {
+          return new SlapdExited(log, status);
+        },
+        async terminate() {
+          if (c.exitCode !== null || c.signalCode !== null) return;
+          c.kill('SIGTERM');
+          // A stopped process only acts on SIGTERM once continued.
+          if (paused) c.kill('SIGCONT');
+          const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
+          await exited;
+          clearTimeout(timer);
+        },
+        async kill() {
+          if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+          await exited;
+        },
+        async pause() {
+          c.kill('SIGSTOP');
+          paused = true;
+        },
+        async resume() {
+          c.kill('SIGCONT');
+          paused = false;
+        },
+      };
+    },
+    async dispose() {},
+  };
+}
+
+async function runnerFor(backend: SlapdBackend, opts: SlapdOptions): Promise<SlapdRunner> {
+  if (backend === 'host') return hostRunner();
+  const { containerRunner } = await import('./slapd-container.ts');
+  return containerRunner(opts.tls ? [opts.tls.certFile, opts.tls.keyFile] : []);
+}
+
 export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
+  const backend = slapdBackend();
+  const runner = await runnerFor(backend, opts);
   const baseDn = opts.baseDn ?? 'dc=example,dc=com';
   const adminDn = `cn=admin,${baseDn}`;
   const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ljwt-slapd-'));
-  const confDir = path.join(dir, 'slapd.d');
-  await mkdir(confDir);
+  await mkdir(path.join(dir, 'slapd.d'));
   await mkdir(path.join(dir, 'data'));
 
   try {
-    const conf = path.join(dir, 'config.ldif');
-    await writeFile(conf, await configLdif(dir, baseDn, adminDn, adminPassword, opts));
-    await execFileP('slapadd', ['-n0', '-F', confDir, '-l', conf]).catch((e: { stderr?: string }) => {
-      throw new Error(`slapadd -n0 failed: ${e.stderr ?? String(e)}`);
-    });
-    const data = path.join(dir, 'data.ldif');
+    await writeFile(path.join(dir, 'config.ldif'), await configLdif(dir, baseDn, adminDn, adminPassword, opts, backend));
     const ldif = [baseEntry(baseDn), ...(opts.ldif ?? []).map((t) => t.trim() + '\n')].join('\n');
-    await writeFile(data, ldif);
-    // -q would skip consistency checks; keep them so a broken fixture fails loudly here.
-    await execFileP('slapadd', [...(opts.bulkLoad ? ['-q'] : []), '-F', confDir, '-b', baseDn, '-l', data]).catch((e: { stderr?: string }) => {
-      throw new Error(`slapadd (data) failed: ${e.stderr ?? String(e)}`);
-    });
+    await writeFile(path.join(dir, 'data.ldif'), ldif);
+    await runner.load(dir, baseDn, opts.bulkLoad ?? false);
   } catch (e) {
+    await runner.dispose();
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
@@ -216,40 +341,29 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   let port = await freePort();
   let ldapsPort = opts.tls ? await freePort() : undefined;
   const logFile = path.join(dir, 'slapd.log');
-  let child: ChildProcess | undefined;
+  let proc: SlapdProcess | undefined;
 
   const start = async (): Promise<void> => {
-    if (child) return;
+    if (proc) return;
     const urls = [`ldap://127.0.0.1:${port}/`];
     if (ldapsPort !== undefined) urls.push(`ldaps://127.0.0.1:${ldapsPort}/`);
     const logOffset = existsSync(logFile) ? (await readFile(logFile, 'utf8')).length : 0;
-    const fd = openSync(logFile, 'a');
-    const c = spawn('slapd', ['-h', urls.join(' '), '-F', confDir, '-d', 'stats'], {
-      stdio: ['ignore', fd, fd],
-    });
-    closeSync(fd);
-    child = c;
-    c.on('exit', () => {
-      if (child === c) child = undefined;
-    });
+    const p = await runner.launch(dir, urls);
+    proc = p;
     try {
-      await waitReady(ldapsPort !== undefined ? [port, ldapsPort] : [port], c, logFile, logOffset, 10_000);
+      await waitReady(ldapsPort !== undefined ? [port, ldapsPort] : [port], p, logFile, logOffset, backend === 'host' ? 10_000 : 60_000);
     } catch (e) {
-      c.kill('SIGKILL');
-      if (child === c) child = undefined;
+      await p.kill().catch(() => undefined);
+      proc = undefined;
       throw e;
     }
   };
 
   const stop = async (): Promise<void> => {
-    const c = child;
-    if (!c) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-    child = undefined;
+    const p = proc;
+    if (!p) return;
+    await p.terminate();
+    proc = undefined;
   };
 
   const log = async (): Promise<string> => (existsSync(logFile) ? readFile(logFile, 'utf8') : '');
@@ -262,6 +376,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
       break;
     } catch (e) {
       if (!(e instanceof SlapdExited && /Address already in use/.test(e.log)) || attempt >= 5) {
+        await runner.dispose();
         await rm(dir, { recursive: true, force: true });
         throw e;
       }
@@ -278,6 +393,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     adminDn,
     adminPassword,
     dir,
+    backend,
     log,
     async boundDns() {
       // slapd logs "conn=C op=O BIND dn=..." then "conn=C op=O RESULT tag=97 err=0".
@@ -300,8 +416,17 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     },
     start,
     stop,
+    async pause() {
+      if (!proc) throw new Error('slapd is not running');
+      await proc.pause();
+    },
+    async resume() {
+      if (!proc) throw new Error('slapd is not running');
+      await proc.resume();
+    },
     async destroy() {
       await stop();
+      await runner.dispose();
       await rm(dir, { recursive: true, force: true });
     },
   };

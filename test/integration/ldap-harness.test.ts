@@ -95,6 +95,25 @@ describe('slapd harness', () => {
     await up.unbind();
   });
 
+  it('pause() hangs slapd with its port open; resume() makes it answer again', async () => {
+    await slapd.pause();
+    try {
+      const hung = new Client({ url: slapd.url, timeout: 1000 });
+      // The kernel still completes the TCP handshake; the bind is never answered.
+      await expect(hung.bind(READER, 'reader-secret')).rejects.toThrow(/timed out/);
+      await hung.unbind().catch(() => undefined);
+    } finally {
+      await slapd.resume();
+    }
+    const c = new Client({ url: slapd.url, timeout: 5000 });
+    await c.bind(READER, 'reader-secret');
+    await c.unbind();
+  });
+
+  it('runs on the backend the test run chose', () => {
+    expect(slapd.backend).toBe(process.env.TEST_LDAP_BACKEND || 'host');
+  });
+
   it('serves ldaps:// and StartTLS with the generated CA', async () => {
     const ca = await readFile(pki.caFile);
     const s = new Client({ url: slapd.ldapsUrl!, tlsOptions: { ca: [ca] } });
