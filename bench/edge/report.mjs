@@ -60,11 +60,16 @@ export function attachFloors(rows, variants) {
     const floorName = v && v.floor ? v.floor(r.cache ?? '') : null;
     if (!floorName) continue;
     r.floorName = floorName;
+    r.floorBasis = v.floorBasis ?? 'added';
     const f = rows.find((x) => x.name === floorName);
-    if (f && f.addedUs !== undefined && r.addedUs !== undefined && f.addedUs > 0) {
-      r.floorAddedUs = f.addedUs;
-      r.xFloor = r.addedUs / f.addedUs;
-    }
+    if (!f || f.workerUs === undefined) { r.floorProblem = `${floorName} not measured`; continue; }
+    const mine = r.floorBasis === 'total' ? r.workerUs : r.addedUs;
+    const theirs = r.floorBasis === 'total' ? f.workerUs : f.addedUs;
+    if (mine === undefined || theirs === undefined) { r.floorProblem = 'no baseline measured'; continue; }
+    // Noise on a busy machine can put a cheap floor at or below its proxy: no multiple then.
+    if (!(theirs > 0)) { r.floorProblem = `${floorName} added ${us(theirs)} µs`; continue; }
+    r.floorUs = theirs;
+    r.xFloor = mine / theirs;
   }
   return rows;
 }
@@ -85,7 +90,8 @@ export function runtimeTable(rows) {
     const ratio = base ? (r.rps / base.rps).toFixed(2) : 'n/a';
     const added = base ? signedMs(r.p99Ms - base.p99Ms) : 'n/a';
     const vsC = svc && r.group === 'b' ? (r.rps / svc.rps).toFixed(2) : '';
-    const floor = r.xFloor !== undefined ? `${r.xFloor.toFixed(2)} (${r.floorName})` : r.floorName ? `n/a (${r.floorName} not measured)` : '';
+    const floor = r.xFloor !== undefined ? `${r.xFloor.toFixed(2)} (${r.floorName}${r.floorBasis === 'total' ? ', total µs' : ''})`
+      : r.floorName ? `n/a (${r.floorProblem})` : '';
     out.push(`| ${r.name} | ${int(r.rps)} | ${ratio} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r === base ? '' : added} | ${vsC} | ` +
       `${us(r.workerUs)} (${Math.round(r.workerBusy * 100)}%) | ${r.addedUs !== undefined ? us(r.addedUs) : ''} | ${floor} | ${r.cache ?? ''} |`);
   }
@@ -115,7 +121,11 @@ export function targetLines(rt, rows) {
   const line = (what, limit, picked, value, fmt, higherIsBetter, none) => {
     if (picked.length === 0) { out.push(`| ${what} | ${limit} | | **missed**: ${none} |`); return; }
     const values = picked.map((r) => [r, value(r)]).filter(([, x]) => x !== undefined);
-    if (values.length === 0) { out.push(`| ${what} | ${limit} | | **missed**: not measured (see the rows' errors) |`); return; }
+    if (values.length === 0) {
+      const why = picked.map((r) => `${r.name}: ${r.error ?? r.floorProblem ?? 'not measured'}`).join('; ');
+      out.push(`| ${what} | ${limit} | | **missed**: no figure (${why.replace(/\|/g, '\\|').replace(/\n/g, ' ')}) |`);
+      return;
+    }
     values.sort((p, q) => (higherIsBetter ? p[1] - q[1] : q[1] - p[1]));
     const worst = values[0];
     const lim = Number(String(limit).replace(/[^0-9.]/g, ''));
@@ -128,7 +138,7 @@ export function targetLines(rt, rows) {
     const mine = rows.filter((r) => r.mode === mode && !r.na);
     const hits = mine.filter((r) => r.target === 'hit');
     const noCache = 'no decision cache answered on this runtime (njs 0.7.x has no shared dict)';
-    line(`garbage token → 401, ${mode}: added µs ÷ floor's refusal`, `≤ ${REFUSAL_LIMIT}`, mine.filter((r) => r.target === 'refusal'),
+    line(`garbage token → 401, ${mode}: worker µs ÷ floor's refusal`, `≤ ${REFUSAL_LIMIT}`, mine.filter((r) => r.target === 'refusal'),
       (r) => r.xFloor, x, false, 'no refusal row measured');
     line(`cache hit, ${mode}: added µs ÷ floor hit`, `≤ ${HIT_LIMIT}`, hits, (r) => r.xFloor, x, false, noCache);
     line(`cache hit, ${mode}: requests/s ÷ plain proxy`, `≥ ${HIT_VS_PROXY[mode]}`, proxy ? hits : [],

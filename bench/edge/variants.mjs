@@ -12,6 +12,7 @@
 //   floorCheck  floor rows: { handler, mode } -> floor.js's <sub|access>_<handler>
 //   floor(cache) the floor row this row is held against, given its $ljwt_cache_status
 //               (HIT, MISS, OFF, or '' when unknown); null: none
+//   floorBasis  'added' (default: worker µs over each nginx's plain proxy) or 'total' (worker µs)
 //   target(cache) which target of the report the row is checked against, given its cache status:
 //               'hit' (decision from a cache), 'full' (full check of `alg`), 'refusal', or null
 //   alg, mode   the row's algorithm and 'auth_request' | 'js_access', for the targets
@@ -172,7 +173,9 @@ export function buildVariants(ctx) {
       name: `d1-garbage${mode.suffix}`, group: 'd', what: `random garbage bearer value, new on every request${mode.how}`,
       needs: mode.needs, protect: mode.protect, directives: edge([]),
       request: { kind: 'garbage', header: 'Authorization', prefix: 'Bearer ' }, expect: 401,
-      floor: () => `f-garbage${mode.suffix}`, mode: mode.protect, target: () => 'refusal',
+      // A refusal never reaches the upstream, so its floor is compared in total worker µs:
+      // the floor's refusal can cost less than proxying, leaving no added µs to divide by.
+      floor: () => `f-garbage${mode.suffix}`, floorBasis: 'total', mode: mode.protect, target: () => 'refusal',
     });
     v.push({
       name: `d2-forged-rs256${mode.suffix}`, group: 'd', needs: mode.needs, extra: true,
