@@ -83,6 +83,11 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
       ${lines.join('\n      ')}
     }`;
   };
+  // Rows may bring http-level and server-level lines (e.g. a proxy_cache_path and the internal
+  // location it caches); each distinct line once.
+  const unique = (key) => [...new Set(variants.flatMap((v) => v[key] ?? []))].join('\n    ');
+  const httpExtra = unique('http');
+  const serverExtra = unique('server');
   const twinExtra = cacheStatus ? ['add_header X-Bench-Cache $ljwt_cache_status always;'] : [];
   const locs = variants.map((v) => location(locationPath(v.name), v, []) + location(checkPath(v.name), v, twinExtra)).join('\n');
   const service = servicePort === null ? '' : `
@@ -110,6 +115,7 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
   include {{DIR}}/http.conf;
   js_import bench_noop from {{DIR}}/noop.js;${runtime.sharedDict === true ? '\n  include {{DIR}}/http-shared.conf;' : ''}
   ${process.env.LJWT_BENCH_HTTP ?? ''}
+  ${httpExtra}
   upstream bench_static {
     server 127.0.0.1:${upstreamPort};
     keepalive 32;
@@ -120,6 +126,7 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
     keepalive_requests ${KEEPALIVE_REQUESTS};
     proxy_http_version 1.1;
     include {{DIR}}/server.conf;${serviceLocation}
+    ${serverExtra}
     location = /_bench/noop {
       internal;
       js_content bench_noop.ok;

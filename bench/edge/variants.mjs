@@ -7,6 +7,8 @@
 //   instance    'project' (default: the nginx with the project's nginx/*.conf and bundle) or
 //               'floor' (a second nginx of the same runtime that loads only floor.js)
 //   directives  lines put into the location before the include
+//   http, server optional lines for the project nginx's http{} / server{} block (each distinct
+//               line once), e.g. a proxy_cache_path and the internal location a row uses
 //   protect     'auth_request' (nginx/protect.conf), 'js_access' (nginx/protect-access.conf) or null
 //   service     true: auth_request to the service's /auth/validate instead
 //   floorCheck  floor rows: { handler, mode } -> floor.js's <sub|access>_<handler>
