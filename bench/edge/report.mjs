@@ -211,7 +211,8 @@ export function document(run, perRuntime, memoryRows, legend) {
     'worker µs/req: run time of the nginx worker per request it served during the measured part, and the share of the wall time ' +
     'it was busy (near 100%: nginx was the limit; this figure moves least when other work shares the machine); ' +
     'added µs: worker µs/req minus that of the same nginx\'s plain proxy; × floor: added µs ÷ the added µs of the floor row named ' +
-    '(a cache hit against `f-hit`, a full check against the floor of its algorithm, a refusal against `f-garbage`); ' +
+    '(a cache hit against `f-hit`, a full check against the floor of its algorithm), or for a refusal its total worker µs ÷ ' +
+    'those of `f-garbage` ("total µs": a refusal never proxies); ' +
     'cache: `$ljwt_cache_status` of a repeated request before the load ' +
     '(HIT: the measured requests reuse a cached decision; OFF/MISS: every request verifies). A cell whose responses were not all the expected status ' +
     '(200, or 401 for d* and f-garbage) is shown as an error, never as a figure.', '');
