@@ -3,9 +3,11 @@
 // token validation on every runtime of the test matrix, against a plain proxy_pass
 // baseline, the seed's auth_request-to-the-service design and the rejection path.
 // Per runtime: one nginx under test (the project's nginx/*.conf via test/harness/nginx.ts),
-// a static upstream (host nginx), wrk on 127.0.0.1; the service (for c) once per run.
-//   node bench/edge/run.mjs [--runtimes bookworm-njs,testing-qjs] [--variants rs256,d2]
-//     [--duration 5] [--warmup 1] [--rounds 3] [--quick] [--threads 2] [--connections 32]
+// one floor nginx of the same runtime (bench/edge/floor/floor.js: the least work any njs
+// validator must do), a static upstream (host nginx), wrk on 127.0.0.1; the service (for c)
+// once per run. Every project row is reported as a multiple of its floor's added cost.
+//   node bench/edge/run.mjs [--runtimes bookworm-njs,testing-qjs] [--variants rs256,d2] [--all]
+//     [--duration 3] [--warmup 1] [--rounds 3] [--quick] [--threads 2] [--connections 32]
 //     [--memory] [--memory-requests 1000000] [--cache-rows | --no-cache-rows] [--no-build]
 // Writes bench/results/edge.md (also printed) and bench/results/edge.jsonl.
 import { build } from 'esbuild';
@@ -17,25 +19,28 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildVariants, keyFiles, ALGS, AUDIENCE, CACHE_VARIABLE, ISSUER, MEMORY_VARIANTS } from './variants.mjs';
-import { checkPath, cpuSeconds, jwkThumbprint, locationPath, rssKiB, runtimeVersions, startEdge, startService, startStaticUpstream, workerPid } from './stack.mjs';
+import { checkPath, jwkThumbprint, locationPath, rssKiB, runMicros, runtimeVersions, servedRequests, startEdge, startFloor, startService,
+  startStaticUpstream, workerPid } from './stack.mjs';
 import { runWrk, statusProblem, wrkVersion } from './wrk.mjs';
-import { document, summarize } from './report.mjs';
+import { attachFloors, document, summarize } from './report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cache = path.join(root, 'node_modules/.cache/bench-edge');
 const results = path.join(root, 'bench/results');
 
 const USAGE = `usage: node bench/edge/run.mjs [options]   (npm run bench -- edge [options])
-  --runtimes LIST        comma-separated runtime ids (default: all: bookworm-njs,testing-njs,testing-qjs)
+  --runtimes LIST        comma-separated runtime ids (default: all: bookworm-njs,trixie-njs,testing-njs,testing-qjs)
   --variants LIST        comma-separated name fragments; a variant runs when its name contains one
-                         (a-proxy, the baseline, always runs)
-  --duration S           seconds measured per cell (default 5)
+                         (a-proxy and f-proxy, the baselines, and the floors of the chosen rows always run)
+  --all                  also the rows left out by default (cookie, 1key, d2-forged, a2-njs-noop)
+  --duration S           seconds measured per cell (default 3)
   --warmup S             seconds of warm-up per cell, statuses checked (default 1)
   --rounds N             rounds, every variant once per round, alternating order (default 3)
   --quick                1 round of 2 s
   --threads N            wrk -t (default 2)
   --connections N        wrk -c (default 32)
-  --memory               worker RSS before/after --memory-requests requests of ${MEMORY_VARIANTS.join(' and ')}
+  --memory               worker RSS over --memory-requests requests of ${MEMORY_VARIANTS.join(' and ')}:
+                         after the first 100,000, before and after the last 100,000
   --memory-requests N    default 1000000
   --memory-variants LIST the variants measured by --memory (default: ${MEMORY_VARIANTS.join(',')})
   --out NAME             results go to bench/results/NAME.md and NAME.jsonl (default: edge)
@@ -52,7 +57,7 @@ function options() {
         runtimes: { type: 'string' }, variants: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
         rounds: { type: 'string' }, quick: { type: 'boolean' }, threads: { type: 'string' }, connections: { type: 'string' },
         memory: { type: 'boolean' }, 'memory-requests': { type: 'string' }, 'memory-variants': { type: 'string' },
-        out: { type: 'string' }, 'cache-rows': { type: 'boolean' },
+        out: { type: 'string' }, 'cache-rows': { type: 'boolean' }, all: { type: 'boolean' },
         'no-cache-rows': { type: 'boolean' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean' },
       },
       strict: true,
@@ -75,7 +80,8 @@ function options() {
   return {
     runtimes: list(a.runtimes),
     variants: list(a.variants),
-    seconds: num('duration', a.duration, a.quick ? 2 : 5, 1),
+    all: Boolean(a.all),
+    seconds: num('duration', a.duration, a.quick ? 2 : 3, 1),
     warmup: num('warmup', a.warmup, 1, 0),
     rounds: num('rounds', a.rounds, a.quick ? 1 : 3, 1),
     threads: num('threads', a.threads, 2, 1),
@@ -185,11 +191,57 @@ async function precheck(h, port, v) {
   const r = await h.rawRequest(port, 'GET', locationPath(v.name), sampleHeaders(v.request));
   if (r.status !== v.expect) return `pre-check: expected ${v.expect}, got ${r.status} ${r.header('x-ljwt-error') ?? ''}`.trim();
   if (v.expect === 200 && r.body !== 'ok\n') return `pre-check: the answer did not come from the upstream: ${JSON.stringify(r.body.slice(0, 80))}`;
-  if (v.protect || v.service) {
+  const verifies = v.floorCheck && v.floorCheck.handler !== 'noop';
+  if (v.protect || v.service || verifies) {
     const none = await h.rawRequest(port, 'GET', locationPath(v.name), []);
     if (none.status !== 401) return `pre-check: a request without token got ${none.status}, not 401`;
   }
+  if (verifies && v.expect === 200) {
+    // The floor really checks the signature: one changed signature character is refused.
+    const value = v.request.value;
+    const i = value.lastIndexOf('.') + 6;
+    const tampered = value.slice(0, i) + (value[i] === 'A' ? 'B' : 'A') + value.slice(i + 1);
+    const bad = await h.rawRequest(port, 'GET', locationPath(v.name), [[v.request.header, tampered]]);
+    if (bad.status !== 401) return `pre-check: a token with a changed signature got ${bad.status}, not 401`;
+  }
   return null;
+}
+
+/** The span in which worker memory is watched: the first and the last MEMORY_WINDOW requests. */
+const MEMORY_WINDOW = 100_000;
+
+/**
+ * Sends o.memoryRequests requests of variant v to the nginx under test, in wrk runs sized to
+ * reach each checkpoint, and reads the worker's VmRSS at the start, after the first
+ * MEMORY_WINDOW requests, when the last MEMORY_WINDOW begin and at the end. Counts come from
+ * stub_status; every response must have the variant's status.
+ */
+async function memoryRun(nginx, v, rps, log) {
+  const pid = workerPid(nginx);
+  const total = o.memoryRequests;
+  const start = await servedRequests(h, nginx);
+  const out = { startKiB: rssKiB(pid) };
+  const checkpoints = [
+    ['first', Math.min(MEMORY_WINDOW, total)],
+    ['lastStart', Math.max(Math.min(MEMORY_WINDOW, total), total - MEMORY_WINDOW)],
+    ['end', total],
+  ];
+  let done = 0;
+  for (const [label, at] of checkpoints) {
+    while (done < at) {
+      const seconds = Math.max(1, Math.min(300, Math.ceil((at - done) / Math.max(1, rps))));
+      const r = await runWrk({ url: `http://127.0.0.1:${nginx.ports.main}${locationPath(v.name)}`, threads: o.threads,
+        connections: o.connections, seconds, mode: 'measure', request: v.request });
+      const p = statusProblem(r, v.expect);
+      if (p) throw new Error(p);
+      done = (await servedRequests(h, nginx)) - start;
+      rps = r.rps;
+      log(`${done} requests, RSS ${rssKiB(pid)} KiB`);
+    }
+    if (label === 'end') { out.requests = done; out.endKiB = rssKiB(pid); } else { out[`${label}At`] = done; out[`${label}KiB`] = rssKiB(pid); }
+  }
+  if (workerPid(nginx) !== pid) throw new Error('the nginx worker was replaced during the run');
+  return out;
 }
 
 const o = options();
@@ -231,15 +283,22 @@ const { tokens, forgedPrefix } = mintTokens(h, keys);
 const cacheRows = o.cacheRows ?? edgeHasCacheVariable();
 const cacheStatus = edgeHasCacheStatus();
 let variants = buildVariants({ tokens, forgedPrefix, cacheRows });
-if (o.variants) {
-  const unknown = o.variants.filter((f) => !variants.some((v) => v.name.includes(f)));
-  if (unknown.length > 0) { process.stderr.write(`no variant matches ${unknown.join(', ')}\n`); process.exit(2); }
-  variants = variants.filter((v) => v.name === 'a-proxy' || o.variants.some((f) => v.name.includes(f)));
+{
+  const all = variants;
+  if (o.variants) {
+    const unknown = o.variants.filter((f) => !all.some((v) => v.name.includes(f)));
+    if (unknown.length > 0) { process.stderr.write(`no variant matches ${unknown.join(', ')}\n`); process.exit(2); }
+  }
+  const chosen = all.filter((v) => (o.variants ? o.variants.some((f) => v.name.includes(f)) : o.all || !v.extra));
+  // The baselines, and the floor rows the chosen rows are held against (a hit's and a full check's).
+  const keep = new Set(['a-proxy', 'f-proxy', ...chosen.map((v) => v.name)]);
+  for (const v of chosen) if (v.floor) for (const c of ['HIT', '']) { const f = v.floor(c); if (f) keep.add(f); }
+  variants = all.filter((v) => keep.has(v.name));
 }
 const command = process.env.BENCH_COMMAND || ['node', 'bench/edge/run.mjs', ...process.argv.slice(2)].join(' ');
 const run = {
   type: 'run', date: new Date().toISOString(), command, ...machine(), wrk: wrkVersion(), threads: o.threads,
-  connections: o.connections, seconds: o.seconds, warmup: o.warmup, rounds: o.rounds, cacheRows,
+  connections: o.connections, seconds: o.seconds, warmup: o.warmup, rounds: o.rounds, cacheRows, memoryRequests: o.memory ? o.memoryRequests : null,
 };
 mkdirSync(results, { recursive: true });
 run.bundleBuilt = statSync(path.join(root, 'dist/njs/ljwt.js')).mtime.toISOString();
@@ -267,20 +326,28 @@ try {
     const active = variants.filter((v) => !na[v.name]);
     let upstream = null;
     let edge = null;
+    let floor = null;
     try {
       upstream = await startStaticUpstream(h, host);
       cleanups.push(upstream.stop);
-      edge = await startEdge(h, rt, active, {
+      const inProject = active.filter((v) => v.instance !== 'floor');
+      const inFloor = active.filter((v) => v.instance === 'floor');
+      edge = await startEdge(h, rt, inProject, {
         upstreamPort: upstream.ports.up,
         servicePort: service ? service.port : null,
         files: keyFiles(h, keys),
         cacheStatus,
       });
       cleanups.push(edge.stop);
-      const port = edge.ports.main;
+      if (inFloor.length > 0) {
+        floor = await startFloor(h, rt, inFloor, { upstreamPort: upstream.ports.up, keys });
+        cleanups.push(floor.stop);
+      }
+      const instanceOf = (v) => (v.instance === 'floor' ? floor : edge);
       const errors = {};
       const cacheSeen = {};
       for (const v of active) {
+        const port = instanceOf(v).ports.main;
         const p = await precheck(h, port, v);
         if (p) { errors[v.name] = p; say(`${id} ${v.name}: ${p}`); }
         if (cacheStatus && v.protect && v.expect === 200) cacheSeen[v.name] = await cacheState(h, port, v);
@@ -288,12 +355,17 @@ try {
       const measured = active.filter((v) => !errors[v.name]);
       // The worker's CPU time per request is the cost figure least disturbed by other load on
       // the machine; its busy share shows whether nginx (not wrk or the upstream) was the limit.
-      const worker = workerPid(edge);
+      // Run time from /proc/<pid>/schedstat, requests from stub_status, both read around the
+      // measured part: the requests the worker served, not the ones wrk saw complete.
+      const workers = new Map([[edge, workerPid(edge)]]);
+      if (floor) workers.set(floor, workerPid(floor));
       const cells = [];
       for (let round = 0; round < o.rounds; round++) {
         const order = round % 2 === 0 ? measured : measured.slice().reverse();
         for (const v of order) {
-          const url = `http://127.0.0.1:${port}${locationPath(v.name)}`;
+          const inst = instanceOf(v);
+          const worker = workers.get(inst);
+          const url = `http://127.0.0.1:${inst.ports.main}${locationPath(v.name)}`;
           const base = { url, threads: o.threads, connections: o.connections, request: v.request };
           const cell = { type: 'cell', runtime: id, variant: v.name, round };
           try {
@@ -304,10 +376,13 @@ try {
               if (problem) problem = `warm-up: ${problem}`;
             }
             if (!problem) {
-              const cpu0 = cpuSeconds(worker);
+              const served0 = await servedRequests(h, inst);
+              const run0 = runMicros(worker);
               const r = await runWrk({ ...base, seconds: o.seconds, mode: 'measure' });
-              const cpu = cpuSeconds(worker) - cpu0;
-              Object.assign(cell, { workerUsPerRequest: (cpu * 1e6) / Math.max(1, r.requests), workerBusy: cpu / (r.durationUs / 1e6), rps: r.rps, p50Ms: r.p50Ms, p90Ms: r.p90Ms, p99Ms: r.p99Ms, maxMs: r.maxUs / 1000, requests: r.requests,
+              const busyUs = runMicros(worker) - run0;
+              const served = (await servedRequests(h, inst)) - served0;
+              Object.assign(cell, { workerUsPerRequest: busyUs / Math.max(1, served), workerBusy: busyUs / r.durationUs, served,
+                rps: r.rps, p50Ms: r.p50Ms, p90Ms: r.p90Ms, p99Ms: r.p99Ms, maxMs: r.maxUs / 1000, requests: r.requests,
                 statusErrors: r.statusErrors, socketErrors: r.socketErrors });
               problem = statusProblem(r, v.expect);
             }
@@ -317,50 +392,40 @@ try {
           }
           cells.push(cell);
           jsonl.push(JSON.stringify(cell));
-          say(`${id} round ${round + 1}/${o.rounds} ${v.name}: ${cell.error ? `ERROR ${cell.error}` : `${Math.round(cell.rps)} req/s, worker ${Math.round(cell.workerUsPerRequest)} µs/req (${Math.round(cell.workerBusy * 100)}% busy), p50 ${cell.p50Ms.toFixed(2)} ms, p99 ${cell.p99Ms.toFixed(2)} ms`}`);
+          say(`${id} round ${round + 1}/${o.rounds} ${v.name}: ${cell.error ? `ERROR ${cell.error}` : `${Math.round(cell.rps)} req/s, worker ${cell.workerUsPerRequest.toFixed(1)} µs/req (${Math.round(cell.workerBusy * 100)}% busy), p50 ${cell.p50Ms.toFixed(2)} ms, p99 ${cell.p99Ms.toFixed(2)} ms`}`);
         }
       }
-      entry.rows = summarize(variants, cells, na, errors).map((r) => ({ ...r, cache: cacheSeen[r.name] ?? '' }));
+      entry.rows = attachFloors(summarize(variants, cells, na, errors).map((r) => ({ ...r, cache: cacheSeen[r.name] ?? '' })), variants);
       for (const r of entry.rows) jsonl.push(JSON.stringify({ type: 'summary', runtime: id, ...r }));
 
       if (o.memory) {
         for (const name of o.memoryVariants) {
           const v = measured.find((x) => x.name === name);
-          const row = { type: 'memory', runtime: id, variant: name };
-          if (!v) { row.error = 'variant not measured in this run'; memoryRows.push(row); jsonl.push(JSON.stringify(row)); continue; }
-          try {
-            const pid = workerPid(edge);
-            row.beforeKiB = rssKiB(pid);
-            let done = 0;
-            let rps = entry.rows.find((r) => r.name === name)?.rps ?? 1000;
-            while (done < o.memoryRequests) {
-              const seconds = Math.max(2, Math.min(300, Math.ceil((o.memoryRequests - done) / rps) + 1));
-              say(`${id} memory ${name}: ${done} requests so far, RSS ${rssKiB(pid)} KiB, next ${seconds} s`);
-              const r = await runWrk({ url: `http://127.0.0.1:${port}${locationPath(name)}`, threads: o.threads,
-                connections: o.connections, seconds, mode: 'measure', request: v.request });
-              const p = statusProblem(r, v.expect);
-              if (p) throw new Error(p);
-              done += r.requests;
-              rps = r.rps;
+          const row = { type: 'memory', runtime: id, variant: name, cache: cacheSeen[name] ?? '' };
+          if (!v) row.error = 'variant not measured in this run';
+          else {
+            try {
+              Object.assign(row, await memoryRun(edge, v, entry.rows.find((r) => r.name === name)?.rps ?? 1000, (s) => say(`${id} memory ${name}: ${s}`)));
+            } catch (e) {
+              row.error = e.message;
             }
-            if (workerPid(edge) !== pid) throw new Error('the nginx worker was replaced during the run');
-            row.requests = done;
-            row.afterKiB = rssKiB(pid);
-          } catch (e) {
-            row.error = e.message;
           }
           memoryRows.push(row);
           jsonl.push(JSON.stringify(row));
-          say(`${id} memory ${name}: ${row.error ? `ERROR ${row.error}` : `${row.beforeKiB} -> ${row.afterKiB} KiB after ${row.requests} requests`}`);
+          say(`${id} memory ${name}: ${row.error ? `ERROR ${row.error}` : `RSS ${row.startKiB} KiB at start, ${row.firstKiB} after ${row.firstAt}, ` +
+            `${row.lastStartKiB} at ${row.lastStartAt}, ${row.endKiB} after ${row.requests} requests`}`);
         }
       }
-      const alerts = edge.errorLog().split('\n').filter((l) => /\[(alert|emerg|crit)\]/.test(l));
-      if (alerts.length > 0) say(`${id}: nginx error.log has ${alerts.length} alert/crit lines, e.g. ${alerts[0]}`);
+      for (const inst of [edge, floor]) {
+        if (!inst) continue;
+        const alerts = inst.errorLog().split('\n').filter((l) => /\[(alert|emerg|crit)\]/.test(l));
+        if (alerts.length > 0) say(`${id}: nginx error.log has ${alerts.length} alert/crit lines, e.g. ${alerts[0]}`);
+      }
     } catch (e) {
       entry.error = e.message;
       say(`${id}: ${e.stack}`);
     } finally {
-      for (const inst of [edge, upstream]) {
+      for (const inst of [edge, floor, upstream]) {
         if (!inst) continue;
         const i = cleanups.indexOf(inst.stop);
         if (i >= 0) cleanups.splice(i, 1);

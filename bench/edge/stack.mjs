@@ -1,6 +1,7 @@
 // The processes of the edge benchmark: the static upstream (host nginx), the nginx under
 // test (one per runtime, the project's http.conf/server.conf/protect.conf through the test
-// harness), and the real auth service (dist/service/main.js) with a local slapd for (c).
+// harness), the floor nginx (the same runtime with only bench/edge/floor/floor.js), and the
+// real auth service (dist/service/main.js) with a local slapd for (c).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,13 @@ export function checkPath(name) {
   return `/check/${name}/`;
 }
 
+/** stub_status of every nginx under test: its request count divides the worker's CPU time. */
+export const STATUS_PATH = '/_bench/status';
+const STATUS_LOCATION = `
+    location = ${STATUS_PATH} {
+      stub_status;
+    }`;
+
 const PROTECT_INCLUDE = { auth_request: 'protect.conf', js_access: 'protect-access.conf' };
 
 /**
@@ -75,6 +83,11 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
       ${lines.join('\n      ')}
     }`;
   };
+  // Rows may bring http-level and server-level lines (e.g. a proxy_cache_path and the internal
+  // location it caches); each distinct line once.
+  const unique = (key) => [...new Set(variants.flatMap((v) => v[key] ?? []))].join('\n    ');
+  const httpExtra = unique('http');
+  const serverExtra = unique('server');
   const twinExtra = cacheStatus ? ['add_header X-Bench-Cache $ljwt_cache_status always;'] : [];
   const locs = variants.map((v) => location(locationPath(v.name), v, []) + location(checkPath(v.name), v, twinExtra)).join('\n');
   const service = servicePort === null ? '' : `
@@ -102,6 +115,7 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
   include {{DIR}}/http.conf;
   js_import bench_noop from {{DIR}}/noop.js;${runtime.sharedDict === true ? '\n  include {{DIR}}/http-shared.conf;' : ''}
   ${process.env.LJWT_BENCH_HTTP ?? ''}
+  ${httpExtra}
   upstream bench_static {
     server 127.0.0.1:${upstreamPort};
     keepalive 32;
@@ -112,13 +126,71 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
     keepalive_requests ${KEEPALIVE_REQUESTS};
     proxy_http_version 1.1;
     include {{DIR}}/server.conf;${serviceLocation}
+    ${serverExtra}
     location = /_bench/noop {
       internal;
       js_content bench_noop.ok;
-    }
+    }${STATUS_LOCATION}
 ${locs}
   }`,
   });
+}
+
+/** floor.js's KEYS: base64 of the HMAC secret and of the SPKI DER of the public keys. */
+export function floorKeys(keys) {
+  const spki = (k) => k.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  return { HS256: keys.hs256.secret.toString('base64'), RS256: spki(keys.rsa), PS256: spki(keys.rsa), ES256: spki(keys.ec256) };
+}
+
+const FLOOR_KEYS_MARKER = '/* FLOOR_KEYS */ {}';
+
+/**
+ * The floor nginx: the same runtime as the nginx under test, with none of the project's
+ * files, only floor.js (its keys written in). One location per floor variant: an
+ * auth_request subrequest to floor.js's sub_<handler>, or js_access floor.access_<handler>;
+ * the user it sets goes upstream as one header, as the project's identity headers do.
+ */
+export async function startFloor(h, runtime, variants, { upstreamPort, keys }) {
+  const source = readFileSync(new URL('./floor/floor.js', import.meta.url), 'utf8');
+  if (!source.includes(FLOOR_KEYS_MARKER)) throw new Error(`bench/edge/floor/floor.js lacks ${FLOOR_KEYS_MARKER}`);
+  const js = source.replace(FLOOR_KEYS_MARKER, JSON.stringify(floorKeys(keys)));
+  const locs = variants.map((v) => {
+    const proxy = ['proxy_set_header Connection "";', 'proxy_pass http://bench_static;'];
+    if (!v.floorCheck) return location(locationPath(v.name), proxy);
+    const handler = `floor.${v.floorCheck.mode}_${v.floorCheck.handler}`;
+    const user = 'proxy_set_header X-Authenticated-User $floor_user;';
+    if (v.floorCheck.mode === 'access') return location(locationPath(v.name), [`js_access ${handler};`, user, ...proxy]);
+    const sub = `/_floor/${v.name}`;
+    return location(locationPath(v.name), [`auth_request ${sub};`, user, ...proxy]) +
+      location(`= ${sub}`, ['internal;', `js_content ${handler};`]);
+  }).join('\n');
+  return h.startNginx({
+    runtime,
+    ports: ['main'],
+    errorLogLevel: 'error',
+    files: { 'floor.js': js },
+    http: `
+  js_import floor from {{DIR}}/floor.js;
+  js_var $floor_user;${runtime.sharedDict === true ? '\n  js_shared_dict_zone zone=floor_decisions:10m timeout=3600s evict;' : ''}
+  upstream bench_static {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 32;
+    keepalive_requests ${KEEPALIVE_REQUESTS};
+  }
+  server {
+    listen 127.0.0.1:{{PORT:main}} backlog=1024;
+    keepalive_requests ${KEEPALIVE_REQUESTS};
+    proxy_http_version 1.1;${STATUS_LOCATION}
+${locs}
+  }`,
+  });
+}
+
+function location(prefix, lines) {
+  return `
+    location ${prefix} {
+      ${lines.join('\n      ')}
+    }`;
 }
 
 /** RFC 7638 thumbprint of a public EC/RSA/OKP JWK: the kid the service's key manager expects. */
@@ -219,14 +291,22 @@ export function workerPid(nginx) {
   return workers[0];
 }
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+/**
+ * CPU time a process (its main thread) has run so far, in µs: the first field of
+ * /proc/<pid>/schedstat, in ns, exact where /proc/<pid>/stat counts clock ticks.
+ * nginx workers are single-threaded.
+ */
+export function runMicros(pid) {
+  const f = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/);
+  return Number(f[0]) / 1000;
+}
 
-/** CPU seconds (user + system) a process has used so far (/proc/<pid>/stat utime, stime). */
-export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of proc(5); f[0] is field 3 (state).
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+/** Requests the nginx has handled so far (stub_status), not counting this status request. */
+export async function servedRequests(h, nginx) {
+  const r = await h.rawRequest(nginx.ports.main, 'GET', STATUS_PATH, []);
+  const m = /^\s*\d+\s+\d+\s+(\d+)\s*$/m.exec(r.body);
+  if (r.status !== 200 || !m) throw new Error(`stub_status answered ${r.status}: ${r.body.slice(0, 200)}`);
+  return Number(m[1]) - 1;
 }
 
 /** VmRSS of a process in KiB. */

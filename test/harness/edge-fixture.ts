@@ -115,7 +115,7 @@ export type EdgeMode = 'auth_request' | 'js_access';
 
 /** Every runtime with protect.conf, plus the runtimes that have js_access with protect-access.conf. */
 export const EDGE_MODE_CASES: [RuntimeId, EdgeMode][] = [
-  ['bookworm-njs', 'auth_request'], ['testing-njs', 'auth_request'], ['testing-qjs', 'auth_request'],
+  ['bookworm-njs', 'auth_request'], ['trixie-njs', 'auth_request'], ['testing-njs', 'auth_request'], ['testing-qjs', 'auth_request'],
   ['testing-njs', 'js_access'], ['testing-qjs', 'js_access'],
 ];
 

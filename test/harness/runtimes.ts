@@ -1,10 +1,12 @@
 // The nginx + njs runtimes every edge integration test runs against.
 // bookworm-njs: the host's Debian bookworm nginx 1.22 with njs 0.7.9 (oldest supported).
+// trixie-njs: Debian 13 (trixie, the current stable): nginx 1.26.3 with njs 0.8.9 inside a
+// chroot: shared dicts, no js_access (njs 0.9.9), no QuickJS in Debian's build.
 // testing-njs / testing-qjs: Debian testing's nginx + njs 1.0.x inside a chroot, with the
 // default njs engine and with QuickJS (`js_engine qjs;`).
-import { ensureTestingChroot } from './testing-chroot.ts';
+import { ensureDebianChroot } from './testing-chroot.ts';
 
-export type RuntimeId = 'bookworm-njs' | 'testing-njs' | 'testing-qjs';
+export type RuntimeId = 'bookworm-njs' | 'trixie-njs' | 'testing-njs' | 'testing-qjs';
 
 export interface Runtime {
   id: RuntimeId;
@@ -18,7 +20,8 @@ export interface Runtime {
   /**
    * Ed25519 inside nginx. njs added it in 0.9.7, but Debian testing's
    * libnginx-mod-http-js 1.0.2 answers "unknown algorithm name: Ed25519" in nginx
-   * (measured), while its njs 1.0.2 CLI verifies EdDSA (see cliEd25519).
+   * (measured), while its njs 1.0.2 CLI verifies EdDSA (see cliEd25519). trixie's
+   * 0.8.9 predates it: "unknown algorithm name" in nginx and in the CLI (measured).
    */
   ed25519: boolean;
   /** Ed25519 in the runtime's njs CLI. */
@@ -32,15 +35,20 @@ export interface Runtime {
 const NGINX = '/usr/sbin/nginx';
 const JS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
 
-export const RUNTIME_IDS: RuntimeId[] = ['bookworm-njs', 'testing-njs', 'testing-qjs'];
+export const RUNTIME_IDS: RuntimeId[] = ['bookworm-njs', 'trixie-njs', 'testing-njs', 'testing-qjs'];
 
-/** Resolves a runtime, building the Debian testing chroot first when it is missing. */
+/** Resolves a runtime, building its Debian chroot first when it is missing. */
 export async function getRuntime(id: RuntimeId): Promise<Runtime> {
   if (id === 'bookworm-njs') {
     return { id, chroot: null, nginx: NGINX, module: JS_MODULE, engine: 'njs', ed25519: false, cliEd25519: false,
       sharedDict: false, jsAccess: false };
   }
-  const chroot = await ensureTestingChroot();
+  if (id === 'trixie-njs') {
+    const chroot = await ensureDebianChroot('trixie');
+    return { id, chroot, nginx: NGINX, module: JS_MODULE, engine: 'njs', ed25519: false, cliEd25519: false,
+      sharedDict: true, jsAccess: false };
+  }
+  const chroot = await ensureDebianChroot('testing');
   return { id, chroot, nginx: NGINX, module: JS_MODULE, engine: id === 'testing-qjs' ? 'qjs' : 'njs', ed25519: false,
     cliEd25519: true, sharedDict: true, jsAccess: true };
 }

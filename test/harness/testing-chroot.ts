@@ -1,11 +1,22 @@
-// Debian testing chroot with nginx-light + libnginx-mod-http-js + njs (njs 1.0.x, njs and
-// QuickJS engines). Built once with debootstrap and reused; parallel test files share one
-// build through a lock directory (mkdir is atomic).
+// Debian chroots with nginx-light + libnginx-mod-http-js + njs, one per suite the test matrix
+// covers: `testing` (nginx 1.30, njs 1.0.x, njs and QuickJS engines) and `trixie` (Debian 13,
+// the current stable: nginx 1.26, njs 0.8.9, njs engine only). Built once with debootstrap and
+// reused; parallel test files share one build per suite through a lock directory (mkdir is atomic).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
-export const TESTING_CHROOT = process.env.LJWT_TESTING_CHROOT || '/var/tmp/nginx-ldap-jwt/debian-testing';
+/** The Debian suites that get a chroot (debootstrap's suite names). */
+export type DebianSuite = 'testing' | 'trixie';
+
+/** Where each suite's chroot lives; LJWT_TESTING_CHROOT / LJWT_TRIXIE_CHROOT override. */
+export const CHROOTS: Record<DebianSuite, string> = {
+  testing: process.env.LJWT_TESTING_CHROOT || '/var/tmp/nginx-ldap-jwt/debian-testing',
+  trixie: process.env.LJWT_TRIXIE_CHROOT || '/var/tmp/nginx-ldap-jwt/debian-trixie',
+};
+export const TESTING_CHROOT = CHROOTS.testing;
+export const TRIXIE_CHROOT = CHROOTS.trixie;
+
 const PACKAGES = 'nginx-light,libnginx-mod-http-js,njs';
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 
@@ -43,8 +54,8 @@ function run(argv: string[], timeoutMs: number): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Returns the chroot path, building it with debootstrap when missing. */
-export async function ensureTestingChroot(dir = TESTING_CHROOT): Promise<string> {
+/** Returns the suite's chroot path, building it with debootstrap when missing. */
+export async function ensureDebianChroot(suite: DebianSuite, dir = CHROOTS[suite]): Promise<string> {
   if (isComplete(dir)) return dir;
   mkdirSync(dirname(dir), { recursive: true });
   const lock = dir + '.lock';
@@ -69,13 +80,18 @@ export async function ensureTestingChroot(dir = TESTING_CHROOT): Promise<string>
     // leaves a half chroot that looks usable.
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
-    await run(['debootstrap', '--variant=minbase', `--include=${PACKAGES}`, 'testing', tmp, debianMirror()],
+    await run(['debootstrap', '--variant=minbase', `--include=${PACKAGES}`, suite, tmp, debianMirror()],
       BUILD_TIMEOUT_MS);
-    if (!isComplete(tmp)) throw new Error(`debootstrap finished but ${tmp} lacks nginx/njs`);
+    if (!isComplete(tmp)) throw new Error(`debootstrap ${suite} finished but ${tmp} lacks nginx/njs`);
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
     return dir;
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** The Debian testing chroot (nginx 1.30, njs 1.0.x). */
+export function ensureTestingChroot(dir = TESTING_CHROOT): Promise<string> {
+  return ensureDebianChroot('testing', dir);
 }

@@ -13,7 +13,7 @@ import { REPO_ROOT } from '../harness/nginx.ts';
 import type { Slapd } from '../harness/slapd.ts';
 
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
-const RUNTIMES: RuntimeId[] = ['bookworm-njs', 'testing-njs', 'testing-qjs'];
+const RUNTIMES: RuntimeId[] = ['bookworm-njs', 'trixie-njs', 'testing-njs', 'testing-qjs'];
 
 let slapd: Slapd;
 let context: BrowserContext;

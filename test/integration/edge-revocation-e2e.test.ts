@@ -21,7 +21,7 @@ import { MemoryStore } from '../../service/src/store/memory-store.ts';
 
 const SECRET = 'e2e-revocation-secret-0123456789abcdef';
 const AUDIENCE = 'https://app.example.test';
-const HAS_SHARED_DICT: Record<RuntimeId, boolean> = { 'bookworm-njs': false, 'testing-njs': true, 'testing-qjs': true };
+const HAS_SHARED_DICT: Record<RuntimeId, boolean> = { 'bookworm-njs': false, 'trixie-njs': true, 'testing-njs': true, 'testing-qjs': true };
 
 interface Tokens { access_token: string; refresh_token: string }
 

@@ -12,7 +12,7 @@ import { REPO_ROOT, startNginx, type NginxInstance } from '../harness/nginx.ts';
 import { nowSeconds } from '../harness/tokens.ts';
 
 const SECRET = 'rev-secret-' + 'x'.repeat(24) + '-0123456789';
-const HAS_SHARED_DICT: Record<RuntimeId, boolean> = { 'bookworm-njs': false, 'testing-njs': true, 'testing-qjs': true };
+const HAS_SHARED_DICT: Record<RuntimeId, boolean> = { 'bookworm-njs': false, 'trixie-njs': true, 'testing-njs': true, 'testing-qjs': true };
 
 // Reads the dict the way the validator must not (it uses firstRevoked), to see exactly what was stored.
 const PROBE_JS = `

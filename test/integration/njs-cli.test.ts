@@ -125,8 +125,9 @@ function runCli(rt: Runtime, engineArgs: string[]): CliRun {
   }
 }
 
-const CLIS: { name: string; runtime: 'bookworm-njs' | 'testing-njs'; args: string[]; ed25519: boolean }[] = [
+const CLIS: { name: string; runtime: 'bookworm-njs' | 'trixie-njs' | 'testing-njs'; args: string[]; ed25519: boolean }[] = [
   { name: 'bookworm njs 0.7.9', runtime: 'bookworm-njs', args: [], ed25519: false },
+  { name: 'trixie njs 0.8.9', runtime: 'trixie-njs', args: [], ed25519: false },
   { name: 'testing njs 1.0 (njs engine)', runtime: 'testing-njs', args: [], ed25519: true },
   // The 1.0 CLI chooses the engine with -n; -m loads the file as a module for QuickJS.
   { name: 'testing njs 1.0 (QuickJS)', runtime: 'testing-njs', args: ['-n', 'QuickJS', '-m'], ed25519: true },

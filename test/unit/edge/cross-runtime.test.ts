@@ -1,7 +1,7 @@
 // The edge modules must give identical results on every runtime nginx runs
 // them on. Runs a bundle of cross-runtime-entry.ts with the njs CLI: the
-// host's njs 0.7.9, and njs 1.0 (njs engine and QuickJS) from the Debian
-// testing chroot when it has been built (test/harness/testing-chroot.ts).
+// host's njs 0.7.9, njs 0.8.9 from the Debian trixie chroot and njs 1.0 (njs
+// engine and QuickJS) from the Debian testing chroot (test/harness/testing-chroot.ts).
 // Includes the trailing-newline cases (trailing-newline-cases.ts): njs 0.7.9
 // is the runtime where a regex `$` matches before a final "\n".
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
-import { TESTING_CHROOT } from '../../harness/testing-chroot.ts';
+import { TESTING_CHROOT, TRIXIE_CHROOT } from '../../harness/testing-chroot.ts';
 import { collect } from './cross-runtime-entry.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -62,7 +62,7 @@ function runIn(root: string | null, args: string[], code: string): unknown {
 }
 
 const expected = JSON.parse(JSON.stringify(collect()));
-// The chroot is built by test/harness/global-setup.ts; Debian's njs by scripts/install-system-deps.sh.
+// The chroots are built by test/harness/global-setup.ts; Debian's njs by scripts/install-system-deps.sh.
 const chroot = TESTING_CHROOT;
 
 describe('edge modules across runtimes', () => {
@@ -78,6 +78,9 @@ describe('edge modules across runtimes', () => {
   });
   it('njs 0.7.9 (host)', async () => {
     expect(runIn(null, [], await bundle())).toEqual(expected);
+  });
+  it('njs 0.8.9 (trixie chroot)', async () => {
+    expect(runIn(TRIXIE_CHROOT, [], await bundle())).toEqual(expected);
   });
   it('njs 1.0 njs engine (testing chroot)', async () => {
     expect(runIn(chroot, [], await bundle())).toEqual(expected);
