@@ -56,8 +56,8 @@ export interface EdgeSetting {
  * Every $ljwt_* input, in the order of the settings snapshot (one string
  * joined by "\n") that nginx/protect-common.conf and nginx/server.conf
  * build. http.conf's `js_var` lines and those snapshots are checked against
- * this table (test/unit/edge/nginx-includes.test.ts); the docs table is
- * generated from it (settingsTable).
+ * this table (test/unit/edge/nginx-includes.test.ts), and the settings
+ * reference in the docs is written from it.
  */
 export const EDGE_SETTINGS: EdgeSetting[] = [
   { name: 'ljwt_jwks_file', default: '', meaning: 'space-separated absolute paths of JWKS files' },
