@@ -462,52 +462,71 @@ async function fullCheck(ctx: EdgeContext, req: Request, slot: CacheSlot | null,
 
 // --- the algorithm -----------------------------------------------------------
 
-async function run(ctx: EdgeContext, allow: () => void): Promise<void> {
+/**
+ * Steps 1-3 run synchronously: a refusal before any parse and a cache hit
+ * finish without a promise (an async handler costs a promise job on every
+ * request, which QuickJS in nginx pays dearly). The full check, or a key
+ * the runtime can only hash asynchronously, returns a promise.
+ */
+function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
   resetOutputs(ctx);
   let settings: Settings;
   try {
     settings = ctx.settings();
   } catch (e) {
     configError(ctx, e);
-    return;
+    return null;
   }
   const req = readRequest(ctx, settings);
   const store = cacheFor(settings);
   if (store === null) ctx.setOutput('ljwt_cache_status', 'OFF');
-  if (refuseEarly(ctx, req)) return;
+  if (refuseEarly(ctx, req)) return null;
 
-  let slot: CacheSlot | null = null;
   const found = req.found;
-  if (store !== null && found !== null && !('error' in found)) {
-    const k = decisionKey(settings.text, found.token);
-    slot = { store: store, key: typeof k === 'string' ? k : await k };
-    ctx.setOutput('ljwt_cache_status', 'MISS');
-    if (answerFromCache(ctx, req, slot, allow)) return;
+  if (store === null || found === null || 'error' in found) return fullCheck(ctx, req, null, allow);
+  ctx.setOutput('ljwt_cache_status', 'MISS');
+  const k = decisionKey(settings.text, found.token);
+  if (typeof k !== 'string') {
+    return k.then(function (key) {
+      const slot = { store: store, key: key };
+      return answerFromCache(ctx, req, slot, allow) ? undefined : fullCheck(ctx, req, slot, allow);
+    });
   }
-  await fullCheck(ctx, req, slot, allow);
+  const slot = { store: store, key: k };
+  return answerFromCache(ctx, req, slot, allow) ? null : fullCheck(ctx, req, slot, allow);
 }
 
-async function handle(r: NginxHTTPRequest, subrequest: boolean, allow: () => void): Promise<void> {
+// Only reachable through a configuration or platform failure (undeclared
+// js_var, a throwing r method): never allow, never let njs turn it into an
+// unlogged exception.
+function failed(ctx: EdgeContext, r: NginxHTTPRequest, e: unknown): void {
+  const config = isLjwtError(e) && e.code === 'ERR_CONFIG_INVALID';
+  ctx.error((config ? 'configuration error' : 'internal error') + ', answering 500: ' + messageOf(e));
+  try {
+    r.return(500);
+  } catch (e2) {
+    ctx.error('could not send 500: ' + messageOf(e2));
+  }
+}
+
+function handle(r: NginxHTTPRequest, subrequest: boolean, allow: () => void): Promise<void> | undefined {
   const ctx = createContext(r);
   ctx.subrequest = subrequest;
+  let pending: Promise<void> | null;
   try {
-    await run(ctx, allow);
+    pending = run(ctx, allow);
   } catch (e) {
-    // Only reachable through a configuration or platform failure (undeclared
-    // js_var, a throwing r method): never allow, never let njs turn it into an
-    // unlogged exception.
-    const config = isLjwtError(e) && e.code === 'ERR_CONFIG_INVALID';
-    ctx.error((config ? 'configuration error' : 'internal error') + ', answering 500: ' + messageOf(e));
-    try {
-      r.return(500);
-    } catch (e2) {
-      ctx.error('could not send 500: ' + messageOf(e2));
-    }
+    failed(ctx, r, e);
+    return undefined;
   }
+  if (pending === null) return undefined;
+  return pending.then(undefined, function (e) {
+    failed(ctx, r, e);
+  });
 }
 
 /** js_content of the auth_request location (server.conf): 204 allows. */
-export function validate(r: NginxHTTPRequest): Promise<void> {
+export function validate(r: NginxHTTPRequest): Promise<void> | undefined {
   return handle(r, true, function () {
     r.return(204);
   });
@@ -518,7 +537,7 @@ export function validate(r: NginxHTTPRequest): Promise<void> {
  * the client request itself, no subrequest. Finishing without r.return()
  * lets the request through; 401/403/500 go to the location's error_page.
  */
-export function access(r: NginxHTTPRequest): Promise<void> {
+export function access(r: NginxHTTPRequest): Promise<void> | undefined {
   return handle(r, false, function () {
     // Allowed: nothing to send.
   });
