@@ -6,7 +6,8 @@
 // an error, never silently ignored (an ignored group rule would fail open).
 
 import { ljwtError } from './lib/errors.ts';
-import { execWhole, matchesWhole, trimOws } from './lib/text.ts';
+import { execWhole, matchesWhole, trimOws, versionAtLeast } from './lib/text.ts';
+import { checkLoginUrl, checkRealm, checkReturnParam, DEFAULT_REALM, DEFAULT_RETURN_PARAM } from './http/response-settings.ts';
 import { normalizeDn } from './authz/dn.ts';
 import type { LocationPolicy, ClaimRequirement } from './authz/policy.ts';
 import type { ClaimMapping } from './identity/headers.ts';
@@ -34,6 +35,8 @@ export interface EdgeConfig {
   policy: LocationPolicy;
   /** Seconds a verified token's verdict may be reused (njs/cache/); 0 = verify every request. */
   cacheMaxAge: number;
+  /** The client's `Authorization: Bearer` header reaches the upstream (default: removed). */
+  passAuthorization: boolean;
 }
 
 export interface EdgeRuntime {
@@ -41,30 +44,53 @@ export interface EdgeRuntime {
   version: string; // njs.version, for messages
 }
 
-/** The input variables (names without '$'); the adapter reads exactly these. */
-export const EDGE_VARIABLES: string[] = [
-  'ljwt_jwks_file',
-  'ljwt_pem_files',
-  'ljwt_jwks_location',
-  'ljwt_algorithms',
-  'ljwt_issuer',
-  'ljwt_audience',
-  'ljwt_leeway',
-  'ljwt_typ',
-  'ljwt_required_claims',
-  'ljwt_max_token_length',
-  'ljwt_cookie',
-  'ljwt_user_claim',
-  'ljwt_claim_map',
-  'ljwt_login_url',
-  'ljwt_return_param',
-  'ljwt_realm',
-  'ljwt_require_any_group',
-  'ljwt_require_all_groups',
-  'ljwt_require_scope',
-  'ljwt_require_claim',
-  'ljwt_cache_max_age',
+/** One operator setting: an nginx variable `$<name>` read by the validator. */
+export interface EdgeSetting {
+  name: string;
+  /** What an unset or empty value means. */
+  default: string;
+  meaning: string;
+}
+
+/**
+ * Every $ljwt_* input, in the order of the settings snapshot (one string
+ * joined by "\n") that nginx/protect-common.conf and nginx/server.conf
+ * build. http.conf's `js_var` lines and those snapshots are checked against
+ * this table (test/unit/edge/nginx-includes.test.ts), and the settings
+ * reference in the docs is written from it.
+ */
+export const EDGE_SETTINGS: EdgeSetting[] = [
+  { name: 'ljwt_jwks_file', default: '', meaning: 'space-separated absolute paths of JWKS files' },
+  { name: 'ljwt_pem_files', default: '', meaning: 'space-separated absolute paths of PEM files (public keys, certificates)' },
+  { name: 'ljwt_jwks_location', default: '', meaning: 'an internal location that answers the provider\'s JWKS (proxy_cache\'d)' },
+  { name: 'ljwt_algorithms', default: 'RS*, PS*, ES*, and EdDSA where the runtime has Ed25519', meaning: 'accepted JWS algorithms (HS* only when listed)' },
+  { name: 'ljwt_issuer', default: '(required)', meaning: 'space-separated accepted issuers' },
+  { name: 'ljwt_audience', default: '(required)', meaning: 'space-separated accepted audiences, or "off"' },
+  { name: 'ljwt_leeway', default: '30', meaning: 'clock skew allowed for exp/nbf/iat, seconds (0-3600)' },
+  { name: 'ljwt_typ', default: 'at+jwt', meaning: 'required JWS typ (RFC 9068), or "off"' },
+  { name: 'ljwt_required_claims', default: 'sub exp', meaning: 'claims a token must carry (exp always)' },
+  { name: 'ljwt_max_token_length', default: '8192', meaning: 'longest token accepted, bytes' },
+  { name: 'ljwt_cookie', default: '', meaning: 'cookie that carries the token for browsers (and its chunks <name>.0 ...)' },
+  { name: 'ljwt_user_claim', default: 'sub', meaning: 'claim sent as X-Authenticated-User' },
+  { name: 'ljwt_claim_map', default: '', meaning: 'name=claim pairs filling $ljwt_claim_<name>' },
+  { name: 'ljwt_login_url', default: '', meaning: 'where browsers without a valid token are redirected' },
+  { name: 'ljwt_return_param', default: 'rd', meaning: 'query parameter of the login URL that carries the original URL' },
+  { name: 'ljwt_realm', default: 'nginx-ldap-jwt', meaning: 'realm of the WWW-Authenticate challenge' },
+  { name: 'ljwt_require_any_group', default: '', meaning: 'group DNs separated by "|": one of them is required' },
+  { name: 'ljwt_require_all_groups', default: '', meaning: 'group DNs separated by "|": all of them are required' },
+  { name: 'ljwt_require_scope', default: '', meaning: 'space-separated scopes, all required' },
+  { name: 'ljwt_require_claim', default: '', meaning: 'space-separated claim=value pairs, all required' },
+  { name: 'ljwt_cache_max_age', default: '60', meaning: 'seconds a verified token\'s decision is reused (0 = verify every request)' },
+  { name: 'ljwt_pass_authorization', default: 'off', meaning: '"on" passes the client\'s Authorization: Bearer header to the upstream' },
 ];
+
+/** The input variables (names without '$') in snapshot order; the adapter reads exactly these. */
+export const EDGE_VARIABLES: string[] = EDGE_SETTINGS.map(function (s) { return s.name; });
+
+/** Index of a setting in EDGE_VARIABLES (and in the snapshot). */
+export function settingIndex(name: string): number {
+  return EDGE_VARIABLES.indexOf(name);
+}
 
 /** Prefix of the output variables filled from $ljwt_claim_map (declared by the operator with js_var). */
 export const CLAIM_VAR_PREFIX = 'ljwt_claim_';
@@ -88,8 +114,8 @@ export const DEFAULTS = {
   maxTokenLength: 8192,
   maxTokenLengthLimit: 1048576,
   userClaim: 'sub',
-  returnParam: 'rd',
-  realm: 'nginx-ldap-jwt',
+  returnParam: DEFAULT_RETURN_PARAM,
+  realm: DEFAULT_REALM,
   cacheMaxAgeSeconds: 60,
 };
 
@@ -190,7 +216,9 @@ function algorithms(vars: Vars, runtime: EdgeRuntime): string[] {
         SUPPORTED_ALGORITHMS.join(' ') + ')');
     }
     if (a === 'EdDSA' && !runtime.ed25519) {
-      bad(name, 'lists EdDSA, but EdDSA needs njs >= 0.9.7 (Ed25519); this runtime is njs ' + runtime.version);
+      bad(name, 'lists EdDSA, but ' + (versionAtLeast(runtime.version, [0, 9, 7])
+        ? 'this build of njs (' + runtime.version + ') has no Ed25519 in WebCrypto'
+        : 'EdDSA needs njs >= 0.9.7 (Ed25519); this runtime is njs ' + runtime.version));
     }
   }
   return list;
@@ -270,10 +298,25 @@ function loginUrl(vars: Vars): string | null {
   const v = get(vars, name);
   if (v === null) return null;
   // An absolute http(s) URL or a local path; never protocol-relative ("//host").
-  if (!matchesWhole(/^(https?:\/\/[^\/?#\s"\\]+|\/(?![\/\\]))[^\s"\\<>]*$/i, v)) {
+  if (!checkLoginUrl(v)) {
     bad(name, 'must be an absolute http(s) URL or a path starting with a single "/", got ' + show(v));
   }
   return v;
+}
+
+function returnParam(vars: Vars): string {
+  const name = 'ljwt_return_param';
+  const v = get(vars, name);
+  if (v === null) return DEFAULTS.returnParam;
+  if (!checkReturnParam(v)) bad(name, 'must be a query parameter name (letters, digits, "-._~"), got ' + show(v));
+  return v;
+}
+
+function onOff(vars: Vars, name: string): boolean {
+  const v = get(vars, name);
+  if (v === null || v === 'off') return false;
+  if (v === 'on') return true;
+  return bad(name, 'must be "on" or "off", got ' + show(v));
 }
 
 function singleToken(vars: Vars, name: string, def: string | null, what: string, re: RegExp): string | null {
@@ -341,7 +384,7 @@ export function parseEdgeConfig(input: Vars, runtime: EdgeRuntime): EdgeConfig {
   if (reqClaims.indexOf('exp') < 0) reqClaims.push('exp');
 
   const realm = get(vars, 'ljwt_realm');
-  if (realm !== null && /["\\]/.test(realm)) bad('ljwt_realm', 'must not contain \'"\' or \'\\\', got ' + show(realm));
+  if (realm !== null && !checkRealm(realm)) bad('ljwt_realm', 'must not contain \'"\' or \'\\\', got ' + show(realm));
 
   return {
     keys: { jwksFiles: jwksFiles, pemFiles: pemFiles, jwksLocation: jwksLocation },
@@ -360,8 +403,7 @@ export function parseEdgeConfig(input: Vars, runtime: EdgeRuntime): EdgeConfig {
     userClaim: singleToken(vars, 'ljwt_user_claim', DEFAULTS.userClaim, 'one claim name', /^[^\s]+$/) as string,
     claimMap: claimMap(vars),
     loginUrl: loginUrl(vars),
-    returnParam: singleToken(vars, 'ljwt_return_param', DEFAULTS.returnParam,
-      'a query parameter name (letters, digits, "-._~")', /^[A-Za-z0-9\-._~]+$/) as string,
+    returnParam: returnParam(vars),
     realm: realm === null ? DEFAULTS.realm : realm,
     policy: {
       anyGroups: groups(vars, 'ljwt_require_any_group'),
@@ -371,5 +413,6 @@ export function parseEdgeConfig(input: Vars, runtime: EdgeRuntime): EdgeConfig {
     },
     cacheMaxAge: integer(vars, 'ljwt_cache_max_age', DEFAULTS.cacheMaxAgeSeconds, 0, MAX_CACHE_AGE_SECONDS,
       'a non-negative integer of seconds (0 = no cache)'),
+    passAuthorization: onOff(vars, 'ljwt_pass_authorization'),
   };
 }

@@ -1,4 +1,6 @@
-// Builds dist/njs/ljwt.js (the one njs module nginx loads) and dist/service/*.js.
+// Builds the njs modules nginx loads (dist/njs/ljwt.js: the per-request
+// validator; dist/njs/ljwt-full.js: the 403 page, the revocation endpoint and
+// the core the njs CLI tests drive) and dist/service/*.js.
 import { build } from 'esbuild';
 import { NJS_SUPPORTED, NJS_EXTERNALS, rewriteDefaultExport } from './njs-build-options.mjs';
 import { readFileSync, writeFileSync, readdirSync, statSync, existsSync, mkdirSync } from 'node:fs';
@@ -7,10 +9,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-async function buildNjs() {
-  const outfile = join(root, 'dist/njs/ljwt.js');
+/** Every njs bundle: [entry, output file]. */
+export const NJS_BUNDLES = [['njs/main.ts', 'dist/njs/ljwt.js'], ['njs/full.ts', 'dist/njs/ljwt-full.js']];
+
+async function buildNjs(entry, output) {
+  const outfile = join(root, output);
   const result = await build({
-    entryPoints: [join(root, 'njs/main.ts')],
+    entryPoints: [join(root, entry)],
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -59,7 +64,8 @@ async function buildService() {
   return entryPoints.map((p) => relative(root, p));
 }
 
-const njsOut = await buildNjs();
+const njsOut = [];
+for (const [entry, output] of NJS_BUNDLES) njsOut.push(await buildNjs(entry, output));
 const serviceEntries = await buildService();
-console.log(`built ${relative(root, njsOut)} (${readFileSync(njsOut).length} bytes)` +
+console.log(`built ${njsOut.map((f) => `${relative(root, f)} (${readFileSync(f).length} bytes)`).join(', ')}` +
   (serviceEntries.length ? `, service: ${serviceEntries.join(', ')}` : ''));

@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NGINX = '/usr/sbin/nginx';
 const JS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
-const INSTALLED_BUNDLE = '/usr/share/nginx-ldap-jwt/ljwt.js';
+const INSTALLED_BUNDLE_DIR = '/usr/share/nginx-ldap-jwt/';
 const port = (name, dflt) => {
   const v = process.env[name];
   if (v === undefined || v === '') return dflt;
@@ -183,10 +183,10 @@ for (const d of ['temp/body', 'temp/proxy', 'temp/fastcgi', 'temp/uwsgi', 'temp/
   mkdirSync(join(ngx, d), { recursive: true });
 }
 for (const d of ['temp', 'temp/body', 'temp/proxy', 'temp/fastcgi', 'temp/uwsgi', 'temp/scgi']) chmodSync(join(ngx, d), 0o777);
-copyFileSync(join(ROOT, 'dist/njs/ljwt.js'), join(ngx, 'ljwt.js'));
-for (const f of ['http.conf', 'server.conf', 'protect.conf']) {
+for (const b of ['ljwt.js', 'ljwt-full.js']) copyFileSync(join(ROOT, 'dist/njs', b), join(ngx, b));
+for (const f of ['http.conf', 'server.conf', 'protect.conf', 'protect-common.conf']) {
   let text = readFileSync(join(ROOT, 'nginx', f), 'utf8');
-  if (f === 'http.conf') text = text.split(INSTALLED_BUNDLE).join(join(ngx, 'ljwt.js'));
+  text = text.split(INSTALLED_BUNDLE_DIR).join(ngx + '/').split('/etc/nginx/nginx-ldap-jwt/').join(ngx + '/');
   writeFileSync(join(ngx, f), text);
 }
 writeFileSync(join(ngx, 'nginx.conf'), siteConfig({

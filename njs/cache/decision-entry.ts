@@ -36,8 +36,29 @@ export function entryExpiry(claims: { [k: string]: unknown }, now: number, leewa
   return until > now ? until : null;
 }
 
-export function encodeEntry(expiresAt: number, d: Decision): string {
-  return String(expiresAt) + '\n' + JSON.stringify([d.user, d.groupDns, d.oids, d.extra, d.revocationKeys]);
+/**
+ * The key files a decision was reached with (nginx/decision-cache.ts
+ * keyFileStamps: path, inode, size and times of each) and when that was last
+ * confirmed: a hit re-examines the files once KEY_FILE_CHECK_SECONDS have
+ * passed, so a key file that changed stops every decision reached before.
+ */
+export interface KeyFilesSeen {
+  stamps: string;
+  checkedAt: number;
+}
+
+/** How long a hit trusts the key files' identity before it stats them again. */
+export const KEY_FILE_CHECK_SECONDS = 1;
+
+export interface CachedDecision {
+  decision: Decision;
+  expiresAt: number;
+  keyFiles: KeyFilesSeen;
+}
+
+export function encodeEntry(expiresAt: number, d: Decision, keyFiles: KeyFilesSeen): string {
+  return String(expiresAt) + '\n' + String(keyFiles.checkedAt) + '\n' + keyFiles.stamps + '\n' +
+    JSON.stringify([d.user, d.groupDns, d.oids, d.extra, d.revocationKeys]);
 }
 
 function isStringMap(v: unknown): boolean {
@@ -58,20 +79,26 @@ function isStringList(v: unknown): boolean {
  * The cached decision, or null when the entry is expired at `now` or is not
  * an entry this module wrote: anything unexpected is a miss, never a hit.
  */
-export function decodeEntry(text: unknown, now: number): Decision | null {
+export function decodeEntry(text: unknown, now: number): CachedDecision | null {
   if (typeof text !== 'string') return null;
-  const nl = text.indexOf('\n');
-  if (nl <= 0) return null;
-  const expiresAt = Number(text.substring(0, nl));
+  const parts = text.split('\n');
+  if (parts.length !== 4 || parts[0] === '' || parts[1] === '') return null;
+  const expiresAt = Number(parts[0]);
   if (!isFinite(expiresAt) || !(now < expiresAt) || expiresAt > now + MAX_CACHE_AGE_SECONDS) return null;
+  const checkedAt = Number(parts[1]);
+  if (!isFinite(checkedAt)) return null;
   let v: unknown;
   try {
-    v = JSON.parse(text.substring(nl + 1));
+    v = JSON.parse(parts[3]);
   } catch (e) {
     return null;
   }
   if (!Array.isArray(v) || v.length !== 5) return null;
   if (typeof v[0] !== 'string' || v[0] === '' || typeof v[1] !== 'string' || typeof v[2] !== 'string' ||
     !isStringMap(v[3]) || !isStringList(v[4])) return null;
-  return { user: v[0], groupDns: v[1], oids: v[2], extra: v[3], revocationKeys: v[4] };
+  return {
+    decision: { user: v[0], groupDns: v[1], oids: v[2], extra: v[3], revocationKeys: v[4] },
+    expiresAt: expiresAt,
+    keyFiles: { stamps: parts[2], checkedAt: checkedAt },
+  };
 }

@@ -50,7 +50,7 @@ function isB64Token(t: string): boolean {
   return eq < 0 || (eq > 0 && !NOT_PADDING.test(t.substring(eq)));
 }
 
-function fromHeader(h: string): TokenResult {
+function fromHeader(h: string, checkChars: boolean): TokenResult {
   const s = trimOws(h);
   if (s === '') return null;
   // The scheme ends at the first space or tab; a CR or LF anywhere makes the header malformed, not absent.
@@ -62,11 +62,11 @@ function fromHeader(h: string): TokenResult {
   while (start < s.length && s.charAt(start) === ' ') start++;
   if (start === end) return MALFORMED;
   const token = s.substring(start);
-  if (!isB64Token(token)) return MALFORMED;
+  if (checkChars ? !isB64Token(token) : token === '') return MALFORMED;
   return { token: token, source: 'header' };
 }
 
-function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
+function fromCookies(cookieHeader: string, cookieName: string, checkChars: boolean): TokenResult {
   const jar = parseCookies(cookieHeader);
   const has = (k: string) => Object.prototype.hasOwnProperty.call(jar, k);
   // Indexes of the `<name>.<n>` chunk cookies present.
@@ -102,7 +102,7 @@ function fromCookies(cookieHeader: string, cookieName: string): TokenResult {
   }
   // An emptied cookie (a logout) is no token.
   if (token === '') return null;
-  if (!isB64Token(token)) return MALFORMED;
+  if (checkChars && !isB64Token(token)) return MALFORMED;
   return { token: token, source: 'cookie' };
 }
 
@@ -148,16 +148,49 @@ export function cookiesWithoutToken(cookieHeader: string, cookieName: string): s
  * The token of a request. The Authorization header wins; a Bearer header that
  * is not exactly `Bearer <b64token>` is malformed (no fall back to the
  * cookie); another scheme counts as no header. null = no token at all.
+ * `checkChars` false leaves the character check to the caller (the validator
+ * looks a token up in its decision cache first, where only the exact bytes of
+ * a verified token can hit, and checks isCompactJwsShape on a miss).
  */
 export function extractToken(
   authorizationHeader: string | undefined,
   cookieHeader: string | undefined,
   cookieName: string | null,
+  checkChars?: boolean,
 ): TokenResult {
+  const check = checkChars !== false;
   if (authorizationHeader !== undefined && authorizationHeader !== '') {
-    const r = fromHeader(authorizationHeader);
+    const r = fromHeader(authorizationHeader, check);
     if (r !== null) return r;
   }
   if (cookieName === null || cookieName === '' || cookieHeader === undefined || cookieHeader === '') return null;
-  return fromCookies(cookieHeader, cookieName);
+  return fromCookies(cookieHeader, cookieName, check);
+}
+
+const NOT_BASE64URL_OR_DOT = /[^A-Za-z0-9_.\-]/;
+
+/**
+ * Whether a token can be a compact JWS at all (RFC 7515 §7.1): three
+ * base64url segments, header and signature not empty. A token that fails is
+ * refused without reading the configuration; one that passes is checked in
+ * full by jws/verify.ts (canonical base64url, JSON, signature).
+ */
+export function isCompactJwsShape(token: string): boolean {
+  const a = token.indexOf('.');
+  if (a <= 0) return false;
+  const b = token.indexOf('.', a + 1);
+  if (b < 0 || b === token.length - 1 || token.indexOf('.', b + 1) >= 0) return false;
+  return !NOT_BASE64URL_OR_DOT.test(token);
+}
+
+/**
+ * What the upstream gets as Authorization: nothing when the header carried
+ * the bearer token (RFC 6750 §5.3: a bearer token in the upstream's hands can
+ * be replayed) unless the location passes it on; another scheme (Basic, ...)
+ * is no token of ours and passes unchanged. "" = send no Authorization header.
+ */
+export function upstreamAuthorization(authorizationHeader: string | undefined, pass: boolean): string {
+  if (authorizationHeader === undefined) return '';
+  if (pass) return authorizationHeader;
+  return fromHeader(authorizationHeader, false) === null ? authorizationHeader : '';
 }

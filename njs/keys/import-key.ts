@@ -5,7 +5,7 @@
 // keeps its CryptoKey.
 
 import { ljwtError } from '../lib/errors.ts';
-import type { KeyType, VerificationKey } from './key-set.ts';
+import type { KeyType, VerificationKey } from './verification-key.ts';
 
 /** What a JWS `alg` (RFC 7518 §3.1, RFC 8037 §3.1) needs from a key and from WebCrypto. */
 export interface AlgorithmSpec {

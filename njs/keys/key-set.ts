@@ -7,25 +7,9 @@ import type { LjwtError } from '../lib/errors.ts';
 import { base64urlDecodeOrNull } from '../lib/base64url.ts';
 import { ecSpki, ed25519Spki, parseSpki, pemBlocks, rsaSpki, spkiFromCertificate, spkiFromPkcs1 } from '../lib/der.ts';
 import { algorithmSpec } from './import-key.ts';
+import type { KeySet, VerificationKey } from './verification-key.ts';
 
-export type KeyType = 'RSA' | 'EC' | 'OKP' | 'oct';
-
-export interface VerificationKey {
-  /** Absent: matches any token kid. */
-  kid?: string;
-  kty: KeyType;
-  crv?: 'P-256' | 'P-384' | 'P-521' | 'Ed25519';
-  /** When present the token alg must equal it. */
-  alg?: string;
-  /** raw only for oct (HMAC secret bytes). */
-  format: 'spki' | 'raw';
-  /** SPKI DER or raw secret. */
-  der: Uint8Array;
-  /** CryptoKeys already imported from this key, by alg (import-key.ts). */
-  imported?: { [alg: string]: any };
-}
-
-export interface KeySet { keys: VerificationKey[] }
+export type { KeySet, KeyType, VerificationKey } from './verification-key.ts';
 
 // RFC 7518 §3.2: an HMAC key must be at least as long as the hash output; the
 // smallest allowed algorithm (HS256) therefore needs 32 bytes.

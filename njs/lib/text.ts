@@ -35,3 +35,14 @@ export function trimOws(s: string): string {
   while (end > start && (s.charAt(end - 1) === ' ' || s.charAt(end - 1) === '\t')) end--;
   return s.substring(start, end);
 }
+
+/** True when a dotted version ("0.8.9") is at least `want` ([0, 9, 7]). */
+export function versionAtLeast(version: string, want: number[]): boolean {
+  const parts = version.split('.');
+  for (let i = 0; i < want.length; i++) {
+    const n = parseInt(parts[i] || '0', 10);
+    if (isNaN(n)) return false;
+    if (n !== want[i]) return n > want[i];
+  }
+  return true;
+}

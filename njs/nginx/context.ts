@@ -7,33 +7,52 @@ import { ljwtError } from '../lib/errors.ts';
 import { EDGE_VARIABLES, type EdgeRuntime } from '../config.ts';
 import { importVerifyKey } from '../keys/import-key.ts';
 import { byteString } from '../lib/utf8.ts';
+import { versionAtLeast } from '../lib/text.ts';
 
 /** Output js_vars (declared in nginx/http.conf) that the validate handler owns. */
 export const OUTPUT_VARIABLES: string[] = ['ljwt_user', 'ljwt_group_dns', 'ljwt_oids', 'ljwt_error',
-  'ljwt_error_description', 'ljwt_upstream_cookie', 'ljwt_cache_status', 'ljwt_response_settings'];
+  'ljwt_error_description', 'ljwt_upstream_cookie', 'ljwt_upstream_authorization', 'ljwt_cache_status',
+  'ljwt_response_settings', 'ljwt_redirect', 'ljwt_challenge'];
 
 const NON_ASCII = /[^\u0000-\u007f]/;
 
 // Log lines must stay one line and bounded: messages may quote token or claim text.
 const MAX_LOG_MESSAGE = 512;
 
-// protect.conf's snapshot of the location's inputs: EDGE_VARIABLES values
+// protect-common.conf's snapshot of the location's inputs: EDGE_VARIABLES values
 // joined by "\n" (which no valid value contains); "" where protect.conf is not used.
 const LOCATION_SNAPSHOT = 'ljwt_location_settings';
 // The same snapshot taken by server.conf inside the auth subrequest.
 const SUBREQUEST_SNAPSHOT = 'ljwt_subrequest_settings';
 
-// Every input variable read one by one: unset ones are absent from `values`, "" in `list`.
-function liveValues(vars: { [name: string]: string | undefined }): { values: { [name: string]: string }; list: string[] } {
-  const values: { [name: string]: string } = {};
+/** The location's $ljwt_* inputs: the raw snapshot text and its values in EDGE_VARIABLES order. */
+export interface Settings {
+  /** Every value joined by "\n" (no value contains one): the settings' identity in the cache key. */
+  text: string;
+  list: string[];
+}
+
+// Every input variable read one by one ("" where unset).
+function liveList(vars: { [name: string]: string | undefined }): string[] {
   const list: string[] = [];
   for (let i = 0; i < EDGE_VARIABLES.length; i++) {
     // An undeclared variable reads as undefined (nginx/http.conf declares them all).
     const v = vars[EDGE_VARIABLES[i]];
-    if (v !== undefined && v !== null) values[EDGE_VARIABLES[i]] = String(v);
     list.push(v === undefined || v === null ? '' : String(v));
   }
-  return { values: values, list: list };
+  return list;
+}
+
+/** One setting's raw value ("" = unset = default). */
+export function settingValue(settings: Settings, index: number): string {
+  return settings.list[index];
+}
+
+/** The settings as parseEdgeConfig reads them (unset ones absent). */
+export function settingsMap(settings: Settings): { [name: string]: string } {
+  const out: { [name: string]: string } = {};
+  for (let i = 0; i < EDGE_VARIABLES.length; i++) if (settings.list[i] !== '') out[EDGE_VARIABLES[i]] = settings.list[i];
+  return out;
 }
 
 export interface EdgeContext {
@@ -45,8 +64,8 @@ export interface EdgeContext {
    * client response, also on the error_page's 302 to the login page.
    */
   subrequest: boolean;
-  /** The $ljwt_* inputs; unset variables are absent, empty ones are "" (both mean default). */
-  configValues(): { [name: string]: string };
+  /** The $ljwt_* inputs, from the settings snapshot where protect-common.conf took one. */
+  settings(): Settings;
   /** A request header (case-insensitive) or undefined. */
   header(name: string): string | undefined;
   /**
@@ -60,6 +79,7 @@ export interface EdgeContext {
   cookieHeader(): string | undefined;
   /** Writes a js_var from a byte string (cookieHeader), byte for byte. */
   setOutputBytes(name: string, bytes: string): void;
+  /** The client request's method ($request_method). */
   method(): string;
   /** $request_uri of the client request (the original path and query). */
   requestUri(): string;
@@ -71,16 +91,6 @@ export interface EdgeContext {
   info(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
-}
-
-function versionAtLeast(version: string, want: number[]): boolean {
-  const parts = version.split('.');
-  for (let i = 0; i < want.length; i++) {
-    const n = parseInt(parts[i] || '0', 10);
-    if (isNaN(n)) return false;
-    if (n !== want[i]) return n > want[i];
-  }
-  return true;
 }
 
 export type Capabilities = EdgeRuntime & { engine: string };
@@ -124,7 +134,6 @@ export async function probeCapabilities(): Promise<Capabilities> {
     }
   }
   caps.ed25519 = ed25519Probe;
-  if (!ed25519Probe) caps.version += ' (this build has no Ed25519 in WebCrypto)';
   return caps;
 }
 
@@ -152,13 +161,16 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
   return {
     r: r,
     subrequest: true,
-    configValues: function () {
+    settings: function () {
       const snapText = vars[LOCATION_SNAPSHOT];
       const snap = snapText === undefined || snapText === null ? '' : String(snapText);
-      if (snap === '') return liveValues(vars).values;
+      if (snap === '') {
+        const list = liveList(vars);
+        return { text: list.join('\n'), list: list };
+      }
       const taken = snap.split('\n');
       if (taken.length !== EDGE_VARIABLES.length) {
-        throw ljwtError('ERR_CONFIG_INVALID', 'protect.conf does not match this ljwt.js ($' + LOCATION_SNAPSHOT +
+        throw ljwtError('ERR_CONFIG_INVALID', 'protect-common.conf does not match this ljwt.js ($' + LOCATION_SNAPSHOT +
           ' has ' + taken.length + ' values, expected ' + EDGE_VARIABLES.length + ')');
       }
       // The auth subrequest re-runs server-level `set`s: a location value they
@@ -169,7 +181,7 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
       const seenText = vars[SUBREQUEST_SNAPSHOT];
       const seen = seenText === undefined || seenText === null ? '' : String(seenText);
       if (seen !== '' ? seen !== snap : this.subrequest) {
-        const live = liveValues(vars).list;
+        const live = liveList(vars);
         for (let i = 0; i < EDGE_VARIABLES.length; i++) {
           if (taken[i] !== live[i]) {
             throw ljwtError('ERR_CONFIG_INVALID', '$' + EDGE_VARIABLES[i] + ' differs from its value where protect.conf ' +
@@ -179,9 +191,7 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
         }
         if (seen !== '') throw ljwtError('ERR_CONFIG_INVALID', '$' + SUBREQUEST_SNAPSHOT + ' differs from $' + LOCATION_SNAPSHOT);
       }
-      const out: { [name: string]: string } = {};
-      for (let i = 0; i < EDGE_VARIABLES.length; i++) out[EDGE_VARIABLES[i]] = taken[i];
-      return out;
+      return { text: snap, list: taken };
     },
     header: function (name: string) {
       const v = headers[name];
@@ -208,7 +218,9 @@ export function createContext(r: NginxHTTPRequest): EdgeContext {
       setOutput(name, buf as unknown as string);
     },
     method: function () {
-      return String(r.method);
+      // The client request's method: an auth_request subrequest is always a GET.
+      const v = vars.request_method;
+      return v === undefined || v === null ? String(r.method) : String(v);
     },
     requestUri: function () {
       const v = vars.request_uri;

@@ -8,7 +8,7 @@
 
 import fs from 'fs';
 import { createMemoryCache, type MemoryCache } from '../cache/memory-cache.ts';
-import { decodeEntry, encodeEntry, type Decision } from '../cache/decision-entry.ts';
+import { decodeEntry, encodeEntry, type CachedDecision, type Decision, type KeyFilesSeen } from '../cache/decision-entry.ts';
 
 export const DECISION_ZONE = 'ljwt_decisions';
 
@@ -35,8 +35,8 @@ function engineIsQuickJs(): boolean {
 }
 
 export interface DecisionStore {
-  get(key: string, now: number): Decision | null;
-  put(key: string, decision: Decision, now: number, until: number): void;
+  get(key: string, now: number): CachedDecision | null;
+  put(key: string, decision: Decision, now: number, until: number, keyFiles: KeyFilesSeen): void;
 }
 
 /** The store for this runtime and configuration, or null (no cache possible). */
@@ -53,11 +53,11 @@ export function decisionStore(): DecisionStore | null {
         }
         return decodeEntry(text, now);
       },
-      put: function (key: string, decision: Decision, now: number, until: number) {
+      put: function (key: string, decision: Decision, now: number, until: number, keyFiles: KeyFilesSeen) {
         try {
           // The per-entry timeout (njs >= 0.8.5) frees the memory at expiry; the
           // expiry stored in the value is what decides, whatever the zone does.
-          zone.set(key, encodeEntry(until, decision), Math.ceil((until - now) * 1000));
+          zone.set(key, encodeEntry(until, decision, keyFiles), Math.ceil((until - now) * 1000));
         } catch (e) {
           // A full zone without `evict`, or an entry larger than the zone: just not cached.
         }
@@ -71,42 +71,68 @@ export function decisionStore(): DecisionStore | null {
     get: function (key: string, now: number) {
       return decodeEntry(mem.get(key, now), now);
     },
-    put: function (key: string, decision: Decision, now: number, until: number) {
-      mem.set(key, encodeEntry(until, decision), until);
+    put: function (key: string, decision: Decision, now: number, until: number, keyFiles: KeyFilesSeen) {
+      mem.set(key, encodeEntry(until, decision, keyFiles), until);
     },
   };
 }
 
 /**
- * The identity of a key file as the cache key sees it: a replaced or edited
- * file (a removed key!) changes it, so decisions reached with the old keys
- * are never used again. Null when the file cannot be examined (then no
- * caching; the full path reports the problem).
+ * The identity of the key files as a cached decision remembers it: a replaced
+ * or edited file (a removed key!) changes it. Null when a file cannot be
+ * examined (then no caching; the full path reports the problem).
  */
-function fileStamp(path: string): string | null {
+export function keyFileStamps(paths: string[]): string | null {
+  let out = '';
+  for (let i = 0; i < paths.length; i++) {
+    try {
+      const st = fs.statSync(paths[i]) as unknown as { mtimeMs: number; size: number; ino: number; ctimeMs?: number };
+      out += paths[i] + '@' + st.ino + ':' + st.size + ':' + st.mtimeMs + ':' + (st.ctimeMs === undefined ? '' : st.ctimeMs) + ' ';
+    } catch (e) {
+      return null;
+    }
+  }
+  return out;
+}
+
+interface HashModule { createHash(alg: string): { update(s: string): { digest(enc: string): string } } }
+
+declare const require: ((name: string) => unknown) | undefined;
+const CRYPTO_MODULE = 'crypto';
+
+// The njs engine's `crypto` module hashes synchronously, and its global
+// require() loads it only when called: a static import breaks `nginx -t` on
+// njs 0.9.7 and fails on QuickJS before 0.8.10, which has no require().
+function syncHash(): HashModule | null {
+  if (typeof require !== 'function') return null;
   try {
-    const st = fs.statSync(path) as unknown as { mtimeMs: number; size: number; ino: number; ctimeMs?: number };
-    return path + '@' + st.ino + ':' + st.size + ':' + st.mtimeMs + ':' + (st.ctimeMs === undefined ? '' : st.ctimeMs);
+    const m = require(CRYPTO_MODULE) as HashModule;
+    return m && typeof m.createHash === 'function' ? m : null;
   } catch (e) {
     return null;
   }
 }
 
 /**
- * The cache key: SHA-256 over the location's raw $ljwt_* values (every input
- * of the decision), the key files' identity and the whole token. Base64url
- * so it is a safe dict key; a hash so shared memory never holds a usable
- * bearer token. Null: do not cache this request. crypto.subtle, not the
- * `crypto` module: that module breaks `nginx -t` on njs 0.9.7 and is missing
- * from QuickJS before njs 0.8.10.
+ * The cache key: SHA-256 (hex) over the location's raw settings snapshot
+ * (every input of the decision) and the whole token, so a token that differs
+ * in any byte (header, payload or signature) never finds another's entry, and
+ * shared memory never holds a usable bearer token. Synchronous where the
+ * runtime allows (the njs engine's crypto module, QuickJS's subtle.digest);
+ * a promise otherwise. The key files' identity is kept in the entry (keyFileStamps).
  */
-export async function decisionKey(settings: string, keyFiles: string[], token: string): Promise<string | null> {
-  let stamps = '';
-  for (let i = 0; i < keyFiles.length; i++) {
-    const s = fileStamp(keyFiles[i]);
-    if (s === null) return null;
-    stamps += s + '\n';
+export function decisionKey(settings: string, token: string): string | Promise<string> {
+  const text = settings + '\n' + token;
+  const m = syncHash();
+  if (m !== null) return m.createHash('sha256').update(text).digest('hex');
+  // QuickJS's subtle.digest returns the ArrayBuffer itself, not a promise (njs 1.0.2, measured).
+  const d = crypto.subtle.digest('SHA-256', Buffer.from(text)) as unknown;
+  if (d !== null && typeof d === 'object' && typeof (d as Promise<ArrayBuffer>).then === 'function') {
+    return (d as Promise<ArrayBuffer>).then(hex);
   }
-  const digest = await crypto.subtle.digest('SHA-256', Buffer.from(settings + '\n' + stamps + token));
-  return Buffer.from(digest).toString('base64url');
+  return hex(d as ArrayBuffer);
+}
+
+function hex(digest: ArrayBuffer): string {
+  return Buffer.from(digest).toString('hex');
 }

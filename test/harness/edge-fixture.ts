@@ -56,6 +56,8 @@ export interface EdgeFixture {
   nginx: NginxInstance;
   echo: EchoUpstream;
   idp: FakeIdp;
+  /** $ljwt_cache_status of the last request to the main server (from its access log). */
+  lastCacheStatus(): Promise<string>;
   /** Request to the main server; returns the response and what the upstream got (if reached). */
   request(path: string, headers?: [string, string][], method?: string, server?: string): Promise<EdgeResult>;
   stop(): Promise<void>;
@@ -82,6 +84,7 @@ const LOCATIONS: [string, string][] = [
   ['/claim/', 'set $ljwt_require_claim "department=eng level=3";'],
   ['/cookie/', 'set $ljwt_cookie ljwt_at;'],
   ['/nocache/', 'set $ljwt_cache_max_age 0;'],
+  ['/pass-authorization/', 'set $ljwt_pass_authorization on;'],
   ['/claims-no-exp/', 'set $ljwt_required_claims "sub email";'],
   ['/nologin/', 'set $ljwt_login_url "";'],
   ['/pem/', 'set $ljwt_jwks_file ""; set $ljwt_pem_files "{{DIR}}/rsa.pem {{DIR}}/ec256.pem {{DIR}}/rsa2-pkcs1.pem";'],
@@ -137,8 +140,12 @@ function nginxHttp(echoPort: number, idpPort: number, runtime: Runtime, mode: Ed
   large_client_header_buffers 4 32k;
   proxy_cache_path {{DIR}}/jwks-cache levels=1 keys_zone=ljwt_jwks:1m max_size=10m inactive=1d use_temp_path=off;
   upstream ljwt_echo { server 127.0.0.1:${echoPort}; }
+  # $ljwt_cache_status of every request, refused ones too (their response comes from
+  # server.conf's error page, which the location's add_header does not reach).
+  log_format ljwt_cache_status '$request_uri $ljwt_cache_status';
   server {
     listen 127.0.0.1:{{PORT:main}};
+    access_log {{DIR}}/cache-status.log ljwt_cache_status;
     include {{DIR}}/server.conf;
     # Not inherited by locations that include protect.conf (they define proxy_set_header).
     proxy_set_header X-From-Server "yes";
@@ -247,6 +254,9 @@ export async function startEdgeFixture(runtime: Runtime, keys: TestKeys = genera
   // Readable only by root: the www-data worker cannot open it.
   const { chmodSync } = await import('node:fs');
   chmodSync(`${nginx.hostDir}/unreadable.jwks`, 0o600);
+  const { readFileSync } = await import('node:fs');
+  const cacheLog = () => readFileSync(`${nginx.hostDir}/cache-status.log`, 'utf8').split('\n').filter(Boolean);
+  let cacheLogBefore = 0;
 
   return {
     runtime,
@@ -254,8 +264,18 @@ export async function startEdgeFixture(runtime: Runtime, keys: TestKeys = genera
     nginx,
     echo,
     idp,
+    async lastCacheStatus() {
+      // The log line is written after the response: wait for it.
+      for (let i = 0; i < 80; i++) {
+        const lines = cacheLog();
+        if (lines.length > cacheLogBefore) return lines[lines.length - 1].split(' ')[1] ?? '';
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('no access log line for the last request');
+    },
     async request(path, headers = [], method = 'GET', server = 'main') {
       const before = echo.requests.length;
+      if (server === 'main') cacheLogBefore = cacheLog().length;
       const res = await rawRequest(nginx.ports[server], method, path, headers);
       const upstream = echo.requests.length > before ? echo.requests[echo.requests.length - 1] : null;
       return { res, upstream };

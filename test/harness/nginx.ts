@@ -1,8 +1,8 @@
 // Starts a real nginx (host or chroot runtime) with a generated nginx.conf on 127.0.0.1
-// ephemeral ports. The project's nginx/*.conf includes and dist/njs/ljwt.js are copied into
-// the instance directory unchanged except for the bundle path in http.conf.
+// ephemeral ports. The project's nginx/*.conf includes and the dist/njs/*.js bundles are
+// copied into the instance directory unchanged except for the bundles' directory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +10,14 @@ import { runtimeArgv, type Runtime } from './runtimes.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BUNDLE = join(REPO_ROOT, 'dist/njs/ljwt.js');
-/** Where nginx/http.conf expects the bundle; the harness rewrites only this path. */
+/** Where nginx/http.conf expects the bundle. */
 export const INSTALLED_BUNDLE = '/usr/share/nginx-ldap-jwt/ljwt.js';
-const PROJECT_INCLUDES = ['http.conf', 'http-shared.conf', 'server.conf', 'protect.conf', 'protect-access.conf',
-  'revocation-endpoint.conf'];
+/** Where the include files expect every bundle; the harness rewrites this directory... */
+export const INSTALLED_BUNDLE_DIR = '/usr/share/nginx-ldap-jwt/';
+/** ...and this one, where protect.conf expects the include files it includes itself. */
+export const INSTALLED_INCLUDE_DIR = '/etc/nginx/nginx-ldap-jwt/';
+const PROJECT_INCLUDES = readdirSync(join(REPO_ROOT, 'nginx')).filter((f) => f.endsWith('.conf'));
+const BUNDLES = join(REPO_ROOT, 'dist/njs');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -98,14 +102,14 @@ export async function startNginx(opts: NginxOptions): Promise<NginxInstance> {
     writeFileSync(p, content);
     chmodSync(p, 0o644);
   };
-  copyFileSync(BUNDLE, join(host, 'ljwt.js'));
-  chmodSync(join(host, 'ljwt.js'), 0o644);
+  for (const f of readdirSync(BUNDLES).filter((n) => n.endsWith('.js'))) {
+    copyFileSync(join(BUNDLES, f), join(host, f));
+    chmodSync(join(host, f), 0o644);
+  }
   for (const f of PROJECT_INCLUDES) {
     let text = readFileSync(join(REPO_ROOT, 'nginx', f), 'utf8');
-    if (f === 'http.conf') {
-      if (text.indexOf(INSTALLED_BUNDLE) < 0) throw new Error(`nginx/http.conf no longer mentions ${INSTALLED_BUNDLE}`);
-      text = text.split(INSTALLED_BUNDLE).join(`${inside}/ljwt.js`);
-    }
+    if (f === 'http.conf' && text.indexOf(INSTALLED_BUNDLE) < 0) throw new Error(`nginx/http.conf no longer mentions ${INSTALLED_BUNDLE}`);
+    text = text.split(INSTALLED_BUNDLE_DIR).join(`${inside}/`).split(INSTALLED_INCLUDE_DIR).join(`${inside}/`);
     write(f, text);
   }
   for (const name of Object.keys(opts.files ?? {})) write(name, opts.files![name]);

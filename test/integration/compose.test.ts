@@ -68,7 +68,9 @@ describe('docker-compose.yml', () => {
     const nginx = compose.services.nginx!;
     const mounts = Object.fromEntries(binds(nginx).map((b) => [b.target, b.source]));
     expect(mounts['/etc/nginx/nginx.conf']).toBe('./demo/compose/nginx.conf');
-    for (const f of ['http.conf', 'server.conf', 'protect.conf']) expect(mounts[`${COMPOSE_SITE.dir}/${f}`]).toBe(`./nginx/${f}`);
+    for (const f of ['http.conf', 'server.conf', 'protect.conf', 'protect-common.conf']) {
+      expect(mounts[`${COMPOSE_SITE.dir}/${f}`]).toBe(`./nginx/${f}`);
+    }
     const generated = readFileSync(join(REPO_ROOT, 'demo/compose/nginx.conf'), 'utf8');
     const body = generated.split('\n').slice(3).join('\n');
     // Out of date? Regenerate: node scripts/lib/site-config.mjs compose > demo/compose/nginx.conf
@@ -76,7 +78,8 @@ describe('docker-compose.yml', () => {
     // The official image loads njs itself, and the bundle sits where nginx/http.conf expects it.
     expect(generated).toContain('load_module modules/ngx_http_js_module.so;');
     expect(readFileSync(join(REPO_ROOT, 'nginx/http.conf'), 'utf8')).toContain('js_import ljwt from /usr/share/nginx-ldap-jwt/ljwt.js;');
-    expect(dockerfile).toContain('COPY --from=build /src/dist/njs/ljwt.js /usr/share/nginx-ldap-jwt/ljwt.js');
+    // Both bundles: server.conf's @ljwt_forbidden imports ljwt-full.js.
+    expect(dockerfile).toContain('COPY --from=build /src/dist/njs/ljwt.js /src/dist/njs/ljwt-full.js /usr/share/nginx-ldap-jwt/');
   });
 
   it('runs the service with the demo config, which loads with the compose environment', () => {

@@ -11,6 +11,7 @@ import { startEdgeFixture, EDGE_MODE_CASES, type EdgeFixture, type EdgeMode, ISS
   REVOCATION_SECRET } from '../harness/edge-fixture.ts';
 import { headerValues } from '../harness/echo-upstream.ts';
 import { jwksText, nowSeconds, publicJwk, signJwt } from '../harness/tokens.ts';
+import { KEY_FILE_CHECK_SECONDS } from '../../njs/cache/decision-entry.ts';
 
 function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const now = nowSeconds();
@@ -73,9 +74,27 @@ describe.each(EDGE_MODE_CASES)('decision cache on %s with %s', (id: RuntimeId, m
     const forged = t.split('.');
     const other = signJwt(f.keys, 'RS256', claims({ sub: 'mallory' })).split('.');
     await refused('/', `${forged[0]}.${other[1]}.${forged[2]}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    // Another header (same alg, other typ) over the cached token's payload and signature.
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: 'x' })).toString('base64url');
+    await refused('/', `${header}.${forged[1]}.${forged[2]}`, 'ERR_');
     // A longer token that starts with the cached one.
     const { res } = await f.request('/', bearer(t + 'A'));
     expect(res.status).toBe(401);
+    // The cached token itself still hits.
+    expect(await pass('/', t)).toBe(cached ? 'HIT' : 'OFF');
+  });
+
+  it('says BYPASS (or OFF without a cache) for a request refused before any lookup', async () => {
+    for (const headers of [API, bearer('not-a-jws'), bearer('a.b'), [['Authorization', 'Bearer '] as [string, string], ...API]]) {
+      const { res, upstream } = await f.request('/', headers);
+      expect(upstream).toBeNull();
+      expect(res.status).toBe(401);
+      expect(await f.lastCacheStatus()).toBe(cached ? 'BYPASS' : 'OFF');
+    }
+    // A well-formed token that fails its check was looked up first.
+    const { res } = await f.request('/', bearer(tamperSignature(signJwt(f.keys, 'ES256', claims()))));
+    expect(res.status).toBe(401);
+    expect(await f.lastCacheStatus()).toBe(cached ? 'MISS' : 'OFF');
   });
 
   it('refuses a cached token once it has expired', async () => {
@@ -107,6 +126,8 @@ describe.each(EDGE_MODE_CASES)('decision cache on %s with %s', (id: RuntimeId, m
       await pass('/rotation/', t);
       expect(await pass('/rotation/', t)).toBe(cached ? 'HIT' : 'OFF');
       writeFileSync(file, jwksText([publicJwk(f.keys.rsa, { alg: 'RS256' })]));
+      // A hit trusts the key files' identity for KEY_FILE_CHECK_SECONDS, then stats them again.
+      await sleep(KEY_FILE_CHECK_SECONDS * 1000 + 200);
       await refused('/rotation/', t, 'ERR_');
     } finally {
       writeFileSync(file, before);
@@ -137,9 +158,12 @@ describe.each(EDGE_MODE_CASES)('decision cache on %s with %s', (id: RuntimeId, m
     await refused('/', byToken, 'ERR_JWT_REVOKED');
   });
 
-  it('does not cache where $ljwt_cache_max_age is 0', async () => {
+  it('does not cache where $ljwt_cache_max_age is 0, and says OFF', async () => {
     const t = signJwt(f.keys, 'ES256', claims());
     expect(await pass('/nocache/', t)).toBe('OFF');
     expect(await pass('/nocache/', t)).toBe('OFF');
+    const { res } = await f.request('/nocache/', API);
+    expect(res.status).toBe(401);
+    expect(await f.lastCacheStatus()).toBe('OFF');
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { REPO_ROOT, startNginx, type NginxInstance } from '../harness/nginx.ts';
+import { startNginx, type NginxInstance } from '../harness/nginx.ts';
 import { startEchoUpstream, type EchoUpstream } from '../harness/echo-upstream.ts';
 import { rawRequest } from '../harness/raw-http.ts';
 import { form, http, ISSUER, makeConfig, PASSWORD_CLIENT, startDirectory, startService, tempDir, tokenRequest,
@@ -40,13 +40,11 @@ describe.each(RUNTIME_IDS)('revocation at the edge, service + nginx on %s', (run
     slapd = await startDirectory();
     keys = tempDir('ljwt-edge-rev-');
     echo = await startEchoUpstream();
-    const include = (name: string) => readFileSync(join(REPO_ROOT, 'nginx', name), 'utf8');
     // nginx first: the service needs its endpoint URL; the service's JWKS is copied in once it exists.
     nginx = await startNginx({
       runtime,
       ports: ['site', 'revoke'],
       files: {
-        'revocation-endpoint.conf': include('revocation-endpoint.conf'),
         'revocation.secret': `${SECRET}\n`,
         'jwks.json': '{"keys":[]}',
       },

@@ -4,11 +4,9 @@
 // (testing-njs, testing-qjs) and answers 503 on bookworm's njs 0.7.9, which
 // has no shared dicts. A probe module in the test's nginx reads the dict.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { REPO_ROOT, startNginx, type NginxInstance } from '../harness/nginx.ts';
+import { startNginx, type NginxInstance } from '../harness/nginx.ts';
 import { nowSeconds } from '../harness/tokens.ts';
 
 const SECRET = 'rev-secret-' + 'x'.repeat(24) + '-0123456789';
@@ -26,10 +24,6 @@ function get(r) {
 export default { get: get };
 `;
 
-function readInclude(name: string): string {
-  return readFileSync(join(REPO_ROOT, 'nginx', name), 'utf8');
-}
-
 async function startEdge(runtimeId: RuntimeId, withZone: boolean): Promise<NginxInstance> {
   const runtime = await getRuntime(runtimeId);
   expect(runtime.sharedDict).toBe(HAS_SHARED_DICT[runtimeId]);
@@ -37,7 +31,6 @@ async function startEdge(runtimeId: RuntimeId, withZone: boolean): Promise<Nginx
     runtime,
     ports: ['revoke', 'probe'],
     files: {
-      'revocation-endpoint.conf': readInclude('revocation-endpoint.conf'),
       'probe.js': PROBE_JS,
       // A final newline, as an editor writes it: not part of the secret.
       'revocation.secret': SECRET + '\n',
@@ -52,7 +45,8 @@ async function startEdge(runtimeId: RuntimeId, withZone: boolean): Promise<Nginx
     include {{DIR}}/revocation-endpoint.conf;
     location = /no-secret-file {
       set $ljwt_revocation_secret_file {{DIR}}/does-not-exist;
-      js_content ljwt.revoke;
+      js_import ljwt_full from {{DIR}}/ljwt-full.js;
+      js_content ljwt_full.revoke;
     }
   }
   server {

@@ -70,7 +70,9 @@ describe.each(EDGE_MODE_CASES)('edge validator on %s with %s', (id: RuntimeId, m
         const { res, upstream } = await f.request('/eddsa/x', bearer(token));
         expect(res.status).toBe(500);
         expect(upstream).toBeNull();
-        expect(f.nginx.logSince(mark)).toMatch(/\[error\].*ljwt: configuration error.*\$ljwt_algorithms lists EdDSA, but EdDSA needs/);
+        // The reason as it is: too old an njs, or a recent one built without Ed25519.
+        const why = /testing/.test(f.runtime.id) ? 'this build of njs \\(1\\.[0-9.]+\\) has no Ed25519' : 'EdDSA needs njs >= 0\\.9\\.7';
+        expect(f.nginx.logSince(mark)).toMatch(new RegExp(`\\[error\\].*ljwt: configuration error.*\\$ljwt_algorithms lists EdDSA, but ${why}`));
         // Silently dropped from the default list: an EdDSA token is just not accepted.
         await expect401('/x', token, 'The access token signing algorithm is not accepted');
       }

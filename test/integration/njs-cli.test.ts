@@ -1,4 +1,4 @@
-// The BUILT bundle (dist/njs/ljwt.js) in the real njs CLIs: the host's njs 0.7.9 and the
+// The BUILT bundle (dist/njs/ljwt-full.js, whose core nginx's bundles share) in the real njs CLIs: the host's njs 0.7.9 and the
 // Debian testing chroot's njs 1.0.x with the njs engine and with QuickJS (`-n QuickJS`).
 // A driver imports the bundle's default export and replays test/vectors/edge-cases.json
 // through core.validateJwt, plus a few calls of the other core functions whose results
@@ -9,7 +9,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRuntime, type Runtime } from '../harness/runtimes.ts';
-import { BUNDLE, REPO_ROOT, runtimeTempDir } from '../harness/nginx.ts';
+import { REPO_ROOT, runtimeTempDir } from '../harness/nginx.ts';
+/** The bundle whose `core` the CLIs drive. */
+const BUNDLE = join(REPO_ROOT, 'dist/njs/ljwt-full.js');
 import type { EdgeCases } from '../vectors/generate-edge-cases.mjs';
 import { encodeHeaderList } from '../../njs/identity/encode.ts';
 import { normalizeDn } from '../../njs/authz/dn.ts';

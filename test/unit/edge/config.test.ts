@@ -36,6 +36,7 @@ describe('defaults', () => {
       realm: 'nginx-ldap-jwt',
       policy: { anyGroups: [], allGroups: [], scopes: [], claims: [] },
       cacheMaxAge: 60,
+      passAuthorization: false,
     });
   });
   it('drops EdDSA from the default list without Ed25519', () => {
@@ -53,8 +54,8 @@ describe('defaults', () => {
       'ljwt_algorithms', 'ljwt_audience', 'ljwt_cache_max_age', 'ljwt_claim_map', 'ljwt_cookie', 'ljwt_issuer', 'ljwt_jwks_file',
       'ljwt_jwks_location', 'ljwt_leeway', 'ljwt_login_url', 'ljwt_max_token_length', 'ljwt_pem_files', 'ljwt_realm',
       'ljwt_require_all_groups', 'ljwt_require_any_group', 'ljwt_require_claim', 'ljwt_require_scope',
-      'ljwt_required_claims', 'ljwt_return_param', 'ljwt_typ', 'ljwt_user_claim',
-    ]);
+      'ljwt_required_claims', 'ljwt_return_param', 'ljwt_typ', 'ljwt_user_claim', 'ljwt_pass_authorization',
+    ].sort());
   });
 });
 
@@ -170,6 +171,8 @@ describe('errors name their variable', () => {
     [{ ljwt_cache_max_age: '-1' }, 'ljwt_cache_max_age'],
     [{ ljwt_cache_max_age: '1m' }, 'ljwt_cache_max_age'],
     [{ ljwt_cache_max_age: '3601' }, 'ljwt_cache_max_age'],
+    [{ ljwt_pass_authorization: 'yes' }, 'ljwt_pass_authorization'],
+    [{ ljwt_pass_authorization: 'On' }, 'ljwt_pass_authorization'],
     [{ ljwt_required_claims: 'sub ex"p' }, 'ljwt_required_claims'],
     [{ ljwt_max_token_length: '0' }, 'ljwt_max_token_length'],
     [{ ljwt_max_token_length: '8k' }, 'ljwt_max_token_length'],
@@ -212,6 +215,16 @@ describe('errors name their variable', () => {
     const e = errorOf(Object.assign({}, base, { ljwt_algorithms: 'ES256 EdDSA' }), OLD);
     expect(e.code).toBe('ERR_CONFIG_INVALID');
     expect(e.message).toBe('$ljwt_algorithms lists EdDSA, but EdDSA needs njs >= 0.9.7 (Ed25519); this runtime is njs 0.7.9');
+  });
+  it('EdDSA listed on a recent njs built without Ed25519 names the build, not the version', () => {
+    const e = errorOf(Object.assign({}, base, { ljwt_algorithms: 'ES256 EdDSA' }), { ed25519: false, version: '1.0.2' });
+    expect(e.code).toBe('ERR_CONFIG_INVALID');
+    expect(e.message).toBe('$ljwt_algorithms lists EdDSA, but this build of njs (1.0.2) has no Ed25519 in WebCrypto');
+  });
+  it('$ljwt_pass_authorization is "on" or "off" (default off)', () => {
+    expect(parseEdgeConfig(Object.assign({}, base, { ljwt_pass_authorization: 'on' }), NEW).passAuthorization).toBe(true);
+    expect(parseEdgeConfig(Object.assign({}, base, { ljwt_pass_authorization: ' off ' }), NEW).passAuthorization).toBe(false);
+    expect(parseEdgeConfig(base, NEW).passAuthorization).toBe(false);
   });
   it('requires a key source, naming the three variables', () => {
     const e = errorOf({ ljwt_issuer: 'i', ljwt_audience: 'a' });

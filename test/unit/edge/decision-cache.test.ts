@@ -26,23 +26,26 @@ describe('entryExpiry', () => {
 describe('encodeEntry / decodeEntry', () => {
   const d: Decision = { user: 'alice', groupDns: 'cn%3Da,dc%3Dx', oids: '1,2', extra: { ljwt_claim_email: 'a%40x' },
     revocationKeys: ['sid:s1', 'jti:j1'] };
-  it('round-trips the decision until the entry expires', () => {
-    const text = encodeEntry(NOW + 60, d);
-    expect(decodeEntry(text, NOW)).toEqual(d);
-    expect(decodeEntry(text, NOW + 59.9)).toEqual(d);
+  const seen = { stamps: '/k.jwks@12:100:1.5:1.5 ', checkedAt: NOW - 3 };
+  it('round-trips the decision and the key files it was reached with until the entry expires', () => {
+    const text = encodeEntry(NOW + 60, d, seen);
+    expect(decodeEntry(text, NOW)).toEqual({ decision: d, expiresAt: NOW + 60, keyFiles: seen });
+    expect(decodeEntry(text, NOW + 59.9)?.decision).toEqual(d);
     expect(decodeEntry(text, NOW + 60)).toBeNull();
   });
   it('treats anything it did not write as a miss', () => {
-    const later = String(NOW + 60) + '\n';
-    for (const bad of [undefined, null, 42, '', '\n[]', 'abc\n["a","","",{},[]]', later + 'not json', later + '[1]',
+    const later = String(NOW + 60) + '\n' + String(NOW) + '\n\n';
+    for (const bad of [undefined, null, 42, '', '\n[]', 'abc\n1\n\n["a","","",{},[]]', later + 'not json', later + '[1]',
       later + 'null', later + '{}', later + '["","","",{},[]]', later + '["a","","",{"x":1},[]]', later + '["a","","",{},[1]]',
-      later + '["a","","",[],[]]', later + '["a","","",{},[],"extra"]']) {
+      later + '["a","","",[],[]]', later + '["a","","",{},[],"extra"]', String(NOW + 60) + '\nsoon\n\n["a","","",{},[]]',
+      String(NOW + 60) + '\n["a","","",{},[]]']) {
       expect(decodeEntry(bad, NOW)).toBeNull();
     }
+    expect(decodeEntry(later + '["a","","",{},[]]', NOW)).not.toBeNull();
   });
   it('refuses an entry that would last longer than the hard cap (never written by entryExpiry)', () => {
-    expect(decodeEntry(encodeEntry(NOW + MAX_CACHE_AGE_SECONDS + 1, d), NOW)).toBeNull();
-    expect(decodeEntry(encodeEntry(NOW + MAX_CACHE_AGE_SECONDS, d), NOW)).toEqual(d);
+    expect(decodeEntry(encodeEntry(NOW + MAX_CACHE_AGE_SECONDS + 1, d, seen), NOW)).toBeNull();
+    expect(decodeEntry(encodeEntry(NOW + MAX_CACHE_AGE_SECONDS, d, seen), NOW)?.decision).toEqual(d);
   });
 });
 

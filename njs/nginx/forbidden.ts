@@ -1,12 +1,14 @@
-// error_page handlers (nginx/server.conf): what the client sees when the auth
-// subrequest refused. They read the reason from $ljwt_error, which the auth
-// subrequest wrote into the variables it shares with this request and which
-// survive the error_page redirect to the named location.
+// The error_page 403 handler (nginx/server.conf): what the client sees when
+// the location's policy refused. It reads the reason from $ljwt_error, which
+// the validator wrote into the variables the auth subrequest shares with this
+// request and which survive the error_page redirect to the named location.
+// (A 401 needs no script: server.conf's @ljwt_unauthorized answers it from
+// the js_vars the validator set.)
 
 import type { ErrorCode } from '../lib/errors.ts';
 import { parseEdgeConfig, DEFAULTS } from '../config.ts';
-import { bearerChallenge, errorDescription, isBrowserNavigation, loginRedirectUrl } from '../http/challenge.ts';
-import { createContext, messageOf, staticCapabilities, type EdgeContext } from './context.ts';
+import { bearerChallenge, errorDescription, isBrowserNavigation } from '../http/challenge.ts';
+import { createContext, messageOf, settingsMap, staticCapabilities, type EdgeContext } from './context.ts';
 import { matchesWhole } from '../lib/text.ts';
 
 interface ResponseSettings {
@@ -25,7 +27,7 @@ function settings(ctx: EdgeContext): ResponseSettings {
     return { realm: parts[0], loginUrl: parts[1] === '' ? null : parts[1], returnParam: parts[2] };
   }
   try {
-    const cfg = parseEdgeConfig(ctx.configValues(), staticCapabilities());
+    const cfg = parseEdgeConfig(settingsMap(ctx.settings()), staticCapabilities());
     return { realm: cfg.realm, loginUrl: cfg.loginUrl, returnParam: cfg.returnParam };
   } catch (e) {
     ctx.warn('error page without the configuration: ' + messageOf(e));
@@ -54,30 +56,6 @@ function jsonBody(error: string, description: string): string {
 
 function noStore(r: NginxHTTPRequest): void {
   r.headersOut['Cache-Control'] = 'no-store';
-}
-
-/** error_page 401: a login redirect for browser navigations, else the RFC 6750 §3 challenge. */
-export function unauthorized(r: NginxHTTPRequest): void {
-  const ctx = createContext(r);
-  let realm = DEFAULTS.realm;
-  let code: ErrorCode = 'ERR_TOKEN_MISSING';
-  try {
-    const s = settings(ctx);
-    realm = s.realm;
-    code = errorCode(ctx, 'ERR_TOKEN_MISSING');
-    noStore(r);
-    if (s.loginUrl !== null && browser(ctx)) {
-      r.return(302, loginRedirectUrl(s.loginUrl, s.returnParam, ctx.requestUri()));
-      return;
-    }
-    r.headersOut['WWW-Authenticate'] = bearerChallenge(realm, code, 401);
-    r.headersOut['Content-Type'] = 'application/json';
-    // RFC 6750 §3.1: a request without a token gets no error code.
-    r.return(401, jsonBody(code === 'ERR_TOKEN_MISSING' ? 'unauthorized' : 'invalid_token', errorDescription(code)));
-  } catch (e) {
-    ctx.error('error page 401 failed: ' + messageOf(e));
-    r.return(401);
-  }
 }
 
 const FORBIDDEN_HTML = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>403 Forbidden</title></head>\n' +
