@@ -58,6 +58,7 @@ export interface Authenticator {
 /** The LDAP login with its connection pools (ldap/pool.ts); close() closes them. */
 export interface PooledAuthenticator extends Authenticator {
   close(): Promise<void>;
+  replicaStatus(): ReplicaStatus[];
   /** Open connections per replica, in configured order (for tests and metrics). */
   connections(): Array<{ uri: string; search: number; bind: number; waiting: number }>;
 }

@@ -106,20 +106,24 @@ export class ReplicaSet {
    * error is the directory's answer and is thrown as is. With `watch`, an attempt that is
    * still unanswered after half the connect timeout triggers a probe of its replica; if the
    * probe fails too the replica is down and the attempt moves on without waiting for its
-   * operation timeout (a hung server accepts TCP connections and never answers).
+   * operation timeout (a hung server accepts TCP connections and never answers). With
+   * `evenIfAllDown`, replicas that are down are tried too when none is up (a sync, which
+   * runs seldom and must not wait for the next probe); otherwise the call fails at once.
    */
-  async run<T>(attempt: (uri: string) => Promise<T>, isFault: (e: unknown) => boolean, opts: { watch?: boolean } = {}): Promise<{ value: T; uri: string }> {
+  async run<T>(attempt: (uri: string) => Promise<T>, isFault: (e: unknown) => boolean,
+    opts: { watch?: boolean; evenIfAllDown?: boolean } = {}): Promise<{ value: T; uri: string }> {
     const failures: string[] = [];
-    for (const r of this.#replicas) {
-      if (!r.up) continue;
+    const candidates = opts.evenIfAllDown && !this.anyUp() ? [...this.#replicas] : this.#replicas.filter((r) => r.up);
+    for (const r of candidates) {
       try {
         const value = await (opts.watch ? this.#watched(r, attempt(r.uri)) : attempt(r.uri));
+        this.markUp(r.uri);
         return { value, uri: r.uri };
       } catch (e) {
         if (!isFault(e)) throw e;
         const reason = describeLdapError(e);
         failures.push(`${r.uri}: ${reason}`);
-        if (r.up) this.markDown(r.uri, reason);
+        if (r.up || opts.evenIfAllDown) this.markDown(r.uri, reason);
         this.#opts.log?.('warn', 'ldap replica failed, trying the next one', { directory: this.directory, server: r.uri, reason });
       }
     }
