@@ -58,6 +58,10 @@ export interface Slapd {
   stop(): Promise<void>;
   /** Start again on the same ports with the same data. */
   start(): Promise<void>;
+  /** Freeze slapd (SIGSTOP): the kernel still accepts TCP connections, nothing answers. A hung server. */
+  pause(): Promise<void>;
+  /** Let a paused slapd run again (SIGCONT). */
+  resume(): Promise<void>;
   /** stop + remove the temp dir. */
   destroy(): Promise<void>;
 }
@@ -245,6 +249,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     const c = child;
     if (!c) return;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    c.kill('SIGCONT'); // a paused slapd handles SIGTERM only once it runs
     c.kill('SIGTERM');
     const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
     await exited;
@@ -300,6 +305,12 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     },
     start,
     stop,
+    async pause() {
+      child?.kill('SIGSTOP');
+    },
+    async resume() {
+      child?.kill('SIGCONT');
+    },
     async destroy() {
       await stop();
       await rm(dir, { recursive: true, force: true });

@@ -37,7 +37,7 @@ export interface LdapServerConfig {
   startTls: boolean;
   /** PEM CA bundle for ldaps:// and StartTLS; system CAs when absent. */
   caFile?: string;
-  /** Opening a connection: TCP, TLS, service bind; also the silence after which a replica is probed as possibly hung. */
+  /** Opening a connection: TCP, TLS, service bind; a login operation unanswered for a quarter of it probes the replica. */
   connectTimeoutMs: number;
   operationTimeoutMs: number;
   /** First wait before a replica that failed is probed again (doubling up to retryMaxMs); default 1000. */
