@@ -1,6 +1,7 @@
 // The group sync loop (runs inside sync.worker.ts, or in-thread for tests): expands every
-// server's configured groups, merges the servers, publishes into the shared snapshot and
-// persists the last good data.
+// directory's configured groups (each <ldapServer> on its first replica that is up, falling
+// over to the next: ldap/replicas.ts), merges the directories, publishes into the shared
+// snapshot and persists the last good data.
 //
 // Failure rules: a server whose sync fails keeps its previous part (from memory or from
 // the snapshot file) and nothing of it is replaced by partial data; the merged snapshot is

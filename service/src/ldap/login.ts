@@ -339,6 +339,18 @@ async function lookupAt(server: LdapServerConfig, pools: ReplicaPools, username:
   return { found: identify(server, entry, username, 'ldap lookup', emit) };
 }
 
+/** Every idleMs / 2, closes pooled connections idle for idleMs. */
+function closeIdleConnections(pools: () => ReplicaPools[], idleMs: number): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    for (const p of pools()) {
+      p.search.sweep(idleMs);
+      p.bind.sweep(idleMs);
+    }
+  }, Math.max(1000, Math.floor(idleMs / 2)));
+  timer.unref();
+  return timer;
+}
+
 export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePattern: RegExp, log?: LogFn,
   poolLimits: Partial<PoolLimits> = {}): PooledAuthenticator {
   if (servers.length === 0) throw new Error('createLdapAuthenticator: no LDAP servers configured');
@@ -346,13 +358,7 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
   const emit: LogFn = log ?? (() => undefined);
   const directories = servers.map((server) => openDirectory(server, limits, emit));
   const allPools = (): Array<[string, ReplicaPools]> => directories.flatMap((d) => [...d.pools.entries()]);
-  const sweeper = setInterval(() => {
-    for (const [, p] of allPools()) {
-      p.search.sweep(limits.idleMs);
-      p.bind.sweep(limits.idleMs);
-    }
-  }, Math.max(1000, Math.floor(limits.idleMs / 2)));
-  sweeper.unref();
+  const sweeper = closeIdleConnections(() => allPools().map(([, p]) => p), limits.idleMs);
   // A /g or /y pattern keeps lastIndex between test() calls and would accept
   // or refuse the same name alternately.
   const pattern = new RegExp(usernamePattern.source, usernamePattern.flags.replace(/[gy]/g, ''));
