@@ -40,6 +40,8 @@ export interface ReplicaStatus {
 /** No replica of a directory is up: callers answer "unavailable" without waiting. */
 export class DirectoryUnavailableError extends Error {
   override readonly name = 'DirectoryUnavailableError';
+  /** The code the login answers with (LdapLoginError DIRECTORY_UNAVAILABLE). */
+  readonly code = 'DIRECTORY_UNAVAILABLE';
   constructor(
     readonly directory: string,
     /** Seconds until the earliest probe of a replica, at least 1. */
