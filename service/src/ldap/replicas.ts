@@ -106,9 +106,10 @@ export class ReplicaSet {
    * `attempt` on the first replica that is up, then on the next while `isFault` says the
    * error is the replica's (unreachable, timed out, refused the service account). Any other
    * error is the directory's answer and is thrown as is. With `watch`, an attempt that is
-   * still unanswered after a quarter of the connect timeout triggers a probe of its replica; if the
-   * probe fails too the replica is down and the attempt moves on without waiting for its
-   * operation timeout (a hung server accepts TCP connections and never answers). With
+   * still unanswered after a quarter of the connect timeout triggers a probe of its replica (and
+   * of the other replicas that are up); if the probe fails too the replica is down and the
+   * attempt moves on without waiting for its operation timeout (a hung server accepts TCP
+   * connections and never answers). With
    * `evenIfAllDown`, replicas that are down are tried too when none is up (a sync, which
    * runs seldom and must not wait for the next probe); otherwise the call fails at once.
    */
@@ -221,7 +222,11 @@ export class ReplicaSet {
       reject = rej;
     });
     r.waiters.add(reject);
-    const suspect = setTimeout(() => void this.#probe(r), Math.max(1, Math.floor(this.#server.connectTimeoutMs / 4)));
+    // The other replicas that are up are probed at the same time: when they hang too (one host,
+    // one storage), the request fails after one probe, not after one probe per replica.
+    const suspect = setTimeout(() => {
+      for (const x of this.#replicas) if (x === r || x.up) void this.#probe(x);
+    }, Math.max(1, Math.floor(this.#server.connectTimeoutMs / 4)));
     try {
       return await Promise.race([op, down]);
     } finally {

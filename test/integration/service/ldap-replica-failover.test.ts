@@ -149,6 +149,17 @@ describe('every replica down', () => {
     expect(again.ms).toBeLessThan(500);
   });
 
+  it('answers 503 within 3 s when every replica hangs (the replicas are probed together)', async () => {
+    const s = await start();
+    expect((await passwordGrant(s.base, 'alice', 'alice-pw')).status).toBe(200);
+    await Promise.all([r1.pause(), r2.pause()]);
+    const first = await timed(() => passwordGrant(s.base, 'alice', 'alice-pw'));
+    expect(first.value.status).toBe(503);
+    expect(Number(first.value.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(first.ms).toBeLessThan(3000);
+    expect((await timed(() => passwordGrant(s.base, 'alice', 'alice-pw'))).ms).toBeLessThan(500);
+  });
+
   it('shows the login page saying the directory is unreachable, with 503 and Retry-After', async () => {
     const s = await start();
     await r1.stop();

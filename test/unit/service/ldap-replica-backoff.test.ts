@@ -93,8 +93,22 @@ describe('replica set', () => {
     expect(r.uri).toBe(B);
     // Probed after a quarter of the connect timeout, not after the operation timeout (10 s).
     expect(Date.now() - t0).toBeLessThan(1000);
-    expect(probes).toBe(1);
+    // Replica A and, at the same time, replica B (which answers its probe).
+    expect(probes).toBe(2);
     expect(set.status()[0]!.up).toBe(false);
+    expect(set.status()[1]!.up).toBe(true);
+  });
+
+  it('gives up after one probe time when every replica hangs, not after one per replica', async () => {
+    const set = replicaSet({ connectTimeoutMs: 200 }, () => sleep(200).then(() => { throw new Error('probe: service bind timed out'); }));
+    const t0 = Date.now();
+    await expect(set.run(() => new Promise<string>(() => undefined), isFault, { watch: true })).rejects.toBeInstanceOf(DirectoryUnavailableError);
+    // A quarter of the connect timeout, then the probes of both replicas at once (200 ms each);
+    // one replica after the other would take 500 ms.
+    const ms = Date.now() - t0;
+    expect(ms).toBeGreaterThanOrEqual(240);
+    expect(ms).toBeLessThan(480);
+    expect(set.anyUp()).toBe(false);
   });
 
   it('keeps waiting for a slow replica that answers its probe', async () => {
