@@ -19,7 +19,8 @@
 //                     logins run at the same time
 // Loopback only. Request counts and waits are bounded. Writes bench/results/ldap-faults.md.
 //   node bench/ldap-faults/run.mjs [--users 2000] [--logins 200] [--concurrency 8]
-//        [--slow-logins 40] [--quick] [--out FILE] [--no-build]
+//        [--slow-logins 40] [--rows healthy,hung,...] [--quick] [--out FILE] [--no-build]
+//   --rows: only these rows (names as above, "-" for spaces: all-hung, restart-mid-sync).
 //   --quick: 500 users, 50 logins per row (a smoke run).
 import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
@@ -44,6 +45,7 @@ function options(argv) {
       logins: { type: 'string' },
       concurrency: { type: 'string' },
       'slow-logins': { type: 'string' },
+      rows: { type: 'string' },
       quick: { type: 'boolean' },
       out: { type: 'string' },
       'no-build': { type: 'boolean' },
@@ -65,6 +67,7 @@ function options(argv) {
     concurrency: num(values.concurrency, 8, 'concurrency'),
     slowLogins: num(values['slow-logins'], quick ? 16 : 40, 'slow-logins'),
     out: values.out ?? path.join(root, 'bench/results/ldap-faults.md'),
+    rows: values.rows === undefined ? null : values.rows.split(',').map((r) => r.trim().replace(/-/g, ' ')),
     build: values['no-build'] !== true,
   };
 }
@@ -307,6 +310,7 @@ async function main() {
   const [s1, s2] = await Promise.all([0, 1].map(() => h.startSlapd({ baseDn: 'dc=bench,dc=example', ldif: [ldif], indexes: ['uid eq', 'member eq'] })));
   const rows = [];
   const scenario = async (name, what, fault, opts = {}) => {
+    if (o.rows !== null && !o.rows.includes(name)) return;
     process.stderr.write(`[ldap-faults] ${name}\n`);
     const relay = opts.delayMs !== undefined ? await h.startRelay(s1.port, { delayMs: opts.delayMs }) : null;
     const svc = await startService([relay ? relay.url : s1.url, s2.url]);
@@ -332,6 +336,7 @@ async function main() {
         await lift?.();
       }
     } finally {
+      if (process.env.LDAP_FAULTS_KEEP_LOG) writeFileSync(`${process.env.LDAP_FAULTS_KEEP_LOG}.${name.replace(/ /g, '-')}.log`, readFileSync(svc.logFile));
       await svc.stop();
       await relay?.close();
     }

@@ -116,8 +116,10 @@ export class ReplicaSet {
   async run<T>(attempt: (uri: string) => Promise<T>, isFault: (e: unknown) => boolean,
     opts: { watch?: boolean; evenIfAllDown?: boolean } = {}): Promise<{ value: T; uri: string }> {
     const failures: string[] = [];
-    const candidates = opts.evenIfAllDown && !this.anyUp() ? [...this.#replicas] : this.#replicas.filter((r) => r.up);
-    for (const r of candidates) {
+    const tryDown = opts.evenIfAllDown === true && !this.anyUp();
+    for (const r of this.#replicas) {
+      // Checked at each step: a replica found down meanwhile (by a probe) is not waited for.
+      if (!r.up && !tryDown) continue;
       try {
         const value = await (opts.watch ? this.#watched(r, attempt(r.uri)) : attempt(r.uri));
         this.markUp(r.uri);
@@ -126,7 +128,7 @@ export class ReplicaSet {
         if (!isFault(e)) throw e;
         const reason = describeLdapError(e);
         failures.push(`${r.uri}: ${reason}`);
-        if (r.up || opts.evenIfAllDown) this.markDown(r.uri, reason);
+        if (r.up || tryDown) this.markDown(r.uri, reason);
         this.#opts.log?.('warn', 'ldap replica failed, trying the next one', { directory: this.directory, server: r.uri, reason });
       }
     }

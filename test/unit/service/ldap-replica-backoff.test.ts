@@ -30,6 +30,20 @@ const refused = (): Promise<never> => Promise.reject(new Error('connect ECONNREF
 const isFault = () => true;
 
 describe('replica set', () => {
+  it('does not try a replica that a probe found down while the attempt waited on another', async () => {
+    let releaseA!: () => void;
+    const set = replicaSet({}, async () => undefined);
+    const tried: string[] = [];
+    const pending = set.run((uri) => {
+      tried.push(uri);
+      return uri === A ? new Promise<string>((_, reject) => { releaseA = () => reject(new Error('ECONNRESET')); }) : Promise.resolve(uri);
+    }, isFault);
+    set.markDown(B, 'probe: service bind timed out');
+    releaseA();
+    await expect(pending).rejects.toBeInstanceOf(DirectoryUnavailableError);
+    expect(tried).toEqual([A]);
+  });
+
   it('falls over to the next replica on a fault, and skips the failed one until a probe succeeds', async () => {
     let aUp = false;
     const set = replicaSet({}, async (uri) => { if (uri === A && !aUp) throw new Error('still down'); });
