@@ -13,7 +13,7 @@ import { escapeFilterValue, fillFilter } from './filter.ts';
 import { isMemberOfGroup } from './membership.ts';
 import { isBinaryGuidAttribute, objectIdFromEntry } from './object-id.ts';
 import { BindPool, DEFAULT_POOL_LIMITS, PoolBusyError, SearchPool, type PoolLimits } from './pool.ts';
-import { atReplica, DirectoryUnavailableError, ReplicaSet, replicaUris, type ReplicaStatus } from './replicas.ts';
+import { atReplica, DirectoryUnavailableError, ReplicaSet, replicaUris, type LogFn, type ReplicaStatus } from './replicas.ts';
 
 export type { ReplicaStatus } from './replicas.ts';
 
@@ -63,8 +63,9 @@ export interface PooledAuthenticator extends Authenticator {
   connections(): Array<{ uri: string; search: number; bind: number; waiting: number }>;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+/** The LDAP layer's one logger shape (defined with the replica health it also serves). */
+export type { LogFn };
+export type LogLevel = Parameters<LogFn>[0];
 
 /**
  * Default order of the attributes the username is read from. AD accounts have a

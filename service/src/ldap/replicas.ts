@@ -52,6 +52,7 @@ export class DirectoryUnavailableError extends Error {
   }
 }
 
+/** How the LDAP layer logs (login.ts re-exports it); fields never carry passwords. */
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface ReplicaSetOptions {
