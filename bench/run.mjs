@@ -17,6 +17,7 @@ const BENCHES = {
   groups: 'bench/groups/run.mjs',
   service: 'bench/service/run.mjs',
   edge: 'bench/edge/run.mjs',
+  'ldap-faults': 'bench/ldap-faults/run.mjs',
 };
 
 const args = process.argv.slice(2);

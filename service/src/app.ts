@@ -26,6 +26,7 @@ import { userinfoEndpoint } from './oauth/userinfo.ts';
 import { groupGauges, readiness } from './ops/health.ts';
 import { jsonLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
+import { ldapGauges } from './ops/ldap-gauges.ts';
 import { LoginThrottle } from './ops/throttle.ts';
 import { trustedProxyList } from './ops/client-ip.ts';
 import type { Store } from './store/store.ts';
@@ -119,6 +120,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     now,
   };
   metrics.addGauges(groupGauges(context));
+  metrics.addGauges(ldapGauges(context));
   if (edge !== null) metrics.addGauges(edge.gauges);
 
   const router = new Router()

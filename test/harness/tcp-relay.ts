@@ -22,6 +22,8 @@ export interface RelayOptions {
    * connection are dropped: the request reached the server, the client waits for nothing.
    */
   muteAfter?: string;
+  /** Every chunk the server sends is held this long before it reaches the client (a slow server or link). */
+  delayMs?: number;
 }
 
 export async function startRelay(targetPort: number, opts: RelayOptions = {}): Promise<Relay> {
@@ -49,7 +51,10 @@ export async function startRelay(targetPort: number, opts: RelayOptions = {}): P
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!muted) client.write(chunk);
+      if (muted) return;
+      // Timers of equal delay fire in the order they were set: the byte stream keeps its order.
+      if (opts.delayMs !== undefined && opts.delayMs > 0) setTimeout(() => client.write(chunk), opts.delayMs);
+      else client.write(chunk);
     });
   });
   await new Promise<void>((resolve, reject) => {

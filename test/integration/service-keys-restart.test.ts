@@ -86,7 +86,13 @@ describe('directory outage', () => {
     } finally {
       await slapd.start();
     }
-    expect((await login(s.base)).status).toBe(200);
+    // The server is down until a background probe finds it back (retryInitialMs, doubling): no restart needed.
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await login(s.base)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
     await s.close();
   });
 });

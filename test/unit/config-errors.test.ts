@@ -59,8 +59,13 @@ describe('structural errors name the element', () => {
   });
 
   it('repeated single element', () => {
-    const e = fromXml(doc([SERVER.replace('<login>', '<uri>ldap://h2</uri><login>')]));
-    expect(e.message).toBe('ldapConfig/ldapServer[1]/uri: <uri> may appear at most once');
+    const e = fromXml(doc([SERVER.replace('<password>', '<login>cn=other,dc=x</login><password>')]));
+    expect(e.message).toMatch(/^ldapConfig\/ldapServer\[1\]\/login: /);
+  });
+
+  it('replica URIs that carry different service accounts', () => {
+    const e = fromXml(doc([SERVER.replace('<login>', '<uri>ldap://cn%3Da%2Cdc%3Dx:p1@h2</uri><uri>ldap://cn%3Db%2Cdc%3Dx:p1@h3</uri><login>').replace(/<login>[^<]*<\/login>/, '<login></login>')]));
+    expect(e.message).toMatch(/^ldapConfig\/ldapServer\[1\]\/uri: replica URIs carry different service accounts/);
   });
 
   it('empty dnList, no server, wrong root, attributes, text, DOCTYPE, malformed XML', () => {
@@ -70,11 +75,11 @@ describe('structural errors name the element', () => {
     expect(fromXml('<ldapConfig></ldapConfig>').message).toBe('ldapConfig: missing required element <ldapServer>');
     expect(fromXml('<config/>').message).toMatch(/root element must be <ldapConfig>, got <config>/);
     expect(fromXml(doc([SERVER.replace('<uri>', '<uri secure="yes">')])).message).toBe(
-      'ldapConfig/ldapServer[1]/uri: attribute "secure" is not allowed',
+      'ldapConfig/ldapServer[1]/uri[1]: attribute "secure" is not allowed',
     );
     expect(fromXml('<ldapConfig xmlns="urn:x"><ldapServer>' + SERVER + '</ldapServer></ldapConfig>').message).toMatch(/default namespace/);
     expect(fromXml(doc([SERVER + 'stray text'])).message).toMatch(/^ldapConfig\/ldapServer\[1\]: unexpected text "stray text"/);
-    expect(fromXml(doc([SERVER.replace('<uri>ldap://h:389</uri>', '<uri><b>ldap://h</b></uri>')])).where).toBe('ldapConfig/ldapServer[1]/uri/b');
+    expect(fromXml(doc([SERVER.replace('<uri>ldap://h:389</uri>', '<uri><b>ldap://h</b></uri>')])).where).toBe('ldapConfig/ldapServer[1]/uri[1]/b');
     expect(fromXml('<!DOCTYPE x [<!ENTITY a "b">]>' + doc([SERVER])).message).toMatch(/DOCTYPE declarations are not allowed/);
     expect(fromXml('<ldapConfig><ldapServer></ldapConfig>').message).toMatch(/^config: not well-formed XML at line 1, column \d+/);
     expect(fromXml(doc([SERVER.replace('pw', 'a&nbsp;b')])).message).toBe('ldapConfig/ldapServer[1]/password: undefined entity &nbsp;');
@@ -84,10 +89,10 @@ describe('structural errors name the element', () => {
 describe('value errors name the element', () => {
   it('bad URL', () => {
     expect(fromXml(doc([SERVER, SERVER, SERVER.replace('ldap://h:389', 'http://x')])).message).toBe(
-      'ldapConfig/ldapServer[3]/uri: expected ldap:// or ldaps:// URL, got "http://x"',
+      'ldapConfig/ldapServer[3]/uri[1]: expected ldap:// or ldaps:// URL, got "http://x"',
     );
-    expect(fromXml(doc([SERVER.replace('ldap://h:389', 'ldap://h/dc=x??sub')])).message).toMatch(/^ldapConfig\/ldapServer\[1\]\/uri: LDAP URL must be scheme:\/\/host\[:port\]/);
-    expect(fromXml(doc([SERVER.replace('ldap://h:389', 'not a url')])).where).toBe('ldapConfig/ldapServer[1]/uri');
+    expect(fromXml(doc([SERVER.replace('ldap://h:389', 'ldap://h/dc=x??sub')])).message).toMatch(/^ldapConfig\/ldapServer\[1\]\/uri\[1\]: LDAP URL must be scheme:\/\/host\[:port\]/);
+    expect(fromXml(doc([SERVER.replace('ldap://h:389', 'not a url')])).where).toBe('ldapConfig/ldapServer[1]/uri[1]');
   });
 
   it('bad URL does not echo the password in it', () => {

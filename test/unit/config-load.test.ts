@@ -24,6 +24,7 @@ describe('loadConfig: the seed configuration', () => {
     expect(cfg.ldapServers).toEqual([
       {
         uri: 'ldap://example.com:389',
+        uris: ['ldap://example.com:389'],
         bindDn: 'cn=admin,dc=example,dc=com',
         bindPassword: 'password',
         groupDns: ['cn=group1,dc=example,dc=com', 'cn=group2,dc=example,dc=com'],
@@ -32,8 +33,10 @@ describe('loadConfig: the seed configuration', () => {
           '(&(|(objectClass=person)(objectClass=user))(|(uid={username})(sAMAccountName={username})(userPrincipalName={username})))',
         objectIdAttribute: 'entryUUID',
         startTls: false,
-        connectTimeoutMs: 5000,
+        connectTimeoutMs: 2000,
         operationTimeoutMs: 10000,
+        retryInitialMs: 1000,
+        retryMaxMs: 30000,
       },
     ]);
     expect(cfg.issuer).toBe('https://login.example.com');
@@ -60,7 +63,7 @@ describe('loadConfig: the seed configuration', () => {
     for (const k of ['keyRotationSeconds', 'refreshReuseGraceSeconds', 'leewaySeconds', 'accessTokenCookie', 'refreshTokenCookie'] as const) {
       expect(cfg[k], k).toBeUndefined();
     }
-    expect(DEFAULTS.connectTimeoutMs).toBe(5000);
+    expect(DEFAULTS.connectTimeoutMs).toBe(2000);
   });
 
   it('reads the file named by LJWT_CONFIG', () => {
@@ -75,6 +78,8 @@ describe('loadConfig: every extension', () => {
   it('server 1: AD over ldaps with every optional element', () => {
     expect(cfg.ldapServers[0]).toEqual({
       uri: 'ldaps://dc1.ad.example.com:636',
+      // Two <uri>: replicas of one directory, in order.
+      uris: ['ldaps://dc1.ad.example.com:636', 'ldaps://dc3.ad.example.com:636'],
       bindDn: 'CN=svc-ljwt,OU=Service Accounts,DC=ad,DC=example,DC=com',
       // CDATA keeps markup characters and surrounding spaces (xs:string preserves whitespace).
       bindPassword: ' p<a>ss&word ',
@@ -87,6 +92,8 @@ describe('loadConfig: every extension', () => {
       caFile: '/etc/ssl/certs/ca-certificates.crt',
       connectTimeoutMs: 2500,
       operationTimeoutMs: 7000,
+      retryInitialMs: 1000,
+      retryMaxMs: 30000,
       loginGroupDn: 'CN=allowed_to_login,OU=Groups,DC=ad,DC=example,DC=com',
     });
   });
@@ -181,7 +188,7 @@ describe('loadConfig: environment', () => {
       groupDns: ['cn=a\\;b,dc=example,dc=com', 'cn=c,dc=example,dc=com'],
       loginGroupDn: 'cn=allowed,dc=example,dc=com',
       operationTimeoutMs: 1234,
-      connectTimeoutMs: 5000,
+      connectTimeoutMs: 2000,
       usernameAttributes: ['sAMAccountName', 'uid'],
     });
     expect(cfg.signingAlgorithm).toBe('RS256');
@@ -201,6 +208,18 @@ describe('loadConfig: environment', () => {
     });
     expect(cfg.issuer).toBe('https://other.example.com');
     expect(cfg.ldapServers[0]).toMatchObject({ uri: 'ldap://h.example.com', bindDn: 'cn=x,dc=y', bindPassword: 'z' });
+  });
+
+  it('LJWT_LDAP_URI lists the replicas of one directory, comma separated, replacing the file\'s <uri> elements', () => {
+    const cfg = loadConfig({
+      file: fixture('full.xml'),
+      env: { LJWT_ISSUER: 'https://x.example.com', LJWT_LDAP_URI: 'ldaps://r1.example.com, ldaps://r2.example.com:1636', LJWT_LDAP_RETRY_INITIAL_MS: '50', LJWT_LDAP_RETRY_MAX_MS: '400' },
+    });
+    expect(cfg.ldapServers[0]).toMatchObject({
+      uri: 'ldaps://r1.example.com', uris: ['ldaps://r1.example.com', 'ldaps://r2.example.com:1636'], retryInitialMs: 50, retryMaxMs: 400,
+    });
+    expect(() => loadConfig({ file: fixture('full.xml'), env: { LJWT_ISSUER: 'https://x.example.com', LJWT_LDAP_RETRY_INITIAL_MS: '500', LJWT_LDAP_RETRY_MAX_MS: '400' } }))
+      .toThrow(/LJWT_LDAP_RETRY_MAX_MS: must be at least retryInitialMs/);
   });
 
   it('configures everything from the environment alone, including a second server', () => {

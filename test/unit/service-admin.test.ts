@@ -49,6 +49,16 @@ describe('syncTargets', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('warns when two <ldapServer> elements read the same groups with the same account (replicas written as separate directories)', () => {
+    const { log, warnings } = capture();
+    syncTargets({ ldapServers: [server('ldap://a', 'ou=people,dc=example,dc=com', [ENG]), server('ldap://b', 'OU=People,DC=Example,DC=com', [ENG.toUpperCase()])] }, log);
+    expect(warnings).toEqual([expect.objectContaining({ fields: { directory: 'ldap://a', other: 'ldap://b' } })]);
+    expect(warnings[0]!.msg).toMatch(/list their URIs as <uri> elements of one <ldapServer>/);
+    const quiet = capture();
+    syncTargets({ ldapServers: [server('ldap://a', 'ou=people,dc=example,dc=com', [ENG]), server('ldap://b', 'ou=people,dc=example,dc=com', [])] }, quiet.log);
+    expect(quiet.warnings).toEqual([]);
+  });
+
   it('does not list it twice when the <dnList> already has it in another spelling', () => {
     const listed = server('ldap://a', 'ou=people,dc=example,dc=com', [ENG, 'CN=Admins, OU=Groups,DC=Example,DC=COM']);
     const out = syncTargets({ ldapServers: [listed], adminGroupDn: ADMINS });

@@ -10,8 +10,9 @@ function syncSucceeded(result: unknown): boolean {
 /**
  * POST /admin/sync: runs a group sync now (or joins the one queued behind a running
  * sync, so a change made before the request is always seen) and answers with its result:
- * per-server outcome, published generation, duration. 200 when every server synced, 502
- * when some failed (the body says which; their previous groups keep being served).
+ * per-directory outcome with the replica that served it (`servedBy`), published generation,
+ * duration. 200 when every directory synced on some replica, 502 when one failed on every
+ * replica (the body says which; its previous groups keep being served).
  *
  * No CSRF token: this endpoint accepts only an Authorization: Bearer header, which a
  * browser never attaches to a cross-site request by itself (cookies are not consulted,

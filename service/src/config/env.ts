@@ -51,7 +51,7 @@ export const GLOBAL_ENV: EnvVarDef[] = [
 
 /** Per-server suffixes: LJWT_LDAP_<SUFFIX> for server 1, LJWT_LDAP_<n>_<SUFFIX> for server n >= 2. */
 export const SERVER_ENV: Array<{ suffix: string; element: string; list?: 'comma' | 'semicolon'; doc: string }> = [
-  { suffix: 'URI', element: 'uri', doc: 'ldap:// or ldaps:// URL (JDBC-like user:password allowed)' },
+  { suffix: 'URI', element: 'uri', list: 'comma', doc: 'ldap:// or ldaps:// URL (JDBC-like user:password allowed); comma-separated replicas of one directory' },
   { suffix: 'LOGIN', element: 'login', doc: 'service account DN' },
   { suffix: 'PASSWORD', element: 'password', doc: 'service account password' },
   { suffix: 'GROUP_DNS', element: 'dn', list: 'semicolon', doc: 'group DNs separated by ";" (a ";" inside a DN is escaped as \\; per RFC 4514)' },
@@ -63,6 +63,8 @@ export const SERVER_ENV: Array<{ suffix: string; element: string; list?: 'comma'
   { suffix: 'CA_FILE', element: 'caFile', doc: 'PEM file' },
   { suffix: 'CONNECT_TIMEOUT_MS', element: 'connectTimeoutMs', doc: 'milliseconds' },
   { suffix: 'TIMEOUT_MS', element: 'timeoutMs', doc: 'milliseconds' },
+  { suffix: 'RETRY_INITIAL_MS', element: 'retryInitialMs', doc: 'milliseconds' },
+  { suffix: 'RETRY_MAX_MS', element: 'retryMaxMs', doc: 'milliseconds' },
   { suffix: 'LOGIN_GROUP', element: 'loginGroup', doc: 'group DN' },
 ];
 

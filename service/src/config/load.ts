@@ -38,8 +38,10 @@ export const DEFAULTS = {
   usernamePattern: DEFAULT_USERNAME_PATTERN,
   userFilter: DEFAULT_USER_FILTER,
   objectIdAttribute: 'entryUUID',
-  connectTimeoutMs: 5000,
+  connectTimeoutMs: 2000,
   operationTimeoutMs: 10_000,
+  retryInitialMs: 1000,
+  retryMaxMs: 30_000,
   throttle: { maxFailuresPerUsername: 5, maxFailuresPerIp: 20, windowSeconds: 300 },
   groupSyncIntervalSeconds: 300,
   /** maxStaleSeconds defaults to this many intervals. */
@@ -106,7 +108,7 @@ class Reader {
     if (ev) {
       const items = sep === 'semicolon' ? splitUnescaped(ev.value, ';') : ev.value.split(',').map((x) => x.trim()).filter((x) => x);
       if (items.length === 0) throw new ConfigError(ev.where, 'empty list');
-      return items.map((it, k) => convertLeaf(def.type!, it, `${ev.where}[${k + 1}]`) as T);
+      return items.map((it, k) => convertLeaf(def.type!, it, items.length === 1 ? ev.where : `${ev.where}[${k + 1}]`) as T);
     }
     const els = childrenNamed(parent, def.name);
     if (els.length === 0) return undefined;
@@ -122,13 +124,31 @@ function checkReadable(file: string, where: string): void {
   }
 }
 
+/**
+ * The service account carried by the replica URIs (JDBC-like userinfo): replicas of one
+ * directory share it, so URIs that carry one must agree; which one was meant is otherwise unknowable.
+ */
+function replicaCredentials(uris: LdapUri[], where: string): { bindDn?: string; bindPassword?: string } {
+  const first = uris.find((u) => u.bindDn !== undefined || u.bindPassword !== undefined);
+  for (const u of uris) {
+    if (u.bindDn === undefined && u.bindPassword === undefined) continue;
+    const sameDn = (u.bindDn === undefined) === (first!.bindDn === undefined) &&
+      (u.bindDn === undefined || normalizeDn(u.bindDn) === normalizeDn(first!.bindDn!));
+    if (!sameDn || u.bindPassword !== first!.bindPassword) {
+      throw new ConfigError(where, 'replica URIs carry different service accounts; give the account once in <login>/<password>');
+    }
+  }
+  return first === undefined ? {} : { ...(first.bindDn !== undefined ? { bindDn: first.bindDn } : {}), ...(first.bindPassword !== undefined ? { bindPassword: first.bindPassword } : {}) };
+}
+
 function loadServer(r: Reader, env: ReadEnv, el: XNode | undefined, index: number): LdapServerConfig {
   const path = el?.path ?? `ldapConfig/ldapServer[${index}]`;
   const s = (suffix: string): string => serverEnvName(index, suffix);
   const sp = (elem: string): string => `ldapServer/${elem}`;
 
-  const uri = r.one<LdapUri>(el, sp('uri'), s('URI'));
-  if (!uri) throw new ConfigError(el ? path : s('URI'), el ? 'missing required element <uri>' : `required for LDAP server ${index}`);
+  const uris = r.many<LdapUri>(el, sp('uri'), s('URI'), 'comma');
+  if (!uris) throw new ConfigError(el ? path : s('URI'), el ? 'missing required element <uri>' : `required for LDAP server ${index}`);
+  const uri = replicaCredentials(uris, env.get(s('URI'))?.where ?? `${path}/uri`);
 
   // Precedence: environment variable, then the URL's userinfo or the element
   // (giving both, differently, is an error: which one was meant is unknowable).
@@ -175,7 +195,7 @@ function loadServer(r: Reader, env: ReadEnv, el: XNode | undefined, index: numbe
     }
   }
   const startTls = r.one<boolean>(el, sp('startTls'), s('START_TLS')) ?? false;
-  if (startTls && uri.uri.startsWith('ldaps:')) {
+  if (startTls && uris.some((u) => u.uri.startsWith('ldaps:'))) {
     throw new ConfigError(env.get(s('START_TLS'))?.where ?? `${path}/startTls`, 'StartTLS cannot be used with ldaps:// (already TLS)');
   }
   const caFile = r.one<string>(el, sp('caFile'), s('CA_FILE'));
@@ -184,7 +204,8 @@ function loadServer(r: Reader, env: ReadEnv, el: XNode | undefined, index: numbe
   const usernameAttributes = r.many<string>(el, sp('usernameAttribute'), s('USERNAME_ATTRIBUTES'), 'comma');
 
   const server: LdapServerConfig = {
-    uri: uri.uri,
+    uri: uris[0]!.uri,
+    uris: [...new Set(uris.map((u) => u.uri))],
     bindDn,
     bindPassword,
     groupDns,
@@ -194,7 +215,12 @@ function loadServer(r: Reader, env: ReadEnv, el: XNode | undefined, index: numbe
     startTls,
     connectTimeoutMs: r.one<number>(el, sp('connectTimeoutMs'), s('CONNECT_TIMEOUT_MS')) ?? DEFAULTS.connectTimeoutMs,
     operationTimeoutMs: r.one<number>(el, sp('timeoutMs'), s('TIMEOUT_MS')) ?? DEFAULTS.operationTimeoutMs,
+    retryInitialMs: r.one<number>(el, sp('retryInitialMs'), s('RETRY_INITIAL_MS')) ?? DEFAULTS.retryInitialMs,
+    retryMaxMs: r.one<number>(el, sp('retryMaxMs'), s('RETRY_MAX_MS')) ?? DEFAULTS.retryMaxMs,
   };
+  if (server.retryMaxMs! < server.retryInitialMs!) {
+    throw new ConfigError(env.get(s('RETRY_MAX_MS'))?.where ?? `${path}/retryMaxMs`, `must be at least retryInitialMs (${server.retryInitialMs})`);
+  }
   if (caFile !== undefined) server.caFile = caFile;
   if (loginGroupDn !== undefined) server.loginGroupDn = loginGroupDn;
   if (usernameAttributes !== undefined) server.usernameAttributes = [...new Set(usernameAttributes)];

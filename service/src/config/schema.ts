@@ -91,9 +91,9 @@ export const DEFAULT_USERNAME_PATTERN = '^[A-Za-z0-9._@-]{1,256}$';
 
 const ldapServer = group(
   'ldapServer',
-  'One directory server. Several are replicas tried in order: the next one is used only when one is unreachable, times out or refuses the service account, never after a wrong user password.',
+  'One directory, with its own groups. Several <ldapServer> elements are separate directories: a login searches them in order and binds where the user is found; the group sync reads each one. Replicas of one directory are several <uri> elements of one <ldapServer>.',
   [
-    leaf('uri', { kind: 'ldapUrl' }, 'ldap:// or ldaps:// URL (host and port). A JDBC-like URL with percent-encoded user:password (ldap://cn%3Dreader%2Cdc%3Dexample:p%40ss@host:389) supplies login and password.', { min: 1 }),
+    leaf('uri', { kind: 'ldapUrl' }, 'ldap:// or ldaps:// URL (host and port) of a replica; repeat for the replicas of this directory, in order of preference. A login or a sync uses the first replica that is up and falls over to the next one when it is unreachable, times out or refuses the service account (never after a wrong user password). A JDBC-like URL with percent-encoded user:password (ldap://cn%3Dreader%2Cdc%3Dexample:p%40ss@host:389) supplies login and password.', { min: 1, max: Infinity }),
     leaf('login', { kind: 'optionalDn' }, 'Service account DN used to search users and read groups. May be empty when the uri carries it.', { min: 1 }),
     leaf('password', { kind: 'secret' }, 'Service account password. May be empty when the uri or LJWT_LDAP_PASSWORD(_FILE) supplies it.', { min: 1 }),
     group('dnList', 'Groups whose (nested) members the group sync reads.', [
@@ -105,8 +105,10 @@ const ldapServer = group(
     leaf('usernameAttribute', { kind: 'attribute' }, 'Attribute whose value becomes the token username (sub, X-Authenticated-User), read from the user entry whatever login name was typed; repeat for several, the first one the entry has wins. An entry with none of them cannot log in.', { max: Infinity, default: 'uid, sAMAccountName, userPrincipalName' }),
     leaf('startTls', { kind: 'bool' }, 'Upgrade ldap:// with StartTLS (RFC 4513 §3) before binding. Not allowed with ldaps://.', { default: 'false' }),
     leaf('caFile', { kind: 'path' }, 'PEM CA bundle that verifies the server certificate (ldaps:// and StartTLS).', { default: 'system CAs' }),
-    leaf('connectTimeoutMs', { kind: 'int', min: 1, max: 600_000 }, 'TCP connect + TLS handshake timeout, milliseconds.', { default: '5000' }),
-    leaf('timeoutMs', { kind: 'int', min: 1, max: 600_000 }, 'Timeout of each LDAP operation, milliseconds.', { default: '10000' }),
+    leaf('connectTimeoutMs', { kind: 'int', min: 1, max: 600_000 }, 'Opening a connection to a replica: TCP connect, TLS handshake and the service-account bind, milliseconds. An operation unanswered for a quarter of it makes the login probe the replica; a replica that fails the probe is down.', { default: '2000' }),
+    leaf('timeoutMs', { kind: 'int', min: 1, max: 600_000 }, 'Timeout of each LDAP operation (search, user bind, sync page), milliseconds.', { default: '10000' }),
+    leaf('retryInitialMs', { kind: 'int', min: 10, max: 3_600_000 }, 'A replica that timed out or refused is skipped and probed in the background after this long, then after twice as long on each further failure, milliseconds.', { default: '1000' }),
+    leaf('retryMaxMs', { kind: 'int', min: 10, max: 3_600_000 }, 'Longest wait between two probes of a replica that is down, milliseconds; at least retryInitialMs.', { default: '30000' }),
     leaf('loginGroup', { kind: 'dn' }, 'Only direct or nested members of this group may log in.', { default: 'anyone found may log in' }),
   ],
   { min: 1, max: Infinity },

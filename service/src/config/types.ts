@@ -4,9 +4,18 @@
 
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'PS256' | 'EdDSA' | 'HS256';
 
+/**
+ * One directory (an <ldapServer>): its replicas share entries, passwords and the
+ * service account; separate LdapServerConfigs are separate directories with their own groups.
+ */
 export interface LdapServerConfig {
-  /** ldap:// or ldaps:// URL, with any user:password of a "JDBC-like" URL already moved to bindDn/bindPassword. */
+  /**
+   * The directory's name in logs, metrics and the snapshot file: its first replica's
+   * ldap:// or ldaps:// URL (userinfo of a "JDBC-like" URL already moved to bindDn/bindPassword).
+   */
   uri: string;
+  /** Replica URLs in order of preference, uri first; absent = [uri]. */
+  uris?: string[];
   /** Service account DN (seed: <login>). */
   bindDn: string;
   /** Service account password (seed: <password>); never logged. */
@@ -28,8 +37,13 @@ export interface LdapServerConfig {
   startTls: boolean;
   /** PEM CA bundle for ldaps:// and StartTLS; system CAs when absent. */
   caFile?: string;
+  /** Opening a connection: TCP, TLS, service bind; a login operation unanswered for a quarter of it probes the replica. */
   connectTimeoutMs: number;
   operationTimeoutMs: number;
+  /** First wait before a replica that failed is probed again (doubling up to retryMaxMs); default 1000. */
+  retryInitialMs?: number;
+  /** Longest wait between probes of a replica that is down; default 30000. */
+  retryMaxMs?: number;
   /** Only members (nested) of this group may log in (seed 003 allowed_to_login). */
   loginGroupDn?: string;
 }

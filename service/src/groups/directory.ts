@@ -8,10 +8,17 @@ import type { ServiceConfig } from '../config/types.ts';
 import { errorText, stderrLog, type GroupLog } from './log.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { SnapshotReader, SnapshotWriter, createStoreHandle, type ReaderHandle } from './snapshot-store.ts';
-import { SyncEngine, initialEngineStatus, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
+import { SyncEngine, initialEngineStatus, type DirectorySyncStatus, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
 import { syncTargets } from './sync-targets.ts';
 
-export type { SyncResult, SyncServerResult } from './sync-engine.ts';
+export type { SyncResult, SyncServerResult, DirectorySyncStatus } from './sync-engine.ts';
+
+/** One directory's (<ldapServer>'s) part of the snapshot. */
+export interface DirectoryStatus extends DirectorySyncStatus {
+  ageSeconds: number | null;
+  /** No part yet, its last sync failed on every replica, or it is older than maxStaleSeconds. */
+  stale: boolean;
+}
 export type { ReaderHandle } from './snapshot-store.ts';
 export { SnapshotReader } from './snapshot-store.ts';
 
@@ -44,6 +51,12 @@ export interface GroupDirectory {
 export interface GroupDirectoryExtras {
   /** True when the snapshot is missing or older than groupSync.maxStaleSeconds (for /readyz). */
   notReady(): boolean;
+  /**
+   * Per directory, in configured order: the replica that served its last sync, its age and
+   * whether it is stale. The snapshot can serve correct groups for a directory's users
+   * while that directory is not stale (for /readyz and /metrics).
+   */
+  directoryStatus(): DirectoryStatus[];
   /** Encoded size of the current snapshot in shared memory (for /metrics). */
   snapshotBytes(): number;
   /**
@@ -110,6 +123,15 @@ export async function startGroupDirectory(
     notReady(): boolean {
       const s = status();
       return s.ageSeconds === null || s.ageSeconds > config.groupSync.maxStaleSeconds;
+    },
+    directoryStatus(): DirectoryStatus[] {
+      const now = Date.now();
+      const known = new Map(engineStatus.directories.map((d) => [d.directory, d]));
+      return syncConfig.ldapServers.map((server) => {
+        const d = known.get(server.uri) ?? { directory: server.uri, syncedAt: null, failing: true, servedBy: null, lastError: null };
+        const ageSeconds = d.syncedAt === null ? null : Math.max(0, (now - d.syncedAt) / 1000);
+        return { ...d, ageSeconds, stale: d.failing || ageSeconds === null || ageSeconds > config.groupSync.maxStaleSeconds };
+      });
     },
     snapshotBytes: (): number => engineStatus.snapshotBytes,
   };

@@ -1,6 +1,7 @@
 // The group sync loop (runs inside sync.worker.ts, or in-thread for tests): expands every
-// server's configured groups, merges the servers, publishes into the shared snapshot and
-// persists the last good data.
+// directory's configured groups (each <ldapServer> on its first replica that is up, falling
+// over to the next: ldap/replicas.ts), merges the directories, publishes into the shared
+// snapshot and persists the last good data.
 //
 // Failure rules: a server whose sync fails keeps its previous part (from memory or from
 // the snapshot file) and nothing of it is replaced by partial data; the merged snapshot is
@@ -10,8 +11,9 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'ldapts';
 import type { LdapServerConfig, ServiceConfig } from '../config/types.ts';
-import { closeLdapClient, openLdapClient } from '../ldap/connect.ts';
+import { closeLdapClient, openServiceClient, probeServer } from '../ldap/connect.ts';
 import { isBinaryGuidAttribute } from '../ldap/object-id.ts';
+import { atReplica, ReplicaSet, replicaUris } from '../ldap/replicas.ts';
 import { dnKey } from './dn.ts';
 import { expandGroups, type ExpandOptions, type ExpandStats } from './expand.ts';
 import { ldaptsSource } from './ldapts-source.ts';
@@ -21,7 +23,10 @@ import { encodeSnapshot, stampSnapshot } from './snapshot-codec.ts';
 import type { SnapshotWriter } from './snapshot-store.ts';
 
 export interface SyncServerResult {
+  /** The directory (its first replica's URL). */
   uri: string;
+  /** The replica that served this sync (the first one up that answered); null when none did. */
+  servedBy: string | null;
   ok: boolean;
   error: string | null;
   durationMs: number;
@@ -57,6 +62,20 @@ export interface EngineStatus {
   lastError: string | null;
   syncErrors: number;
   syncs: number;
+  /** Per directory (<ldapServer>), in configured order. */
+  directories: DirectorySyncStatus[];
+}
+
+export interface DirectorySyncStatus {
+  /** The directory (its first replica's URL). */
+  directory: string;
+  /** ms epoch of this directory's last successful sync (or of its restored part); null when none. */
+  syncedAt: number | null;
+  /** The last sync of this directory failed on every replica (its previous groups are served). */
+  failing: boolean;
+  /** The replica that served the last successful sync. */
+  servedBy: string | null;
+  lastError: string | null;
 }
 
 export type GroupSyncConfig = Pick<ServiceConfig, 'ldapServers' | 'groupSync'>;
@@ -65,7 +84,7 @@ export interface SyncEngineOptions {
   config: GroupSyncConfig;
   writer: SnapshotWriter;
   log: GroupLog;
-  /** Connected and bound client for a server; default openLdapClient + simple bind. */
+  /** Connected and bound client for a server (`uri` is the replica to use); default openServiceClient. */
   connect?: (server: LdapServerConfig) => Promise<Client>;
   expand?: Pick<ExpandOptions, 'mode' | 'bulkThreshold' | 'concurrency' | 'uidBatchSize'> & { pageSize?: number };
   onStatus?: (status: EngineStatus) => void;
@@ -80,17 +99,7 @@ interface Part {
   groups: Map<string, string[]>;
   /** The last attempt for this server failed. */
   failing: boolean;
-}
-
-async function defaultConnect(server: LdapServerConfig): Promise<Client> {
-  const client = await openLdapClient(server);
-  try {
-    await client.bind(server.bindDn, server.bindPassword);
-  } catch (e) {
-    await closeLdapClient(client);
-    throw e;
-  }
-  return client;
+  servedBy: string | null;
 }
 
 /** Status before the first sync: no snapshot, so degraded. */
@@ -106,6 +115,7 @@ export function initialEngineStatus(): EngineStatus {
     lastError: null,
     syncErrors: 0,
     syncs: 0,
+    directories: [],
   };
 }
 
@@ -118,6 +128,9 @@ export class SyncEngine {
   #again: Promise<SyncResult> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Replica health per directory, learnt from the syncs (the login keeps its own). */
+  readonly #replicas = new Map<string, ReplicaSet>();
+  readonly #lastErrors = new Map<string, string | null>();
 
   constructor(opts: SyncEngineOptions) {
     this.#opts = opts;
@@ -159,7 +172,7 @@ export class SyncEngine {
         const ids = p.groups.get(g);
         if (ids) groups.set(g, ids);
       }
-      this.#parts.set(serverKey(server), { syncedAt: p.syncedAt, groups, failing: false });
+      this.#parts.set(serverKey(server), { syncedAt: p.syncedAt, groups, failing: false, servedBy: null });
     }
     if (this.#parts.size === 0) return false;
     this.#publish();
@@ -209,17 +222,31 @@ export class SyncEngine {
     if (this.#opts.unrefTimer) this.#timer.unref();
   }
 
-  async #syncServer(server: LdapServerConfig): Promise<{ result: SyncServerResult; groups: Map<string, string[]> | null }> {
-    const t0 = performance.now();
+  #replicasOf(server: LdapServerConfig): ReplicaSet {
+    const key = serverKey(server);
+    let set = this.#replicas.get(key);
+    if (set === undefined) {
+      const log = this.#opts.log;
+      set = new ReplicaSet(server, {
+        probe: (uri) => probeServer(atReplica(server, uri)),
+        log: (level, msg, fields) => (level === 'debug' ? log.debug : log[level])?.call(log, msg, fields),
+      });
+      this.#replicas.set(key, set);
+    }
+    return set;
+  }
+
+  /** The directory's groups read from one replica (`server.uri`). */
+  async #expandAt(server: LdapServerConfig): Promise<{ groups: Map<string, string[]>; stats: ExpandStats }> {
     let client: Client | undefined;
     try {
-      client = await (this.#opts.connect ?? defaultConnect)(server);
+      client = await (this.#opts.connect ?? openServiceClient)(server);
       const idAttr = server.objectIdAttribute;
       const source = ldaptsSource(client, {
         pageSize: this.#opts.expand?.pageSize,
         binaryAttributes: isBinaryGuidAttribute(idAttr) ? [idAttr] : [],
       });
-      const { groups, stats } = await expandGroups(source, {
+      return await expandGroups(source, {
         groupDns: server.groupDns,
         userSearchBase: server.userSearchBase,
         objectIdAttribute: idAttr,
@@ -229,11 +256,25 @@ export class SyncEngine {
         uidBatchSize: this.#opts.expand?.uidBatchSize,
         log: this.#opts.log,
       });
+    } finally {
+      await closeLdapClient(client);
+    }
+  }
+
+  /**
+   * One directory's sync on the first replica that is up, falling over to the next on any
+   * failure: a partial result is never used, and another replica holds the same groups.
+   */
+  async #syncServer(server: LdapServerConfig): Promise<{ result: SyncServerResult; groups: Map<string, string[]> | null }> {
+    const t0 = performance.now();
+    try {
+      const { value: { groups, stats }, uri } = await this.#replicasOf(server).run((u) => this.#expandAt(atReplica(server, u)), () => true, { evenIfAllDown: true });
       const members = new Set<string>();
       for (const ids of groups.values()) for (const id of ids) members.add(id);
       return {
         result: {
           uri: server.uri,
+          servedBy: uri,
           ok: true,
           error: null,
           durationMs: performance.now() - t0,
@@ -246,13 +287,11 @@ export class SyncEngine {
       };
     } catch (e) {
       const error = errorText(e);
-      this.#opts.log.error('group sync failed for server; keeping its previous groups', { uri: server.uri, error });
+      this.#opts.log.error('group sync failed on every replica of the directory; keeping its previous groups', { uri: server.uri, replicas: replicaUris(server), error });
       return {
-        result: { uri: server.uri, ok: false, error, durationMs: performance.now() - t0, groupCount: 0, memberCount: 0, skippedMembers: 0, stats: null },
+        result: { uri: server.uri, servedBy: null, ok: false, error, durationMs: performance.now() - t0, groupCount: 0, memberCount: 0, skippedMembers: 0, stats: null },
         groups: null,
       };
-    } finally {
-      await closeLdapClient(client);
     }
   }
 
@@ -265,9 +304,10 @@ export class SyncEngine {
     const errors: string[] = [];
     outcomes.forEach((o, i) => {
       const key = serverKey(servers[i]!);
+      this.#lastErrors.set(key, o.result.error);
       if (o.groups) {
         anyOk = true;
-        this.#parts.set(key, { syncedAt: startedAt, groups: o.groups, failing: false });
+        this.#parts.set(key, { syncedAt: startedAt, groups: o.groups, failing: false, servedBy: o.result.servedBy });
       } else {
         errors.push(`${o.result.uri}: ${o.result.error}`);
         this.#status.syncErrors++;
@@ -285,6 +325,7 @@ export class SyncEngine {
     this.#status.lastSyncDurationMs = durationMs;
     this.#status.lastError = errors.length ? errors.join('; ') : null;
     this.#status.degraded = this.#isDegraded();
+    this.#status.directories = this.#directoryStatus();
     this.#emit();
     const result: SyncResult = {
       ok: errors.length === 0,
@@ -304,6 +345,20 @@ export class SyncEngine {
       members: this.#status.memberCount,
     });
     return result;
+  }
+
+  #directoryStatus(): DirectorySyncStatus[] {
+    return this.#opts.config.ldapServers.map((server) => {
+      const key = serverKey(server);
+      const p = this.#parts.get(key);
+      return {
+        directory: server.uri,
+        syncedAt: p?.syncedAt ?? null,
+        failing: p === undefined || p.failing,
+        servedBy: p?.servedBy ?? null,
+        lastError: this.#lastErrors.get(key) ?? null,
+      };
+    });
   }
 
   #isDegraded(): boolean {
@@ -339,6 +394,7 @@ export class SyncEngine {
     this.#status.memberCount = members.size;
     this.#status.updatedAt = updatedAt;
     this.#status.degraded = this.#isDegraded();
+    this.#status.directories = this.#directoryStatus();
     // Encoded with generation 0 / no time, so equal content gives equal bytes (and digest).
     const body = encodeSnapshot({ groups: merged, updatedAt: null }, 0);
     const digest = createHash('sha256').update(body).digest('hex');
@@ -374,6 +430,7 @@ export class SyncEngine {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const set of this.#replicas.values()) set.close();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#running?.catch(() => undefined);

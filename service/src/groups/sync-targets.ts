@@ -27,6 +27,7 @@ function contextKey(server: LdapServerConfig): string | null {
  * every user's `dns` claim and identity header.
  */
 export function syncTargets(config: Pick<ServiceConfig, 'ldapServers' | 'adminGroupDn'>, log?: GroupLog): LdapServerConfig[] {
+  warnLookAlikeDirectories(config.ldapServers, log);
   const admin = config.adminGroupDn;
   if (admin === undefined) return config.ldapServers;
   const adminKey = dnKey(admin);
@@ -42,4 +43,25 @@ export function syncTargets(config: Pick<ServiceConfig, 'ldapServers' | 'adminGr
     });
   }
   return servers;
+}
+
+/**
+ * Separate <ldapServer> elements are separate directories: each is synced on its own, and
+ * one that stays unreachable keeps the snapshot stale. Two with the same service account,
+ * search base and groups are most likely replicas of one directory written the old way.
+ */
+function warnLookAlikeDirectories(servers: LdapServerConfig[], log?: GroupLog): void {
+  const seen = new Map<string, string>();
+  for (const s of servers) {
+    const shape = JSON.stringify([dnKey(s.bindDn), dnKey(s.userSearchBase), s.groupDns.map((g) => dnKey(g)).sort()]);
+    const first = seen.get(shape);
+    if (first !== undefined) {
+      log?.warn('two <ldapServer> elements read the same groups with the same account: separate directories, synced separately. If they are replicas of one directory, list their URIs as <uri> elements of one <ldapServer>, so that login and sync fall over between them', {
+        directory: first,
+        other: s.uri,
+      });
+    } else {
+      seen.set(shape, s.uri);
+    }
+  }
 }

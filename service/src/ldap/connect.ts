@@ -126,3 +126,25 @@ export async function closeLdapClient(client: Client | undefined): Promise<void>
   if (!client) return;
   await client.unbind().catch(() => undefined);
 }
+
+/**
+ * A connection bound as the service account. Opening it (TCP, TLS, service bind) is
+ * bounded by connectTimeoutMs as a whole: a hung server accepts the TCP connection and
+ * never answers the bind, and must count as unreachable after the connect timeout, not
+ * after the operation timeout.
+ */
+export async function openServiceClient(server: LdapServerConfig): Promise<Client> {
+  const client = await openLdapClient(server);
+  try {
+    await withTimeout(client.bind(server.bindDn, server.bindPassword), server.connectTimeoutMs, 'service bind');
+  } catch (err) {
+    await closeLdapClient(client);
+    throw err;
+  }
+  return client;
+}
+
+/** Health probe of one server (`server.uri`): a service-account session opened and closed. */
+export async function probeServer(server: LdapServerConfig): Promise<void> {
+  await closeLdapClient(await openServiceClient(server));
+}

@@ -10,17 +10,23 @@ export type LdapLoginErrorCode =
   | 'NOT_IN_LOGIN_GROUP'
   /** The caller's beforeBind hook refused the bind (login throttling per account): no password was sent. */
   | 'THROTTLED'
-  /** No configured server could be reached, bound as the service account, or answered in time. */
+  /**
+   * No replica of the directory that may hold the user could be reached, bound as the
+   * service account, or answered in time; `retryAfterSeconds` says when one is probed next.
+   */
   | 'DIRECTORY_UNAVAILABLE';
 
 export class LdapLoginError extends Error {
   override readonly name = 'LdapLoginError';
+  /** DIRECTORY_UNAVAILABLE: seconds until the next probe of a replica that is down (at least 1). */
+  readonly retryAfterSeconds?: number;
   constructor(
     readonly code: LdapLoginErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

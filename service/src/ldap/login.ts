@@ -1,16 +1,21 @@
 // LDAP / Active Directory login: search-then-bind (RFC 4513 §5.1.3 simple
-// bind as the found DN), object id, optional login group, failover across
-// replicas. Searches and user binds run on separate pooled connections
+// bind as the found DN), object id, optional login group. Directories (one per
+// <ldapServer>) are searched in order and the user binds where found; within a
+// directory the login uses the first replica that is up (replicas.ts) and falls
+// over to the next. Searches and user binds run on separate pooled connections
 // (pool.ts). Passwords are never logged, never put in errors.
 import { randomUUID } from 'node:crypto';
-import type { Client, Entry } from 'ldapts';
+import type { Entry } from 'ldapts';
 import type { LdapServerConfig } from '../config/types.ts';
-import { closeLdapClient, openLdapClient } from './connect.ts';
+import { openLdapClient, openServiceClient, probeServer } from './connect.ts';
 import { describeLdapError, isCredentialRejection, LdapLoginError } from './errors.ts';
 import { escapeFilterValue, fillFilter } from './filter.ts';
 import { isMemberOfGroup } from './membership.ts';
 import { isBinaryGuidAttribute, objectIdFromEntry } from './object-id.ts';
-import { BindPool, DEFAULT_POOL_LIMITS, SearchPool, type PoolLimits } from './pool.ts';
+import { BindPool, DEFAULT_POOL_LIMITS, PoolBusyError, SearchPool, type PoolLimits } from './pool.ts';
+import { atReplica, DirectoryUnavailableError, ReplicaSet, replicaUris, type LogFn, type ReplicaStatus } from './replicas.ts';
+
+export type { ReplicaStatus } from './replicas.ts';
 
 export interface LdapUser {
   dn: string;
@@ -46,17 +51,21 @@ export interface Authenticator {
   findUser(username: string): Promise<LdapUser | null>;
   /** Any server reachable and the service bind accepted (for /readyz). */
   ping(): Promise<boolean>;
+  /** Every replica of every directory, up or down, as the login sees them (for /metrics). */
+  replicaStatus?(): ReplicaStatus[];
 }
 
 /** The LDAP login with its connection pools (ldap/pool.ts); close() closes them. */
 export interface PooledAuthenticator extends Authenticator {
   close(): Promise<void>;
-  /** Open connections per configured server, in order (for tests and metrics). */
+  replicaStatus(): ReplicaStatus[];
+  /** Open connections per replica, in configured order (for tests and metrics). */
   connections(): Array<{ uri: string; search: number; bind: number; waiting: number }>;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+/** The LDAP layer's one logger shape (defined with the replica health it also serves). */
+export type { LogFn };
+export type LogLevel = Parameters<LogFn>[0];
 
 /**
  * Default order of the attributes the username is read from. AD accounts have a
@@ -96,7 +105,7 @@ function canonicalUsername(entry: Entry, server: LdapServerConfig): string | und
   return undefined;
 }
 
-/** Server-level failure: the next server may be tried. */
+/** A replica's failure (unreachable, timed out, refused the service account): the next replica may be tried. */
 class ServerFailure extends Error {
   constructor(
     readonly stage: string,
@@ -115,19 +124,13 @@ async function stage<T>(name: string, p: () => Promise<T>): Promise<T> {
   }
 }
 
-type UserSearch = { entry: Entry } | { none: true } | { ambiguous: string[] };
+/**
+ * Everything but a directory's answer (LdapLoginError) and this service's own saturation
+ * (every bind connection busy, bindAsUser) is the replica's fault.
+ */
+const isReplicaFault = (err: unknown): boolean => !(err instanceof LdapLoginError);
 
-/** Service connection: connected and bound as the service account (failures are ServerFailure). */
-async function openServiceClient(server: LdapServerConfig): Promise<Client> {
-  const client = await stage('connect', () => openLdapClient(server));
-  try {
-    await stage('service bind', () => client.bind(server.bindDn, server.bindPassword));
-  } catch (err) {
-    await closeLdapClient(client);
-    throw err;
-  }
-  return client;
-}
+type UserSearch = { entry: Entry } | { none: true } | { ambiguous: string[] };
 
 /** The user's entry under userSearchBase with server.userFilter, searched on a service-account connection. */
 async function searchUser(pool: SearchPool, server: LdapServerConfig, username: string): Promise<UserSearch> {
@@ -159,204 +162,245 @@ function userFromEntry(entry: Entry, objectId: string, username: string, server:
   return user;
 }
 
-interface ServerPools {
-  server: LdapServerConfig;
+interface ReplicaPools {
   search: SearchPool;
   bind: BindPool;
+}
+
+/** One <ldapServer>: its replicas' health and connection pools. */
+interface Directory {
+  server: LdapServerConfig;
+  replicas: ReplicaSet;
+  pools: Map<string, ReplicaPools>;
+}
+
+/** What one replica answered for a login: the user, or "no such user in this directory". */
+interface NotFound { notFound: true; server: LdapServerConfig; pools: ReplicaPools }
+type DirectoryAnswer<T> = { found: T } | NotFound;
+
+function openDirectory(server: LdapServerConfig, limits: PoolLimits, emit: LogFn): Directory {
+  const pools = new Map<string, ReplicaPools>(replicaUris(server).map((uri) => {
+    const replica = atReplica(server, uri);
+    return [uri, {
+      search: new SearchPool(() => openServiceClient(replica), limits.searchConnections),
+      bind: new BindPool(() => openLdapClient(replica), limits.bindConnections, limits.acquireTimeoutMs ?? server.operationTimeoutMs),
+    }];
+  }));
+  const replicas = new ReplicaSet(server, { probe: (uri) => probeServer(atReplica(server, uri)), log: emit });
+  return { server, replicas, pools };
+}
+
+/** RFC 4513 §5.1.2: a simple bind with a DN and an empty password is an "unauthenticated bind" that many servers accept. */
+function checkPassword(password: string): void {
+  if (typeof password !== 'string' || password.length === 0) {
+    throw new LdapLoginError('EMPTY_PASSWORD', 'password is empty');
+  }
+}
+
+function checkUsername(pattern: RegExp, username: string): void {
+  if (typeof username !== 'string' || !pattern.test(username)) {
+    throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
+  }
+  try {
+    escapeFilterValue(username);
+  } catch {
+    // Not encodable as UTF-8 (lone surrogate): no filter can carry it.
+    throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
+  }
+}
+
+/**
+ * Asks each directory in order until one has an answer. Within a directory the first
+ * replica that is up answers (a replica's failure moves to the next replica); an answer,
+ * including an LdapLoginError, ends the walk: replicas hold the same entries and
+ * passwords, and asking again would double the guesses per request. A directory with no
+ * replica up is skipped; if no later directory has the user either, the result is
+ * DIRECTORY_UNAVAILABLE (the user may be in the one that is down), never "invalid".
+ */
+async function askDirectories<T>(directories: Directory[], what: string, emit: LogFn,
+  ask: (server: LdapServerConfig, pools: ReplicaPools) => Promise<DirectoryAnswer<T>>): Promise<T | NotFound> {
+  const unavailable: DirectoryUnavailableError[] = [];
+  let lastNotFound: NotFound | undefined;
+  for (const dir of directories) {
+    let answer: DirectoryAnswer<T>;
+    try {
+      ({ value: answer } = await dir.replicas.run(
+        (uri) => ask(atReplica(dir.server, uri), dir.pools.get(uri)!), isReplicaFault, { watch: true }));
+    } catch (err) {
+      if (!(err instanceof DirectoryUnavailableError)) throw err;
+      unavailable.push(err);
+      continue;
+    }
+    if ('found' in answer) return answer.found;
+    lastNotFound = answer;
+  }
+  if (unavailable.length > 0) {
+    emit('error', `${what}: directory unavailable`, { failures: unavailable.map((u) => u.message) });
+    const retryAfterSeconds = Math.min(...unavailable.map((u) => u.retryAfterSeconds));
+    throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'no directory server available', { retryAfterSeconds });
+  }
+  return lastNotFound!;
+}
+
+/**
+ * The same directory work as a wrong password (a failing bind, as a DN that does not
+ * exist), so the response time does not tell which usernames exist.
+ */
+async function bindLikeAWrongPassword(server: LdapServerConfig, pools: ReplicaPools, password: string): Promise<void> {
+  await pools.bind.bind(`cn=${randomUUID()},${server.userSearchBase}`, password).catch(() => undefined);
+}
+
+/** The user's entry in this replica's directory; an ambiguous name is refused like a wrong password. */
+async function findEntry(server: LdapServerConfig, pools: ReplicaPools, username: string, password: string | null, emit: LogFn): Promise<Entry | null> {
+  const found = await searchUser(pools.search, server, username);
+  if ('none' in found) {
+    emit('info', 'ldap login: no such user', { username, server: server.uri });
+    return null;
+  }
+  if ('ambiguous' in found) {
+    emit('warn', 'ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
+    if (password !== null) await bindLikeAWrongPassword(server, pools, password);
+    throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+  }
+  return found.entry;
+}
+
+/** On a bind connection, never on a service connection: those stay bound as the service account. */
+async function bindAsUser(server: LdapServerConfig, pools: ReplicaPools, entry: Entry, username: string, password: string, emit: LogFn): Promise<void> {
+  try {
+    await pools.bind.bind(entry.dn, password);
+  } catch (err) {
+    if (err instanceof PoolBusyError) {
+      emit('warn', 'ldap login: every bind connection busy', { username, server: server.uri });
+      throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'every directory connection is busy', { retryAfterSeconds: 1 });
+    }
+    if (isCredentialRejection(err)) {
+      emit('info', 'ldap login: bind rejected', { username, dn: entry.dn, server: server.uri, reason: describeLdapError(err) });
+      throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+    }
+    throw new ServerFailure('user bind', err);
+  }
+}
+
+/**
+ * The LdapUser of an entry: its object id and its one username (canonicalUsername). null
+ * when either is missing: falling back to the typed name would give the account one
+ * identity per alias.
+ */
+function identify(server: LdapServerConfig, entry: Entry, typed: string, what: string, emit: LogFn): LdapUser | null {
+  const objectId = objectIdFromEntry(entry, server.objectIdAttribute);
+  if (objectId === undefined) {
+    emit('error', `${what}: user entry has no usable object id attribute`, { username: typed, dn: entry.dn, attribute: server.objectIdAttribute, server: server.uri });
+    return null;
+  }
+  const canonical = canonicalUsername(entry, server);
+  if (canonical === undefined) {
+    emit('error', `${what}: user entry has none of the username attributes`, { username: typed, dn: entry.dn, attributes: usernameAttributes(server), server: server.uri });
+    return null;
+  }
+  return userFromEntry(entry, objectId, canonical, server);
+}
+
+/** Checked only after the password: otherwise the answer would reveal that an account exists. */
+async function checkLoginGroup(server: LdapServerConfig, pools: ReplicaPools, entry: Entry, username: string, emit: LogFn): Promise<void> {
+  const groupDn = server.loginGroupDn;
+  if (!groupDn) return;
+  const member = await stage('login group check', () =>
+    pools.search.run((client) => isMemberOfGroup(client, groupDn, entry.dn, { uid: firstString(entry, 'uid') })),
+  );
+  if (!member) {
+    emit('info', 'ldap login: not in login group', { username, dn: entry.dn, group: groupDn, server: server.uri });
+    throw new LdapLoginError('NOT_IN_LOGIN_GROUP', 'user is not allowed to log in');
+  }
+}
+
+/** A login on one replica: find the entry, let the caller count the attempt, bind, identify, check the login group. */
+async function loginAt(server: LdapServerConfig, pools: ReplicaPools, username: string, password: string,
+  beforeBind: BeforeBind | undefined, emit: LogFn): Promise<DirectoryAnswer<LdapUser>> {
+  const entry = await findEntry(server, pools, username, password, emit);
+  if (entry === null) return { notFound: true, server, pools };
+  if (beforeBind !== undefined && !(await beforeBind(entry.dn))) {
+    throw new LdapLoginError('THROTTLED', 'too many failed logins for this account');
+  }
+  await bindAsUser(server, pools, entry, username, password, emit);
+  const user = identify(server, entry, username, 'ldap login', emit);
+  if (user === null) throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
+  await checkLoginGroup(server, pools, entry, username, emit);
+  emit('info', 'ldap login: success', { username: user.username, typed: username, dn: entry.dn, server: server.uri });
+  return { found: user };
+}
+
+async function lookupAt(server: LdapServerConfig, pools: ReplicaPools, username: string, emit: LogFn): Promise<DirectoryAnswer<LdapUser | null>> {
+  const entry = await findEntry(server, pools, username, null, emit).catch((err: unknown) => {
+    if (err instanceof LdapLoginError && err.code === 'INVALID_CREDENTIALS') return undefined; // ambiguous
+    throw err;
+  });
+  if (entry === undefined) return { found: null };
+  if (entry === null) return { notFound: true, server, pools };
+  return { found: identify(server, entry, username, 'ldap lookup', emit) };
+}
+
+/** Every idleMs / 2, closes pooled connections idle for idleMs. */
+function closeIdleConnections(pools: () => ReplicaPools[], idleMs: number): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    for (const p of pools()) {
+      p.search.sweep(idleMs);
+      p.bind.sweep(idleMs);
+    }
+  }, Math.max(1000, Math.floor(idleMs / 2)));
+  timer.unref();
+  return timer;
 }
 
 export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePattern: RegExp, log?: LogFn,
   poolLimits: Partial<PoolLimits> = {}): PooledAuthenticator {
   if (servers.length === 0) throw new Error('createLdapAuthenticator: no LDAP servers configured');
   const limits: PoolLimits = { ...DEFAULT_POOL_LIMITS, ...poolLimits };
-  const pools = new Map<LdapServerConfig, ServerPools>(servers.map((server) => [server, {
-    server,
-    search: new SearchPool(() => openServiceClient(server), limits.searchConnections),
-    bind: new BindPool(() => openLdapClient(server), limits.bindConnections, limits.acquireTimeoutMs ?? server.operationTimeoutMs),
-  }]));
-  const poolsOf = (server: LdapServerConfig): ServerPools => pools.get(server)!;
-  const sweeper = setInterval(() => {
-    for (const p of pools.values()) {
-      p.search.sweep(limits.idleMs);
-      p.bind.sweep(limits.idleMs);
-    }
-  }, Math.max(1000, Math.floor(limits.idleMs / 2)));
-  sweeper.unref();
+  const emit: LogFn = log ?? (() => undefined);
+  const directories = servers.map((server) => openDirectory(server, limits, emit));
+  const allPools = (): Array<[string, ReplicaPools]> => directories.flatMap((d) => [...d.pools.entries()]);
+  const sweeper = closeIdleConnections(() => allPools().map(([, p]) => p), limits.idleMs);
   // A /g or /y pattern keeps lastIndex between test() calls and would accept
   // or refuse the same name alternately.
   const pattern = new RegExp(usernamePattern.source, usernamePattern.flags.replace(/[gy]/g, ''));
-  const emit: LogFn = log ?? (() => undefined);
-
-  function checkUsername(username: string): void {
-    if (typeof username !== 'string' || !pattern.test(username)) {
-      throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
-    }
-    try {
-      escapeFilterValue(username);
-    } catch {
-      // Not encodable as UTF-8 (lone surrogate): no filter can carry it.
-      throw new LdapLoginError('INVALID_USERNAME', 'username has an invalid format');
-    }
-  }
-
-  /**
-   * The answer of the first server that gives one, in configured order. A directory
-   * answer (including LdapLoginError) ends the walk: replicas hold the same entries
-   * and passwords, and asking the next one would double the guesses per request.
-   */
-  async function firstAnswer<T>(what: string, ask: (server: LdapServerConfig) => Promise<T>): Promise<T> {
-    const failures: string[] = [];
-    for (const server of servers) {
-      try {
-        return await ask(server);
-      } catch (err) {
-        if (err instanceof LdapLoginError) throw err;
-        const reason = err instanceof Error ? err.message : String(err);
-        failures.push(`${server.uri}: ${reason}`);
-        emit('warn', `${what}: server failed, trying next`, { server: server.uri, reason });
-      }
-    }
-    emit('error', `${what}: no directory server available`, { failures });
-    throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'no directory server available');
-  }
-
-  async function attempt(server: LdapServerConfig, username: string, password: string, beforeBind?: BeforeBind): Promise<LdapUser> {
-    const { search, bind } = poolsOf(server);
-    const objectIdAttr = server.objectIdAttribute;
-    const found = await searchUser(search, server, username);
-    if ('none' in found || 'ambiguous' in found) {
-      if ('none' in found) emit('info', 'ldap login: no such user', { username, server: server.uri });
-      else emit('warn', 'ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
-      // Same directory work as a wrong password (a failing bind, as a DN that does not
-      // exist), so the response time does not tell which usernames exist.
-      await bind.bind(`cn=${randomUUID()},${server.userSearchBase}`, password).catch(() => undefined);
-      throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-    }
-    const entry = found.entry;
-    if (beforeBind !== undefined && !(await beforeBind(entry.dn))) {
-      throw new LdapLoginError('THROTTLED', 'too many failed logins for this account');
-    }
-
-    // On a bind connection, never on the service connection: the search connections stay
-    // bound as the service account for the group check and the next logins.
-    try {
-      await bind.bind(entry.dn, password);
-    } catch (err) {
-      if (isCredentialRejection(err)) {
-        emit('info', 'ldap login: bind rejected', { username, dn: entry.dn, server: server.uri, reason: describeLdapError(err) });
-        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-      }
-      throw new ServerFailure('user bind', err);
-    }
-
-    const objectId = objectIdFromEntry(entry, objectIdAttr);
-    if (objectId === undefined) {
-      emit('error', 'ldap login: user entry has no usable object id attribute', {
-        username,
-        dn: entry.dn,
-        attribute: objectIdAttr,
-        server: server.uri,
-      });
-      throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-    }
-    const canonical = canonicalUsername(entry, server);
-    if (canonical === undefined) {
-      // Falling back to the typed name would give the account one identity per alias.
-      emit('error', 'ldap login: user entry has none of the username attributes', {
-        username,
-        dn: entry.dn,
-        attributes: usernameAttributes(server),
-        server: server.uri,
-      });
-      throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
-    }
-
-    // Checked only after the password: otherwise the answer would reveal
-    // that an account exists to someone who does not know its password.
-    if (server.loginGroupDn) {
-      const groupDn = server.loginGroupDn;
-      const member = await stage('login group check', () =>
-        search.run((client) => isMemberOfGroup(client, groupDn, entry.dn, { uid: firstString(entry, 'uid') })),
-      );
-      if (!member) {
-        emit('info', 'ldap login: not in login group', { username, dn: entry.dn, group: groupDn, server: server.uri });
-        throw new LdapLoginError('NOT_IN_LOGIN_GROUP', 'user is not allowed to log in');
-      }
-    }
-
-    const user = userFromEntry(entry, objectId, canonical, server);
-    emit('info', 'ldap login: success', { username: user.username, typed: username, dn: entry.dn, server: server.uri });
-    return user;
-  }
 
   return {
     async authenticate(username: string, password: string, beforeBind?: BeforeBind): Promise<LdapUser> {
-      // RFC 4513 §5.1.2: a simple bind with a DN and an empty password is an
-      // "unauthenticated bind" that many servers answer with success.
-      if (typeof password !== 'string' || password.length === 0) {
-        throw new LdapLoginError('EMPTY_PASSWORD', 'password is empty');
+      checkPassword(password);
+      checkUsername(pattern, username);
+      const answer = await askDirectories(directories, 'ldap login', emit,
+        (server, pools) => loginAt(server, pools, username, password, beforeBind, emit));
+      if ('notFound' in answer) {
+        await bindLikeAWrongPassword(answer.server, answer.pools, password);
+        throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
       }
-      checkUsername(username);
-      return firstAnswer('ldap login', (server) => attempt(server, username, password, beforeBind));
+      return answer;
     },
 
     async findUser(username: string): Promise<LdapUser | null> {
-      checkUsername(username);
-      return firstAnswer('ldap lookup', async (server) => {
-        const found = await searchUser(poolsOf(server).search, server, username);
-        if ('ambiguous' in found) {
-          emit('warn', 'ldap lookup: username matches more than one entry', { username, server: server.uri, dns: found.ambiguous });
-          return null;
-        }
-        if ('none' in found) return null;
-        const objectId = objectIdFromEntry(found.entry, server.objectIdAttribute);
-        if (objectId === undefined) {
-          emit('error', 'ldap lookup: user entry has no usable object id attribute', {
-            username,
-            dn: found.entry.dn,
-            attribute: server.objectIdAttribute,
-            server: server.uri,
-          });
-          return null;
-        }
-        const canonical = canonicalUsername(found.entry, server);
-        if (canonical === undefined) {
-          emit('error', 'ldap lookup: user entry has none of the username attributes', {
-            username,
-            dn: found.entry.dn,
-            attributes: usernameAttributes(server),
-            server: server.uri,
-          });
-          return null;
-        }
-        return userFromEntry(found.entry, objectId, canonical, server);
-      });
+      checkUsername(pattern, username);
+      const answer = await askDirectories(directories, 'ldap lookup', emit, (server, pools) => lookupAt(server, pools, username, emit));
+      return answer !== null && 'notFound' in answer ? null : answer;
     },
 
-    /** A new connection each time: readiness means a connection and a service bind work now. */
+    /** New connections: readiness means a connection and a service bind work now on some replica. */
     async ping(): Promise<boolean> {
-      for (const server of servers) {
-        let c: Client | undefined;
-        try {
-          c = await openLdapClient(server);
-          await c.bind(server.bindDn, server.bindPassword);
-          return true;
-        } catch (err) {
-          emit('warn', 'ldap ping failed', { server: server.uri, reason: describeLdapError(err) });
-        } finally {
-          await closeLdapClient(c);
-        }
-      }
-      return false;
+      const up = await Promise.all(directories.map((d) => d.replicas.probeAll()));
+      return up.some((u) => u);
+    },
+
+    replicaStatus(): ReplicaStatus[] {
+      return directories.flatMap((d) => d.replicas.status());
     },
 
     connections() {
-      return [...pools.values()].map((p) => ({ uri: p.server.uri, search: p.search.connections(), bind: p.bind.connections(), waiting: p.bind.waiting() }));
+      return allPools().map(([uri, p]) => ({ uri, search: p.search.connections(), bind: p.bind.connections(), waiting: p.bind.waiting() }));
     },
 
     async close(): Promise<void> {
       clearInterval(sweeper);
-      await Promise.all([...pools.values()].flatMap((p) => [p.search.close(), p.bind.close()]));
+      for (const d of directories) d.replicas.close();
+      await Promise.all(allPools().flatMap(([, p]) => [p.search.close(), p.bind.close()]));
     },
   };
 }

@@ -56,6 +56,11 @@ export class PoolClosedError extends Error {
   override readonly name = 'PoolClosedError';
 }
 
+/** Every bind connection stayed busy for acquireTimeoutMs: this service is saturated, the replica is not known to be down. */
+export class PoolBusyError extends Error {
+  override readonly name = 'PoolBusyError';
+}
+
 /**
  * Service-account connections, opened lazily (at most `size`), used round robin. A
  * connection that was closed, timed out or broke is dropped and replaced by the next caller.
@@ -207,7 +212,7 @@ export class BindPool {
         timer: setTimeout(() => {
           const at = this.waiters.indexOf(w);
           if (at >= 0) this.waiters.splice(at, 1);
-          reject(new Error(`no LDAP bind connection free within ${this.acquireTimeoutMs} ms`));
+          reject(new PoolBusyError(`no LDAP bind connection free within ${this.acquireTimeoutMs} ms`));
         }, this.acquireTimeoutMs),
       };
       this.waiters.push(w);

@@ -182,7 +182,10 @@ export async function authorizePost(ctx: ServiceContext, req: IncomingMessage, r
         });
         return;
       case 'directory_unavailable':
-        renderForm(ctx, req, res, form, ar.client.clientId, 503, { error: 'The directory is not reachable right now. Please try again later.', username });
+        renderForm(ctx, req, res, form, ar.client.clientId, 503, {
+          error: `The directory is unreachable right now. Please try again in ${result.retryAfterSeconds} seconds.`, username,
+          headers: { 'Retry-After': String(result.retryAfterSeconds) },
+        });
         return;
       case 'not_allowed':
         renderForm(ctx, req, res, form, ar.client.clientId, 403, { error: 'Your account is not allowed to sign in here.', username });

@@ -5,7 +5,7 @@
 // tests, a fixed group map where a test is not about groups.
 import type { Authenticator as LdapAuthenticator, LdapUser } from '../ldap/login.ts';
 import type { LdapLoginErrorCode } from '../ldap/errors.ts';
-import type { GroupDirectory as SyncedGroupDirectory, GroupDirectoryStatus } from '../groups/directory.ts';
+import type { DirectoryStatus, GroupDirectory as SyncedGroupDirectory, GroupDirectoryStatus } from '../groups/directory.ts';
 
 export type { LdapUser };
 
@@ -27,6 +27,8 @@ export type GroupStatus = Omit<GroupDirectoryStatus, 'lastError'>;
 /** groupsOf as groups/directory.ts implements it; the sync result and close are not the app's business. */
 export interface GroupDirectory extends Pick<SyncedGroupDirectory, 'groupsOf'> {
   status(): GroupStatus;
+  /** Per directory (<ldapServer>): staleness and the replica that served its last sync (groups/directory.ts). */
+  directoryStatus?(): DirectoryStatus[];
   syncNow(): Promise<unknown>;
   close?(): Promise<void>;
 }

@@ -3,8 +3,14 @@ import { ldapErrorCode, type LdapUser } from './deps.ts';
 
 export type LoginResult =
   | { ok: true; user: LdapUser }
-  | { ok: false; reason: 'invalid_input' | 'invalid_credentials' | 'not_allowed' | 'directory_unavailable' | 'not_admitted' }
-  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+  | { ok: false; reason: 'invalid_input' | 'invalid_credentials' | 'not_allowed' | 'not_admitted' }
+  | { ok: false; reason: 'throttled' | 'directory_unavailable'; retryAfterSeconds: number };
+
+/** Retry-After of a directory outage: when the LDAP layer probes a replica next (ldap/replicas.ts). */
+function directoryRetryAfter(e: unknown): number {
+  const s = typeof e === 'object' && e !== null ? (e as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined;
+  return typeof s === 'number' && Number.isFinite(s) && s >= 1 ? Math.ceil(s) : 1;
+}
 
 /**
  * One login attempt: syntax checks, then throttling, and only then the LDAP
@@ -79,7 +85,8 @@ export async function login(ctx: ServiceContext, username: string, password: str
     // was possibly processed): the attempt keeps its slots. Earlier outages cost nothing.
     await decision.release(bindStarted ? 'failure' : 'neutral');
     metrics.logins.inc({ outcome: 'directory_unavailable' });
-    logger.log('error', 'login_directory_unavailable', { username, ip, via, error: e instanceof Error ? e.name : 'unknown' });
-    return { ok: false, reason: 'directory_unavailable' };
+    const retryAfterSeconds = directoryRetryAfter(e);
+    logger.log('error', 'login_directory_unavailable', { username, ip, via, error: e instanceof Error ? e.name : 'unknown', retry_after: retryAfterSeconds });
+    return { ok: false, reason: 'directory_unavailable', retryAfterSeconds };
   }
 }

@@ -86,7 +86,11 @@ async function password(ctx: ServiceContext, client: OAuthClientConfig, form: Ma
     if (result.reason === 'throttled') {
       throw new OAuthError('temporarily_unavailable', 'too many failed login attempts', 429, { 'Retry-After': String(result.retryAfterSeconds) });
     }
-    if (result.reason === 'directory_unavailable') throw new OAuthError('temporarily_unavailable', 'the directory is unavailable', 503);
+    if (result.reason === 'directory_unavailable') {
+      // RFC 6749 §5.2 has no code for this; temporarily_unavailable (§4.1.2.1) with 503 and
+      // Retry-After (RFC 9110 §10.2.3) tells a client when trying again makes sense.
+      throw new OAuthError('temporarily_unavailable', 'the directory is unreachable', 503, { 'Retry-After': String(result.retryAfterSeconds) });
+    }
     throw new OAuthError('invalid_grant', 'invalid username or password');
   }
   const u = result.user;

@@ -47,8 +47,11 @@ class Histogram {
   }
 }
 
-/** Values read at scrape time; `counter` for monotonically increasing ones kept elsewhere (default gauge). */
-export type GaugeSource = () => Promise<Array<{ name: string; help: string; value: number | null; type?: 'gauge' | 'counter' }>>;
+/**
+ * Values read at scrape time; `counter` for monotonically increasing ones kept elsewhere
+ * (default gauge). Samples of one metric with different labels follow each other.
+ */
+export type GaugeSource = () => Promise<Array<{ name: string; help: string; value: number | null; type?: 'gauge' | 'counter'; labels?: Labels }>>;
 
 export class Metrics {
   readonly logins = new Counter('ljwt_logins_total', 'Login attempts by outcome (success, invalid_credentials, throttled, ...).');
@@ -73,8 +76,11 @@ export class Metrics {
       this.edgeRevocationEntries, this.edgeRevocationFailures]
       .map((m) => m.render()).join('');
     for (const source of this.gauges) {
+      let previous = '';
       for (const g of await source()) {
-        s += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} ${g.type ?? 'gauge'}\n${g.name} ${g.value === null ? 'NaN' : g.value}\n`;
+        if (g.name !== previous) s += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} ${g.type ?? 'gauge'}\n`;
+        previous = g.name;
+        s += `${g.name}${labelText(g.labels ?? {})} ${g.value === null ? 'NaN' : g.value}\n`;
       }
     }
     return s;
