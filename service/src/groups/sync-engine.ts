@@ -15,6 +15,7 @@ import { isBinaryGuidAttribute } from '../ldap/object-id.ts';
 import { dnKey } from './dn.ts';
 import { expandGroups, type ExpandOptions, type ExpandStats } from './expand.ts';
 import { ldaptsSource } from './ldapts-source.ts';
+import { pagingState, type PagingState } from '../ldap/paged-search.ts';
 import { errorText, type GroupLog } from './log.ts';
 import { readSnapshotFile, serverKey, writeSnapshotFile, type PersistedPart } from './persist.ts';
 import { encodeSnapshot, stampSnapshot } from './snapshot-codec.ts';
@@ -112,6 +113,8 @@ export function initialEngineStatus(): EngineStatus {
 export class SyncEngine {
   readonly #opts: SyncEngineOptions;
   readonly #parts = new Map<string, Part>();
+  /** Per server: the page size its limits allow (learned once, kept for later syncs). */
+  readonly #paging = new Map<string, PagingState>();
   #status: EngineStatus = initialEngineStatus();
   #lastDigest: string | null = null;
   #running: Promise<SyncResult> | null = null;
@@ -216,7 +219,8 @@ export class SyncEngine {
       client = await (this.#opts.connect ?? defaultConnect)(server);
       const idAttr = server.objectIdAttribute;
       const source = ldaptsSource(client, {
-        pageSize: this.#opts.expand?.pageSize,
+        paging: this.#pagingOf(server),
+        log: this.#opts.log,
         binaryAttributes: isBinaryGuidAttribute(idAttr) ? [idAttr] : [],
       });
       const { groups, stats } = await expandGroups(source, {
@@ -254,6 +258,16 @@ export class SyncEngine {
     } finally {
       await closeLdapClient(client);
     }
+  }
+
+  #pagingOf(server: LdapServerConfig): PagingState {
+    const key = serverKey(server);
+    let state = this.#paging.get(key);
+    if (!state) {
+      state = pagingState(this.#opts.config.groupSync.pageSize ?? this.#opts.expand?.pageSize);
+      this.#paging.set(key, state);
+    }
+    return state;
   }
 
   async #sync(): Promise<SyncResult> {
