@@ -110,6 +110,9 @@ export function initialEngineStatus(): EngineStatus {
   };
 }
 
+/** First retry of a failed sync while there is no snapshot at all. */
+export const FIRST_SYNC_RETRY_MS = 5000;
+
 export class SyncEngine {
   readonly #opts: SyncEngineOptions;
   readonly #parts = new Map<string, Part>();
@@ -204,7 +207,10 @@ export class SyncEngine {
 
   #scheduleNext(): void {
     if (this.#closed || this.#opts.schedule === false || this.#again) return;
-    const ms = Math.max(1, this.#opts.config.groupSync.intervalSeconds) * 1000;
+    const interval = Math.max(1, this.#opts.config.groupSync.intervalSeconds) * 1000;
+    // Without any snapshot every login is refused (503), so a failed first sync is retried
+    // soon, backing off (5 s, 10 s, 20 s, ...) up to the normal interval.
+    const ms = this.#parts.size > 0 ? interval : Math.min(interval, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, Math.max(0, this.#status.syncs - 1)));
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.syncNow().catch(() => undefined);

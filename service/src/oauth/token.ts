@@ -7,6 +7,7 @@ import { authenticateClient } from './client-auth.ts';
 import type { ServiceContext } from './context.ts';
 import { OAuthError } from './errors.ts';
 import type { Grant } from './grant.ts';
+import { groupsUnavailable, groupsUnavailableError } from './group-availability.ts';
 import { mintTokens, type TokenResponse } from './issue.ts';
 import { login } from './login.ts';
 import { verifyPkce } from './pkce.ts';
@@ -26,8 +27,19 @@ async function refreshFor(ctx: ServiceContext, client: OAuthClientConfig, grant:
   return client.grantTypes.includes('refresh_token') ? ctx.refreshTokens.issue(grant) : undefined;
 }
 
+/**
+ * Checked before a code is redeemed or a refresh token rotated: mintTokens would refuse
+ * afterwards anyway (no group snapshot yet), and by then the code or the refresh token's
+ * successor would be lost to the client.
+ */
+function requireGroups(ctx: ServiceContext): void {
+  const reason = groupsUnavailable(ctx.groups.status());
+  if (reason !== null) throw groupsUnavailableError(reason);
+}
+
 export async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
   allowGrant(client, 'authorization_code');
+  requireGroups(ctx);
   const code = required(form, 'code');
   const redirectUri = required(form, 'redirect_uri');
   const verifier = form.get('code_verifier');
@@ -53,6 +65,7 @@ export async function authorizationCode(ctx: ServiceContext, client: OAuthClient
 
 export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
   allowGrant(client, 'refresh_token');
+  requireGroups(ctx);
   const token = required(form, 'refresh_token');
   const requested = form.get('scope');
   const asked = requested !== undefined && requested.trim() !== '' ? [...new Set(requested.split(' ').filter((s) => s !== ''))] : undefined;
@@ -85,6 +98,9 @@ async function password(ctx: ServiceContext, client: OAuthClientConfig, form: Ma
   if (!result.ok) {
     if (result.reason === 'throttled') {
       throw new OAuthError('temporarily_unavailable', 'too many failed login attempts', 429, { 'Retry-After': String(result.retryAfterSeconds) });
+    }
+    if (result.reason === 'groups_unavailable') {
+      throw new OAuthError('temporarily_unavailable', 'group memberships are not loaded yet', 503, { 'Retry-After': String(result.retryAfterSeconds) });
     }
     if (result.reason === 'directory_unavailable') throw new OAuthError('temporarily_unavailable', 'the directory is unavailable', 503);
     throw new OAuthError('invalid_grant', 'invalid username or password');
