@@ -18,7 +18,8 @@ import { ldaptsSource } from './ldapts-source.ts';
 import { pagingState, type PagingState } from '../ldap/paged-search.ts';
 import { errorText, type GroupLog } from './log.ts';
 import { readSnapshotFile, serverKey, writeSnapshotFile, type PersistedPart } from './persist.ts';
-import { encodeSnapshot, stampSnapshot } from './snapshot-codec.ts';
+import { encodeTable, stampSnapshot } from './snapshot-codec.ts';
+import { memberCountOf, mergeTables, selectGroups, type MemberTable } from './member-table.ts';
 import type { SnapshotWriter } from './snapshot-store.ts';
 
 export interface SyncServerResult {
@@ -78,7 +79,7 @@ export interface SyncEngineOptions {
 
 interface Part {
   syncedAt: number;
-  groups: Map<string, string[]>;
+  table: MemberTable;
   /** The last attempt for this server failed. */
   failing: boolean;
 }
@@ -160,12 +161,7 @@ export class SyncEngine {
       const p = byKey.get(serverKey(server));
       if (!p) continue;
       // Only groups still configured for this server; removed ones must not linger.
-      const groups = new Map<string, string[]>();
-      for (const g of server.groupDns) {
-        const ids = p.groups.get(g);
-        if (ids) groups.set(g, ids);
-      }
-      this.#parts.set(serverKey(server), { syncedAt: p.syncedAt, groups, failing: false });
+      this.#parts.set(serverKey(server), { syncedAt: p.syncedAt, table: selectGroups(p.table, server.groupDns), failing: false });
     }
     if (this.#parts.size === 0) return false;
     this.#publish();
@@ -218,7 +214,7 @@ export class SyncEngine {
     if (this.#opts.unrefTimer) this.#timer.unref();
   }
 
-  async #syncServer(server: LdapServerConfig): Promise<{ result: SyncServerResult; groups: Map<string, string[]> | null }> {
+  async #syncServer(server: LdapServerConfig): Promise<{ result: SyncServerResult; table: MemberTable | null }> {
     const t0 = performance.now();
     let client: Client | undefined;
     try {
@@ -229,7 +225,7 @@ export class SyncEngine {
         log: this.#opts.log,
         binaryAttributes: isBinaryGuidAttribute(idAttr) ? [idAttr] : [],
       });
-      const { groups, stats } = await expandGroups(source, {
+      const { table, stats } = await expandGroups(source, {
         groupDns: server.groupDns,
         userSearchBase: server.userSearchBase,
         objectIdAttribute: idAttr,
@@ -239,27 +235,25 @@ export class SyncEngine {
         uidBatchSize: this.#opts.expand?.uidBatchSize,
         log: this.#opts.log,
       });
-      const members = new Set<string>();
-      for (const ids of groups.values()) for (const id of ids) members.add(id);
       return {
         result: {
           uri: server.uri,
           ok: true,
           error: null,
           durationMs: performance.now() - t0,
-          groupCount: groups.size,
-          memberCount: members.size,
+          groupCount: table.groups.size,
+          memberCount: memberCountOf(table),
           skippedMembers: stats.skippedMembers,
           stats,
         },
-        groups,
+        table,
       };
     } catch (e) {
       const error = errorText(e);
       this.#opts.log.error('group sync failed for server; keeping its previous groups', { uri: server.uri, error });
       return {
         result: { uri: server.uri, ok: false, error, durationMs: performance.now() - t0, groupCount: 0, memberCount: 0, skippedMembers: 0, stats: null },
-        groups: null,
+        table: null,
       };
     } finally {
       await closeLdapClient(client);
@@ -285,9 +279,9 @@ export class SyncEngine {
     const errors: string[] = [];
     outcomes.forEach((o, i) => {
       const key = serverKey(servers[i]!);
-      if (o.groups) {
+      if (o.table) {
         anyOk = true;
-        this.#parts.set(key, { syncedAt: startedAt, groups: o.groups, failing: false });
+        this.#parts.set(key, { syncedAt: startedAt, table: o.table, failing: false });
       } else {
         errors.push(`${o.result.uri}: ${o.result.error}`);
         this.#status.syncErrors++;
@@ -335,32 +329,21 @@ export class SyncEngine {
 
   /** Merges the parts (config order; same DN from two servers: union) and publishes if changed. */
   #publish(): boolean {
-    const merged = new Map<string, string[]>();
-    const display = new Map<string, string>();
+    const tables: MemberTable[] = [];
     let updatedAt: number | null = null;
     for (const server of this.#opts.config.ldapServers) {
       const part = this.#parts.get(serverKey(server));
       if (!part) continue;
       updatedAt = updatedAt === null ? part.syncedAt : Math.min(updatedAt, part.syncedAt);
-      for (const [dn, ids] of part.groups) {
-        const k = dnKey(dn);
-        const shown = display.get(k);
-        if (shown === undefined) {
-          display.set(k, dn);
-          merged.set(dn, ids);
-        } else {
-          merged.set(shown, [...new Set([...merged.get(shown)!, ...ids])]);
-        }
-      }
+      tables.push(part.table);
     }
-    const members = new Set<string>();
-    for (const ids of merged.values()) for (const id of ids) members.add(id);
-    this.#status.groupCount = merged.size;
-    this.#status.memberCount = members.size;
+    const merged = mergeTables(tables, dnKey);
+    this.#status.groupCount = merged.groups.size;
+    this.#status.memberCount = memberCountOf(merged);
     this.#status.updatedAt = updatedAt;
     this.#status.degraded = this.#isDegraded();
     // Encoded with generation 0 / no time, so equal content gives equal bytes (and digest).
-    const body = encodeSnapshot({ groups: merged, updatedAt: null }, 0);
+    const body = encodeTable(merged, null, 0);
     const digest = createHash('sha256').update(body).digest('hex');
     if (digest === this.#lastDigest) {
       this.#emit();
@@ -382,7 +365,7 @@ export class SyncEngine {
     for (const server of this.#opts.config.ldapServers) {
       const key = serverKey(server);
       const p = this.#parts.get(key);
-      if (p) parts.push({ key, syncedAt: p.syncedAt, groups: p.groups });
+      if (p) parts.push({ key, syncedAt: p.syncedAt, table: p.table });
     }
     try {
       await writeSnapshotFile(file, parts);
