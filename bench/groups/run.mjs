@@ -11,10 +11,13 @@
 //   node bench/groups/run.mjs                                   # both shapes at 10k/1k and 100k/10k
 //   node bench/groups/run.mjs --scales 100000:10000 --shapes realistic
 //   node bench/groups/run.mjs --scales 300000:30000 --shapes realistic --out bench/results/groups.jsonl
+//   node bench/groups/run.mjs --scales 100000:10000 --shapes realistic --baseline 4c8aaac
+//                                      # the group code of another commit too, same slapd, side by side
 // Prints one JSON line per row and a summary table (and appends the rows to --out).
 import { build } from 'esbuild';
-import { spawn } from 'node:child_process';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFile, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,13 +33,36 @@ const arg = (name, fallback) => {
 const scales = arg('--scales', '10000:1000,100000:10000').split(',').map((s) => s.split(':').map(Number));
 const shapes = arg('--shapes', 'tree,realistic').split(',');
 const outFile = arg('--out', null);
+const baseline = arg('--baseline', null);
+
+const common = { bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' };
+
+/** The probe and the sync worker built from `tree` into `dir`. */
+async function bundleService(tree, dir) {
+  await mkdir(dir, { recursive: true });
+  await build({ ...common, entryPoints: [path.join(tree, 'bench/groups/probe.ts')], outfile: path.join(dir, 'probe.mjs') });
+  await build({ ...common, entryPoints: [path.join(tree, 'service/src/groups/sync.worker.ts')], outfile: path.join(dir, 'sync.worker.js') });
+}
 
 async function bundle() {
   await mkdir(out, { recursive: true });
-  const common = { bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' };
   await build({ ...common, entryPoints: [path.join(root, 'test/harness/slapd.ts')], outfile: path.join(out, 'slapd.mjs') });
-  await build({ ...common, entryPoints: [path.join(root, 'bench/groups/probe.ts')], outfile: path.join(out, 'probe.mjs') });
-  await build({ ...common, entryPoints: [path.join(root, 'service/src/groups/sync.worker.ts')], outfile: path.join(out, 'sync.worker.js') });
+  await bundleService(root, out);
+}
+
+/**
+ * --baseline REF: the service's group code of another commit (git archive), with this tree's
+ * probe, built next to the current one, so both run against the same slapd in one run.
+ */
+async function bundleBaseline(ref) {
+  const tree = path.join(out, 'baseline-tree');
+  await rm(tree, { recursive: true, force: true });
+  await mkdir(tree, { recursive: true });
+  const tar = spawnSync('sh', ['-c', `git -C "$0" archive "$1" service njs | tar -x -C "$2"`, root, ref, tree], { encoding: 'utf8' });
+  if (tar.status !== 0) throw new Error(`git archive ${ref}: ${tar.stderr}`);
+  await mkdir(path.join(tree, 'bench/groups'), { recursive: true });
+  await copyFile(path.join(root, 'bench/groups/probe.ts'), path.join(tree, 'bench/groups/probe.ts'));
+  await bundleService(tree, path.join(out, 'baseline'));
 }
 
 /**
@@ -190,14 +216,23 @@ function expansionStats(members, users, groups) {
   return { directPerUser: +(directTotal / users).toFixed(1), nestedPerUser: +(nestedTotal / users).toFixed(1), memberships: nestedTotal, largestGroupDirect: largest };
 }
 
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat). */
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
 const GENERATORS = { tree: generateTree, realistic: generateRealistic };
 
-async function runProbe(input) {
+async function runProbe(input, dir = out) {
   // 10k group DNs are too big for the environment (E2BIG): pass a file.
   const inputFile = path.join(out, 'probe-input.json');
   await writeFile(inputFile, JSON.stringify(input));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', path.join(out, 'probe.mjs')], {
+    const child = spawn(process.execPath, ['--expose-gc', path.join(dir, 'probe.mjs')], {
       cwd: root,
       env: { ...process.env, PROBE_INPUT_FILE: inputFile },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -224,6 +259,7 @@ if (process.argv.includes('--shape-only')) {
   process.exit(0);
 }
 await bundle();
+if (baseline) await bundleBaseline(baseline);
 const { startSlapd } = await import(pathToFileURL(path.join(out, 'slapd.mjs')).href);
 const results = [];
 for (const [users, groups] of scales) for (const shape of shapes) {
@@ -231,26 +267,42 @@ for (const [users, groups] of scales) for (const shape of shapes) {
   const { ldif, groupDns, stats } = GENERATORS[shape](users, groups);
   const slapd = await startSlapd({ baseDn: BASE, ldif: [ldif], bulkLoad: true });
   const loadMs = Math.round(performance.now() - t0);
+  // slapd's CPU during the probe (/proc/<pid>/stat utime + stime): the directory's share of the sync.
+  const slapdPid = Number((await readFile(path.join(slapd.dir, 'slapd.pid'), 'utf8')).trim());
   try {
-    const r = await runProbe({
-      url: slapd.url,
-      baseDn: BASE,
-      adminDn: slapd.adminDn,
-      adminPassword: slapd.adminPassword,
-      groupDns,
-      workerFile: path.join(out, 'sync.worker.js'),
-      lookups: 2_000_000,
-    });
-    const row = { scale: `${users} users / ${groups} groups`, shape, ...stats, ldifBytes: ldif.length, slapaddMs: loadMs, node: process.version, cpus: os.cpus().length, ...r };
-    results.push(row);
-    console.log(JSON.stringify(row));
-    if (outFile) await appendFile(outFile, JSON.stringify({ at: new Date().toISOString(), ...row }) + '\n');
+    // With --baseline: the baseline first, then this tree, against the same slapd.
+    const variants = baseline ? [[`baseline ${baseline}`, path.join(out, 'baseline')], ['this tree', out]] : [['this tree', out]];
+    for (const [code, dir] of variants) {
+      const slapdCpu0 = cpuTicks(slapdPid);
+      const r = await runProbe({
+        url: slapd.url,
+        baseDn: BASE,
+        adminDn: slapd.adminDn,
+        adminPassword: slapd.adminPassword,
+        groupDns,
+        workerFile: path.join(dir, 'sync.worker.js'),
+        lookups: 2_000_000,
+      }, dir);
+      r.slapdCpuMs = Math.round(((cpuTicks(slapdPid) - slapdCpu0) * 1000) / CLK_TCK);
+      const row = { scale: `${users} users / ${groups} groups`, shape, code, ...stats, ldifBytes: ldif.length, slapaddMs: loadMs, node: process.version, cpus: os.cpus().length, ...r };
+      results.push(row);
+      console.log(JSON.stringify(row));
+      if (outFile) await appendFile(outFile, JSON.stringify({ at: new Date().toISOString(), ...row }) + '\n');
+    }
   } finally {
     await slapd.destroy();
   }
 }
-console.log('\n| scale | shape | groups/user direct → nested | memberships | full sync (service CPU) | service RSS after sync (peak) | snapshot (shared memory / file) | decode/generation | groupsOf cold / hot |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('\n| scale | shape | code | groups/user direct → nested | memberships | full sync (CPU: service / slapd) | service RSS after sync (peak) | snapshot (shared memory / file) | decode/generation | groupsOf cold / hot |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
-  console.log(`| ${r.scale} | ${r.shape} | ${r.directPerUser} → ${r.nestedPerUser} | ${r.memberships} | ${(r.firstSyncMs / 1000).toFixed(2)} s (${(r.syncCpuMs / 1000).toFixed(2)} s) | ${r.rssAfterSyncMB} MB (${r.maxRssMB} MB) | ${(r.snapshotBytes / 1048576).toFixed(2)} MiB / ${(r.snapshotFileBytes / 1048576).toFixed(2)} MiB | ${r.decodeMs} ms | ${r.lookupNs} ns / ${r.lookupHotNs} ns |`);
+  console.log(`| ${r.scale} | ${r.shape} | ${r.code} | ${r.directPerUser} → ${r.nestedPerUser} | ${r.memberships} | ${(r.firstSyncMs / 1000).toFixed(2)} s (${(r.syncCpuMs / 1000).toFixed(2)} s / ${(r.slapdCpuMs / 1000).toFixed(2)} s) | ${r.rssAfterSyncMB} MB (${r.maxRssMB} MB) | ${(r.snapshotBytes / 1048576).toFixed(2)} MiB / ${(r.snapshotFileBytes / 1048576).toFixed(2)} MiB | ${r.decodeMs} ms | ${r.lookupNs} ns / ${r.lookupHotNs} ns |`);
+}
+if (baseline) {
+  console.log('\nThis tree / baseline (same slapd, same run):');
+  for (let i = 0; i + 1 < results.length; i += 2) {
+    const [b, c] = [results[i], results[i + 1]];
+    const ratio = (x, y) => (y > 0 ? (x / y).toFixed(2) : 'n/a');
+    console.log(`- ${c.scale} ${c.shape}: full sync ${ratio(c.firstSyncMs, b.firstSyncMs)}x, service CPU ${ratio(c.syncCpuMs, b.syncCpuMs)}x, peak RSS ${ratio(c.maxRssMB, b.maxRssMB)}x`);
+  }
 }

@@ -12,6 +12,7 @@
 //   node bench/service/run.mjs [--duration 20] [--connections 32] [--users 10000]
 //        [--threads 1] [--modes healthz,password,form] [--rounds 1] [--quick] [--out FILE]
 //        [--profile DIR]   (service runs with --cpu-prof, profile written to DIR at exit)
+//        [--node-options=FLAGS]  (node flags for the service, space separated, e.g. --node-options=--max-semi-space-size=2)
 //        [--max-failures-per-ip N]  (throttle/maxFailuresPerIp; default max(20, 2 x connections))
 //        [--baseline MAIN_JS]  (also measure another build of the service, e.g. of an older
 //                          commit, against the same slapd, one service at a time; rows marked [baseline])
@@ -48,6 +49,7 @@ function options(argv) {
       out: { type: 'string' },
       quick: { type: 'boolean' },
       profile: { type: 'string' },
+      'node-options': { type: 'string' },
       'max-failures-per-ip': { type: 'string' },
       baseline: { type: 'string' },
       store: { type: 'string' },
@@ -78,6 +80,7 @@ function options(argv) {
     out: values.out ?? path.join(root, 'bench/results/service.md'),
     build: values['no-build'] !== true,
     profile: values.profile,
+    nodeOptions: values['node-options'] === undefined ? [] : values['node-options'].split(' ').filter((x) => x !== ''),
     baseline: values.baseline !== undefined ? path.resolve(values.baseline) : undefined,
     store: values.store ?? 'memory',
     maxFailuresPerIp: values['max-failures-per-ip'] !== undefined ? num(values['max-failures-per-ip'], 20, 'max-failures-per-ip') : undefined,
@@ -326,7 +329,7 @@ async function startService(mainJs, slapd, dir, o, freePort, name) {
   writeFileSync(path.join(own, 'config.xml'), serviceXml(slapd.url, port, own, o));
   const logFile = path.join(own, 'service.log');
   const fd = openSync(logFile, 'a');
-  const nodeArgs = o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [];
+  const nodeArgs = [...o.nodeOptions, ...(o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [])];
   const child = spawn(process.execPath, [...nodeArgs, mainJs, '--config', path.join(own, 'config.xml')], {
     cwd: root, env: { PATH: process.env.PATH }, stdio: ['ignore', fd, fd],
   });
