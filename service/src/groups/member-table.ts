@@ -15,19 +15,27 @@ export interface MemberTable {
 export function tableFromGroups(groups: Map<string, Iterable<string>>): MemberTable {
   const index = new Map<string, number>();
   const ids: string[] = [];
+  // Group number (+1) that last took each id: the per-group de-duplication.
+  const lastGroup: number[] = [];
   const out = new Map<string, Int32Array>();
+  let g = 0;
   for (const [dn, members] of groups) {
-    const seen = new Set<number>();
+    g++;
+    const list: number[] = [];
     for (const id of members) {
       let i = index.get(id);
       if (i === undefined) {
         i = ids.length;
         index.set(id, i);
         ids.push(id);
+        lastGroup.push(0);
       }
-      seen.add(i);
+      if (lastGroup[i] !== g) {
+        lastGroup[i] = g;
+        list.push(i);
+      }
     }
-    out.set(dn, Int32Array.from(seen));
+    out.set(dn, Int32Array.from(list));
   }
   return { ids, groups: out };
 }
