@@ -42,9 +42,13 @@ const config = {
 } as unknown as ServiceConfig;
 
 const rssBefore = process.memoryUsage().rss;
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const dir = await startGroupDirectory(config, silentLog, { mode: 'worker', workerFile: input.workerFile });
 const startMs = performance.now() - t0;
+// CPU of this process (all threads: the sync worker and this one), which a loaded machine
+// inflates far less than wall time.
+const cpu = process.cpuUsage(cpu0);
 const status = dir.status();
 if (status.generation < 1 || status.lastError) throw new Error(`sync failed: ${status.lastError}`);
 // First groupsOf decodes the generation on this thread: the per-generation cost readers pay.
@@ -95,6 +99,7 @@ const out = {
   members: status.memberCount,
   firstSyncMs: Math.round(status.lastSyncDurationMs ?? -1),
   startMs: Math.round(startMs),
+  syncCpuMs: Math.round((cpu.user + cpu.system) / 1000),
   decodeMs: Math.round(decodeMs * 10) / 10,
   snapshotBytes: dir.snapshotBytes(),
   snapshotFileBytes: statSync(snapshotFile).size,

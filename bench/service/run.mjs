@@ -12,6 +12,8 @@
 //   node bench/service/run.mjs [--duration 20] [--connections 32] [--users 10000]
 //        [--threads 1] [--modes healthz,password,form] [--rounds 1] [--quick] [--out FILE]
 //        [--profile DIR]   (service runs with --cpu-prof, profile written to DIR at exit)
+//        [--node-options=FLAGS]  (node flags for the service, space separated; default those of service/Dockerfile's
+//                          CMD, --max-semi-space-size=8; --node-options= for none)
 //        [--max-failures-per-ip N]  (throttle/maxFailuresPerIp; default max(20, 2 x connections))
 //        [--baseline MAIN_JS]  (also measure another build of the service, e.g. of an older
 //                          commit, against the same slapd, one service at a time; rows marked [baseline])
@@ -34,6 +36,7 @@ const LUA = path.join(root, 'bench/service/login.lua');
 const REDIRECT = 'https://app.bench.example/callback';
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 const GOAL = { rate: 1000, p99Ms: 50 };
+const SERVICE_NODE_OPTIONS = '--max-semi-space-size=8';
 
 function options(argv) {
   const { values } = parseArgs({
@@ -48,6 +51,7 @@ function options(argv) {
       out: { type: 'string' },
       quick: { type: 'boolean' },
       profile: { type: 'string' },
+      'node-options': { type: 'string' },
       'max-failures-per-ip': { type: 'string' },
       baseline: { type: 'string' },
       store: { type: 'string' },
@@ -78,6 +82,8 @@ function options(argv) {
     out: values.out ?? path.join(root, 'bench/results/service.md'),
     build: values['no-build'] !== true,
     profile: values.profile,
+    // The service as the container image runs it (service/Dockerfile CMD) unless told otherwise.
+    nodeOptions: (values['node-options'] ?? SERVICE_NODE_OPTIONS).split(' ').filter((x) => x !== ''),
     baseline: values.baseline !== undefined ? path.resolve(values.baseline) : undefined,
     store: values.store ?? 'memory',
     maxFailuresPerIp: values['max-failures-per-ip'] !== undefined ? num(values['max-failures-per-ip'], 20, 'max-failures-per-ip') : undefined,
@@ -326,7 +332,7 @@ async function startService(mainJs, slapd, dir, o, freePort, name) {
   writeFileSync(path.join(own, 'config.xml'), serviceXml(slapd.url, port, own, o));
   const logFile = path.join(own, 'service.log');
   const fd = openSync(logFile, 'a');
-  const nodeArgs = o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [];
+  const nodeArgs = [...o.nodeOptions, ...(o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [])];
   const child = spawn(process.execPath, [...nodeArgs, mainJs, '--config', path.join(own, 'config.xml')], {
     cwd: root, env: { PATH: process.env.PATH }, stdio: ['ignore', fd, fd],
   });
@@ -443,7 +449,7 @@ export async function main(argv = process.argv.slice(2)) {
     `Versions: Node ${process.version}, ${firstLine('slapd', ['-VV']).replace(/^.*\$OpenLDAP: /, 'OpenLDAP ').replace(/ \(.*$/, '')}, ${firstLine('wrk', ['--version']).replace(/ Copyright.*$/, '')}, ldapts ${ldapts}.`,
     '',
     `Setup: slapd (mdb, \`uid eq\` index, \`-d stats\` logging) with ${o.users} users ({SSHA} passwords, 2 of ${GROUPS} groups each; loaded in ${loadSeconds.toFixed(1)} s), ` +
-      `the built service (\`dist/service/main.js\`, ${o.store === 'redis' ? 'Redis store (a local redis-server)' : 'memory store'}, group sync worker, ES256 signing, JSON logs at info to a file), ` +
+      `the built service (\`node ${o.nodeOptions.length ? `${o.nodeOptions.join(' ')} ` : ''}dist/service/main.js\`, ${o.store === 'redis' ? 'Redis store (a local redis-server)' : 'memory store'}, group sync worker, ES256 signing, JSON logs at info to a file), ` +
       `wrk ${o.threads} thread(s), ${o.connections} connections, ${o.duration} s per row after a ${Math.min(3, o.duration)} s warm-up, all on 127.0.0.1. ` +
       'Every request logs in a different user (round robin); every response is checked: password grant = 200 with an access and an ID token ' +
       '(and a refresh token, scope `openid api`), login form = 303 to the client\'s redirect URI with a code. Anything else counts as an error and makes the row invalid. ' +

@@ -139,7 +139,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     .on('GET', '/healthz', (_req, res) => sendNoStoreJson(res, 200, { status: 'ok' }))
     .on('GET', '/readyz', async (_req, res) => {
       const r = await readiness(context);
-      sendNoStoreJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
+      sendNoStoreJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', ...(r.reason !== undefined ? { reason: r.reason } : {}), checks: r.checks });
     })
     .on('GET', '/metrics', async (_req, res) =>
       sendText(res, 200, await metrics.render(), 'text/plain; version=0.0.4; charset=utf-8', { 'Cache-Control': 'no-store' }));

@@ -55,7 +55,8 @@ async function main(): Promise<number> {
 
   const store = createStore(config.redisUrl);
   const authenticator = createLdapAuthenticator(config.ldapServers, config.usernamePattern, (level, msg, fields) => logger.log(level, msg, { component: 'ldap', ...fields }));
-  const groups = await startGroupDirectory(config, groupLog(logger));
+  // Listen at once: until the first snapshot exists, what needs groups answers 503 + Retry-After.
+  const groups = await startGroupDirectory(config, groupLog(logger), { awaitFirstSync: false });
   const app = await createApp(config, { store, authenticator, groups, logger });
   await app.listen();
 

@@ -44,6 +44,12 @@ export interface SlapdOptions {
   bulkLoad?: boolean;
   /** Extra olcDbIndex values (e.g. 'uid eq' for a login benchmark); objectClass eq is always indexed. */
   indexes?: string[];
+  /**
+   * olcLimits values of the data database, in order (slapd.conf(5) "limits"), e.g.
+   * 'users size.pr=400' (a paged-results page limit below the client's page size) or
+   * 'users size.pr=disabled' (the paged-results control refused).
+   */
+  limits?: string[];
 }
 
 export interface Slapd {
@@ -174,6 +180,7 @@ async function configLdif(
       `olcRootDN: ${adminDn}`,
       `olcRootPW: ${adminPassword}`,
       `olcSizeLimit: ${limit}`,
+      ...(opts.limits ?? []).map((l, i) => `olcLimits: {${i}}${l}`),
       ...(opts.bulkLoad ? ['olcDbMaxSize: 4294967296'] : []),
       'olcDbIndex: objectClass eq',
       ...(opts.indexes ?? []).map((i) => `olcDbIndex: ${i}`),

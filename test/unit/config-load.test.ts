@@ -130,7 +130,7 @@ describe('loadConfig: every extension', () => {
     expect(cfg.accessTokenCookie).toBe('ljwt_at');
     expect(cfg.refreshTokenCookie).toBe('__Host-ljwt_rt');
     expect(cfg.throttle).toEqual({ maxFailuresPerUsername: 3, maxFailuresPerIp: 50, windowSeconds: 900 });
-    expect(cfg.groupSync).toEqual({ intervalSeconds: 120, maxStaleSeconds: 600, snapshotFile: '/var/lib/ljwt/groups.json' });
+    expect(cfg.groupSync).toEqual({ intervalSeconds: 120, maxStaleSeconds: 600, snapshotFile: '/var/lib/ljwt/groups.json', pageSize: 1000 });
     expect(cfg.clients).toEqual([
       {
         clientId: 'wiki',
@@ -170,6 +170,7 @@ describe('loadConfig: environment', () => {
         REDIS_URL: 'rediss://:pw@redis.example.com:6380',
         LJWT_THROTTLE_WINDOW_SECONDS: '60',
         LJWT_GROUP_SYNC_INTERVAL_SECONDS: '30',
+        LJWT_GROUP_SYNC_PAGE_SIZE: '250',
         LJWT_LOG_LEVEL: 'warn',
         LJWT_TRUSTED_PROXIES: '192.168.0.0/16',
         LJWT_REFRESH_REUSE_GRACE_SECONDS: '0',
@@ -194,7 +195,7 @@ describe('loadConfig: environment', () => {
     expect(cfg.signingAlgorithm).toBe('RS256');
     expect(cfg.redisUrl).toBe('rediss://:pw@redis.example.com:6380');
     expect(cfg.throttle.windowSeconds).toBe(60);
-    expect(cfg.groupSync).toEqual({ intervalSeconds: 30, maxStaleSeconds: 90 });
+    expect(cfg.groupSync).toEqual({ intervalSeconds: 30, maxStaleSeconds: 90, pageSize: 250 });
     expect(cfg.logLevel).toBe('warn');
     expect(cfg.trustedProxies).toEqual(['192.168.0.0/16']);
     expect(cfg.refreshReuseGraceSeconds).toBe(0);

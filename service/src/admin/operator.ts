@@ -8,6 +8,7 @@ import { dnKey } from '../groups/dn.ts';
 import { sendNoStoreJson } from '../http/respond.ts';
 import { authenticateBearer } from '../oauth/bearer.ts';
 import type { ServiceContext } from '../oauth/context.ts';
+import { groupsUnavailable, groupsUnavailableError } from '../oauth/group-availability.ts';
 
 export interface Operator {
   token: ValidatedToken;
@@ -30,7 +31,8 @@ export function isOperator(ctx: ServiceContext, adminGroupDn: string, oids: stri
 
 /**
  * The operator behind the request, or null after answering 401 (no, invalid, expired or
- * revoked token; RFC 6750 §3 challenge) or 403 (valid token, not in the admin group).
+ * revoked token; RFC 6750 §3 challenge), 503 + Retry-After (no group snapshot yet: the
+ * admin group's members are unknown, so neither yes nor no) or 403 (not in the admin group).
  * Only the Authorization header counts: the access token cookie is never consulted, so a
  * browser cannot be made to send operator credentials by a cross-site request.
  */
@@ -41,6 +43,13 @@ export async function requireOperator(ctx: ServiceContext, adminGroupDn: string,
     return null;
   }
   const sub = typeof r.token.claims.sub === 'string' ? r.token.claims.sub : '';
+  const unavailable = groupsUnavailable(ctx.groups.status());
+  if (unavailable !== null) {
+    ctx.logger.log('warn', 'admin_unavailable', { sub, reason: unavailable });
+    const e = groupsUnavailableError(unavailable);
+    sendNoStoreJson(res, e.status, e.body(), e.headers);
+    return null;
+  }
   if (!isOperator(ctx, adminGroupDn, tokenOids(r.token))) {
     ctx.logger.log('warn', 'admin_denied', { sub, path: new URL(req.url ?? '/', 'http://service.invalid').pathname });
     // RFC 6750 §3.1 insufficient_scope: "requires higher privileges than provided by the access token".

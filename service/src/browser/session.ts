@@ -94,6 +94,11 @@ function failurePage(res: ServerResponse, s: BrowserSettings, status: number, ti
   sendHtml(res, status, page, headers as Record<string, string>);
 }
 
+/** A retryable refusal (no group snapshot yet): 503 with the service's Retry-After, cookies untouched. */
+function unavailablePage(res: ServerResponse, s: BrowserSettings, e: OAuthError, rd: string): void {
+  failurePage(res, s, 503, 'Sign-in not available yet', 'The service is still loading group memberships from the directory. Please try again in a few seconds.', rd, e.headers);
+}
+
 function sessionCookies(ctx: ServiceContext, req: IncomingMessage, s: BrowserSettings, tokens: TokenResponse): string[] {
   const secure = isSecure(ctx, req);
   const out = accessTokenCookies(req, s, tokens.access_token, ctx.config.accessTokenTtlSeconds, secure);
@@ -167,6 +172,10 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
     ]));
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
+    if (e.error === 'temporarily_unavailable') {
+      unavailablePage(res, s, e, rd);
+      return;
+    }
     ctx.logger.log('warn', 'browser_code_exchange_failed', { error_code: e.error });
     failurePage(res, s, 400, 'Sign-in failed', 'The sign-in code was invalid or already used.', rd, { 'Set-Cookie': [spent] });
     return;
@@ -227,6 +236,11 @@ export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, re
     tokens = await refreshToken(ctx, s.client, new Map([['refresh_token', token]]));
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
+    // Nothing was spent (the refresh token is checked before rotation): keep the cookies, retry later.
+    if (e.error === 'temporarily_unavailable') {
+      unavailablePage(res, s, e, rd);
+      return;
+    }
     ctx.logger.log('info', 'browser_refresh_failed', { error_code: e.error });
     // The refresh cookie is dead (expired, revoked or reused outside the grace): drop it and log in.
     redirect(res, loginUrl(s, rd), { 'Set-Cookie': clearSessionCookies(s, isSecure(ctx, req)) } as unknown as Record<string, string>);

@@ -320,6 +320,7 @@ function buildConfig(root: XNode | undefined, env: ReadEnv): ServiceConfig {
     );
   }
   const snapshotFile = r.one<string>(syncEl, 'groupSync/snapshotFile', g('LJWT_GROUP_SYNC_SNAPSHOT_FILE'));
+  const pageSize = r.one<number>(syncEl, 'groupSync/pageSize', g('LJWT_GROUP_SYNC_PAGE_SIZE'));
 
   const cfg: ServiceConfig = {
     ldapServers,
@@ -347,6 +348,7 @@ function buildConfig(root: XNode | undefined, env: ReadEnv): ServiceConfig {
     logLevel: r.one<ServiceConfig['logLevel']>(service, `${sv}/logLevel`, g('LJWT_LOG_LEVEL')) ?? DEFAULTS.logLevel,
   };
   if (snapshotFile !== undefined) cfg.groupSync.snapshotFile = snapshotFile;
+  if (pageSize !== undefined) cfg.groupSync.pageSize = pageSize;
   const jwksFile = r.one<string>(service, `${sv}/jwksFile`, g('LJWT_JWKS_FILE'));
   if (jwksFile !== undefined) cfg.jwksFile = jwksFile;
   const redisUrl = r.one<string>(service, `${sv}/redisUrl`, g('REDIS_URL'));

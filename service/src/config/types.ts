@@ -95,6 +95,8 @@ export interface ServiceConfig {
     maxStaleSeconds: number;
     /** Last good snapshot persisted here (temp file + rename). */
     snapshotFile?: string;
+    /** RFC 2696 page size of the sync's searches (halved when a server limits it); default 500. */
+    pageSize?: number;
   };
   /** Trust X-Forwarded-For from these proxy addresses (for per-IP throttling). */
   trustedProxies: string[];

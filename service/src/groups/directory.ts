@@ -76,6 +76,12 @@ export interface GroupDirectoryOptions {
   expand?: SyncEngineOptions['expand'];
   /** In-thread mode only: custom connect (tests). */
   connect?: SyncEngineOptions['connect'];
+  /**
+   * Without a restored snapshot: resolve only after the first sync ended (true, the default
+   * for embedding and tests), or at once (false: the service listens meanwhile and refuses
+   * what needs groups with a retryable 503, see oauth/group-availability.ts).
+   */
+  awaitFirstSync?: boolean;
 }
 
 
@@ -151,7 +157,7 @@ export async function startGroupDirectory(
       },
     });
     const { restored, firstSync } = await engine.start();
-    if (!restored) await firstSync.catch(() => undefined);
+    if (!restored && options.awaitFirstSync !== false) await firstSync.catch(() => undefined);
     return {
       ...common,
       syncNow: () => engine.syncNow(),
@@ -185,6 +191,12 @@ export async function startGroupDirectory(
       worker.postMessage(msg, transfer);
     });
 
+  let firstSyncEnded: () => void = () => undefined;
+  const firstSync = new Promise<void>((resolve) => {
+    firstSyncEnded = resolve;
+  });
+  let restoredAtStart = false;
+
   const spawn = (readerPort: import('node:worker_threads').MessagePort): Promise<void> => {
     const init: WorkerInit = { config: syncConfig, store: reader.handle(), readerPort, expand: options.expand };
     const w = new Worker(workerPath, { workerData: init, transferList: [readerPort] });
@@ -195,12 +207,17 @@ export async function startGroupDirectory(
         switch (m.type) {
           case 'started':
             engineStatus = m.status;
+            restoredAtStart ||= m.restored;
             started = true;
             crashError = null;
             resolve();
             break;
           case 'status':
             engineStatus = m.status;
+            break;
+          case 'first-sync':
+            engineStatus = m.status;
+            firstSyncEnded();
             break;
           case 'sync-result': {
             const p = pending.get(m.id);
@@ -228,6 +245,7 @@ export async function startGroupDirectory(
         log.error('group sync worker crashed', { error: errorText(e) });
       });
       w.on('exit', (code) => {
+        firstSyncEnded();
         for (const p of pending.values()) p.reject(new Error(`group sync worker exited (${code})`));
         pending.clear();
         if (!started) {
@@ -250,6 +268,7 @@ export async function startGroupDirectory(
   };
 
   await spawn(channel.port2);
+  if (!restoredAtStart && options.awaitFirstSync !== false) await firstSync;
 
   return {
     ...common,

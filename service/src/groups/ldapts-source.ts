@@ -1,7 +1,9 @@
 // DirectorySource over an ldapts Client (one connection; ldapts multiplexes concurrent
 // requests on it by message id).
 import { ResultCodeError, type Client, type Filter } from 'ldapts';
+import { pagedSearch, pagingState, type PagingState } from '../ldap/paged-search.ts';
 import type { DirectorySource, RawEntry } from './expand.ts';
+import { silentLog, type GroupLog } from './log.ts';
 
 // Result codes that mean "this member cannot be resolved here" rather than "the
 // directory is unusable" (RFC 4511 §4.1.9, Appendix A): referral (10: another naming
@@ -16,14 +18,19 @@ export function isAbsentError(e: unknown): boolean {
 }
 
 export interface LdaptsSourceOptions {
-  /** RFC 2696 page size; AD's default MaxPageSize is 1000. */
-  pageSize?: number;
+  /**
+   * Paging of subtree searches (RFC 2696), shrunk when the server limits it; pass the same
+   * state to the next sync of this server to start at the size that worked.
+   */
+  paging?: PagingState;
+  log?: GroupLog;
   /** Attributes ldapts must hand out as Buffers (binary object ids such as objectGUID). */
   binaryAttributes?: string[];
 }
 
 export function ldaptsSource(client: Client, opts: LdaptsSourceOptions = {}): DirectorySource {
-  const pageSize = opts.pageSize ?? 500;
+  const paging = opts.paging ?? pagingState();
+  const log = opts.log ?? silentLog;
   // ldapts matches explicitBufferAttributes by exact name; servers echo the schema spelling.
   const binary = [...new Set((opts.binaryAttributes ?? []).flatMap((a) => [a, a.toLowerCase(), ...(a.toLowerCase() === 'objectguid' ? ['objectGUID'] : [])]))];
   return {
@@ -42,15 +49,24 @@ export function ldaptsSource(client: Client, opts: LdaptsSourceOptions = {}): Di
       }
     },
     async search(base: string, filter: Filter, attributes: string[], onEntry: (entry: RawEntry) => void) {
-      for await (const page of client.searchPaginated(base, {
-        scope: 'sub',
-        filter,
-        attributes,
-        paged: { pageSize },
-        explicitBufferAttributes: binary,
-      })) {
-        for (const e of page.searchEntries) onEntry(e as RawEntry);
-      }
+      await pagedSearch(
+        client,
+        base,
+        {
+          filter,
+          attributes,
+          explicitBufferAttributes: binary,
+          state: paging,
+          onAdapt: ({ from, to, error }) =>
+            log.warn(to.paged ? 'server limits the page size of paged searches; using smaller pages' : 'server refuses paged searches; searching unpaged', {
+              base,
+              from: from.pageSize,
+              ...(to.paged ? { to: to.pageSize } : {}),
+              error,
+            }),
+        },
+        (e) => onEntry(e as RawEntry),
+      );
     },
   };
 }

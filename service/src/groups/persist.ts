@@ -5,6 +5,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { MemberTable } from './member-table.ts';
 
 export interface PersistedPart {
   /** Server identity: uri + bind DN (see serverKey()). */
@@ -12,7 +13,7 @@ export interface PersistedPart {
   /** ms epoch of this server's last successful sync. */
   syncedAt: number;
   /** Group DN -> member object ids. */
-  groups: Map<string, string[]>;
+  table: MemberTable;
 }
 
 interface FileShape {
@@ -41,19 +42,17 @@ async function writeShape(write: (chunk: string) => Promise<void>, parts: Persis
   };
   for (let p = 0; p < parts.length; p++) {
     const part = parts[p]!;
-    const index = new Map<string, number>();
-    for (const members of part.groups.values()) for (const id of members) if (!index.has(id)) index.set(id, index.size);
     buf += `${p ? ',' : ''}{"key":${JSON.stringify(part.key)},"syncedAt":${part.syncedAt},"ids":[`;
     let first = true;
-    for (const id of index.keys()) {
+    for (const id of part.table.ids) {
       buf += (first ? '' : ',') + JSON.stringify(id);
       first = false;
       await flush();
     }
     buf += '],"groups":[';
     first = true;
-    for (const [dn, members] of part.groups) {
-      buf += `${first ? '' : ','}[${JSON.stringify(dn)},[${members.map((id) => index.get(id)).join(',')}]]`;
+    for (const [dn, members] of part.table.groups) {
+      buf += `${first ? '' : ','}[${JSON.stringify(dn)},[${members.join(',')}]]`;
       first = false;
       await flush();
     }
@@ -118,17 +117,19 @@ export async function readSnapshotFile(file: string): Promise<PersistedPart[] | 
   return shape.servers.map((s) => {
     if (typeof s?.key !== 'string' || typeof s.syncedAt !== 'number' || !Array.isArray(s.ids) || !Array.isArray(s.groups)) bad('bad server part');
     if (!s.ids.every((id) => typeof id === 'string')) bad('bad object id');
-    const groups = new Map<string, string[]>();
+    const groups = new Map<string, Int32Array>();
     for (const g of s.groups) {
       if (!Array.isArray(g) || typeof g[0] !== 'string' || !Array.isArray(g[1])) bad('bad group');
-      groups.set(
-        g[0],
-        g[1].map((i) => {
-          if (!Number.isInteger(i) || i < 0 || i >= s.ids.length) bad('bad member index');
-          return s.ids[i]!;
-        }),
-      );
+      const members = new Int32Array(g[1].length);
+      const seen = new Set<number>();
+      g[1].forEach((i, k) => {
+        if (!Number.isInteger(i) || i < 0 || i >= s.ids.length) bad('bad member index');
+        if (seen.has(i)) bad('repeated member index');
+        seen.add(i);
+        members[k] = i;
+      });
+      groups.set(g[0], members);
     }
-    return { key: s.key, syncedAt: s.syncedAt, groups };
+    return { key: s.key, syncedAt: s.syncedAt, table: { ids: s.ids, groups } };
   });
 }

@@ -19,6 +19,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'started'; restored: boolean; status: EngineStatus }
   | { type: 'status'; status: EngineStatus }
+  | { type: 'first-sync'; status: EngineStatus }
   | { type: 'sync-result'; id: number; result?: SyncResult; error?: string }
   | { type: 'reader-added'; id: number }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }

@@ -14,6 +14,8 @@
 // sets as one flat Uint32Array; a lookup is a Map get plus building the (short) answer
 // array. Sizes: ~40 bytes per object id plus a few bytes per distinct group set.
 
+import { tableFromGroups, type MemberTable } from './member-table.ts';
+
 const MAGIC = 0x3147_4a4c; // "LJG1" little-endian
 const HEADER_BYTES = 4 + 4 + 8 + 4 * 4;
 
@@ -70,56 +72,90 @@ class Writer {
 }
 
 export function encodeSnapshot(input: SnapshotInput, generation: number): Uint8Array {
-  const groupDns = [...input.groups.keys()];
-  const idGroups = new Map<string, number[]>();
-  groupDns.forEach((dn, gi) => {
-    for (const id of input.groups.get(dn)!) {
-      const list = idGroups.get(id);
-      if (list === undefined) idGroups.set(id, [gi]);
-      else if (list[list.length - 1] !== gi) list.push(gi);
-    }
+  return encodeTable(tableFromGroups(input.groups), input.updatedAt, generation);
+}
+
+/**
+ * The encoding of a member table. Each id's groups are gathered with one counting pass
+ * over the memberships (CSR: counts, offsets, fill in group order, so each list comes out
+ * ascending); equal lists share one group set, found by a hash of the list.
+ */
+export function encodeTable(table: MemberTable, updatedAt: number | null, generation: number): Uint8Array {
+  const groupDns = [...table.groups.keys()];
+  const lists = [...table.groups.values()];
+  const n = table.ids.length;
+  const start = new Int32Array(n + 1);
+  for (const m of lists) for (let j = 0; j < m.length; j++) start[m[j]! + 1]!++;
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const flat = new Int32Array(start[n]!);
+  const fill = start.slice(0, n);
+  lists.forEach((m, gi) => {
+    for (let j = 0; j < m.length; j++) flat[fill[m[j]!]!++] = gi;
   });
-  const ids = [...idGroups.keys()];
-  const setIndex = new Map<string, number>();
-  const sets: number[][] = [];
-  const idSet = new Uint32Array(ids.length);
-  ids.forEach((id, i) => {
-    const list = idGroups.get(id)!;
-    const key = list.join(',');
-    let si = setIndex.get(key);
-    if (si === undefined) {
-      si = sets.length;
-      sets.push(list);
-      setIndex.set(key, si);
+
+  // Distinct group sets: set s is the list of its first id (setFirst[s]).
+  const setFirst: number[] = [];
+  const buckets = new Map<number, number[]>();
+  const ids: string[] = [];
+  const idSet: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = start[i]!;
+    const len = start[i + 1]! - a;
+    if (len === 0) continue; // in no group: not a member of anything
+    let h = len;
+    for (let k = a; k < a + len; k++) h = Math.imul(h ^ flat[k]!, 0x01000193);
+    let bucket = buckets.get(h);
+    let si = -1;
+    if (bucket) {
+      for (const cand of bucket) {
+        const b = start[setFirst[cand]!]!;
+        if (start[setFirst[cand]! + 1]! - b !== len) continue;
+        let same = true;
+        for (let k = 0; k < len && same; k++) same = flat[a + k] === flat[b + k];
+        if (same) {
+          si = cand;
+          break;
+        }
+      }
+    } else {
+      buckets.set(h, (bucket = []));
     }
-    idSet[i] = si;
-  });
+    if (si < 0) {
+      si = setFirst.length;
+      setFirst.push(i);
+      bucket.push(si);
+    }
+    ids.push(table.ids[i]!);
+    idSet.push(si);
+  }
 
   // toWellFormed: a lone surrogate would not survive the UTF-8 round trip.
   const strings = [...groupDns, ...ids].map((s) => (s as string & { toWellFormed(): string }).toWellFormed());
   const blob = Buffer.from(strings.join(''), 'utf8');
-  const w = new Writer(HEADER_BYTES + blob.length + strings.length * 2 + ids.length * 3 + 1024);
+  const w = new Writer(HEADER_BYTES + blob.length + strings.length * 2 + ids.length * 3 + flat.length + 1024);
   w.ensure(HEADER_BYTES);
   const h = w.buf;
   h.writeUInt32LE(MAGIC, 0);
   h.writeUInt32LE(generation >>> 0, 4);
-  h.writeDoubleLE(input.updatedAt ?? Number.NaN, 8);
+  h.writeDoubleLE(updatedAt ?? Number.NaN, 8);
   h.writeUInt32LE(groupDns.length, 16);
   h.writeUInt32LE(ids.length, 20);
-  h.writeUInt32LE(sets.length, 24);
+  h.writeUInt32LE(setFirst.length, 24);
   h.writeUInt32LE(blob.length, 28);
   w.pos = HEADER_BYTES;
   for (const s of strings) w.varint(s.length);
   w.bytes(blob);
-  for (const set of sets) {
-    w.varint(set.length);
+  for (const first of setFirst) {
+    const a = start[first]!;
+    const len = start[first + 1]! - a;
+    w.varint(len);
     let prev = 0;
-    for (const gi of set) {
-      w.varint(gi - prev);
-      prev = gi;
+    for (let k = a; k < a + len; k++) {
+      w.varint(flat[k]! - prev);
+      prev = flat[k]!;
     }
   }
-  for (let i = 0; i < ids.length; i++) w.varint(idSet[i]!);
+  for (const si of idSet) w.varint(si);
   return w.buf.subarray(0, w.pos);
 }
 

@@ -17,9 +17,11 @@ import { atReplica, ReplicaSet, replicaUris } from '../ldap/replicas.ts';
 import { dnKey } from './dn.ts';
 import { expandGroups, type ExpandOptions, type ExpandStats } from './expand.ts';
 import { ldaptsSource } from './ldapts-source.ts';
+import { pagingState, type PagingState } from '../ldap/paged-search.ts';
 import { errorText, type GroupLog } from './log.ts';
 import { readSnapshotFile, serverKey, writeSnapshotFile, type PersistedPart } from './persist.ts';
-import { encodeSnapshot, stampSnapshot } from './snapshot-codec.ts';
+import { encodeTable, stampSnapshot } from './snapshot-codec.ts';
+import { memberCountOf, mergeTables, selectGroups, type MemberTable } from './member-table.ts';
 import type { SnapshotWriter } from './snapshot-store.ts';
 
 export interface SyncServerResult {
@@ -96,7 +98,7 @@ export interface SyncEngineOptions {
 
 interface Part {
   syncedAt: number;
-  groups: Map<string, string[]>;
+  table: MemberTable;
   /** The last attempt for this server failed. */
   failing: boolean;
   servedBy: string | null;
@@ -119,9 +121,14 @@ export function initialEngineStatus(): EngineStatus {
   };
 }
 
+/** First retry of a failed sync while there is no snapshot at all. */
+export const FIRST_SYNC_RETRY_MS = 5000;
+
 export class SyncEngine {
   readonly #opts: SyncEngineOptions;
   readonly #parts = new Map<string, Part>();
+  /** Per server: the page size its limits allow (learned once, kept for later syncs). */
+  readonly #paging = new Map<string, PagingState>();
   #status: EngineStatus = initialEngineStatus();
   #lastDigest: string | null = null;
   #running: Promise<SyncResult> | null = null;
@@ -167,12 +174,7 @@ export class SyncEngine {
       const p = byKey.get(serverKey(server));
       if (!p) continue;
       // Only groups still configured for this server; removed ones must not linger.
-      const groups = new Map<string, string[]>();
-      for (const g of server.groupDns) {
-        const ids = p.groups.get(g);
-        if (ids) groups.set(g, ids);
-      }
-      this.#parts.set(serverKey(server), { syncedAt: p.syncedAt, groups, failing: false, servedBy: null });
+      this.#parts.set(serverKey(server), { syncedAt: p.syncedAt, table: selectGroups(p.table, server.groupDns), failing: false, servedBy: null });
     }
     if (this.#parts.size === 0) return false;
     this.#publish();
@@ -214,7 +216,10 @@ export class SyncEngine {
 
   #scheduleNext(): void {
     if (this.#closed || this.#opts.schedule === false || this.#again) return;
-    const ms = Math.max(1, this.#opts.config.groupSync.intervalSeconds) * 1000;
+    const interval = Math.max(1, this.#opts.config.groupSync.intervalSeconds) * 1000;
+    // Without any snapshot every login is refused (503), so a failed first sync is retried
+    // soon, backing off (5 s, 10 s, 20 s, ...) up to the normal interval.
+    const ms = this.#parts.size > 0 ? interval : Math.min(interval, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, Math.max(0, this.#status.syncs - 1)));
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.syncNow().catch(() => undefined);
@@ -237,13 +242,14 @@ export class SyncEngine {
   }
 
   /** The directory's groups read from one replica (`server.uri`). */
-  async #expandAt(server: LdapServerConfig): Promise<{ groups: Map<string, string[]>; stats: ExpandStats }> {
+  async #expandAt(server: LdapServerConfig): Promise<{ table: MemberTable; stats: ExpandStats }> {
     let client: Client | undefined;
     try {
       client = await (this.#opts.connect ?? openServiceClient)(server);
       const idAttr = server.objectIdAttribute;
       const source = ldaptsSource(client, {
-        pageSize: this.#opts.expand?.pageSize,
+        paging: this.#pagingOf(server),
+        log: this.#opts.log,
         binaryAttributes: isBinaryGuidAttribute(idAttr) ? [idAttr] : [],
       });
       return await expandGroups(source, {
@@ -265,12 +271,10 @@ export class SyncEngine {
    * One directory's sync on the first replica that is up, falling over to the next on any
    * failure: a partial result is never used, and another replica holds the same groups.
    */
-  async #syncServer(server: LdapServerConfig): Promise<{ result: SyncServerResult; groups: Map<string, string[]> | null }> {
+  async #syncServer(server: LdapServerConfig): Promise<{ result: SyncServerResult; table: MemberTable | null }> {
     const t0 = performance.now();
     try {
-      const { value: { groups, stats }, uri } = await this.#replicasOf(server).run((u) => this.#expandAt(atReplica(server, u)), () => true, { evenIfAllDown: true });
-      const members = new Set<string>();
-      for (const ids of groups.values()) for (const id of ids) members.add(id);
+      const { value: { table, stats }, uri } = await this.#replicasOf(server).run((u) => this.#expandAt(atReplica(server, u)), () => true, { evenIfAllDown: true });
       return {
         result: {
           uri: server.uri,
@@ -278,21 +282,31 @@ export class SyncEngine {
           ok: true,
           error: null,
           durationMs: performance.now() - t0,
-          groupCount: groups.size,
-          memberCount: members.size,
+          groupCount: table.groups.size,
+          memberCount: memberCountOf(table),
           skippedMembers: stats.skippedMembers,
           stats,
         },
-        groups,
+        table,
       };
     } catch (e) {
       const error = errorText(e);
       this.#opts.log.error('group sync failed on every replica of the directory; keeping its previous groups', { uri: server.uri, replicas: replicaUris(server), error });
       return {
         result: { uri: server.uri, servedBy: null, ok: false, error, durationMs: performance.now() - t0, groupCount: 0, memberCount: 0, skippedMembers: 0, stats: null },
-        groups: null,
+        table: null,
       };
     }
+  }
+
+  #pagingOf(server: LdapServerConfig): PagingState {
+    const key = serverKey(server);
+    let state = this.#paging.get(key);
+    if (!state) {
+      state = pagingState(this.#opts.config.groupSync.pageSize ?? this.#opts.expand?.pageSize);
+      this.#paging.set(key, state);
+    }
+    return state;
   }
 
   async #sync(): Promise<SyncResult> {
@@ -305,9 +319,9 @@ export class SyncEngine {
     outcomes.forEach((o, i) => {
       const key = serverKey(servers[i]!);
       this.#lastErrors.set(key, o.result.error);
-      if (o.groups) {
+      if (o.table) {
         anyOk = true;
-        this.#parts.set(key, { syncedAt: startedAt, groups: o.groups, failing: false, servedBy: o.result.servedBy });
+        this.#parts.set(key, { syncedAt: startedAt, table: o.table, failing: false, servedBy: o.result.servedBy });
       } else {
         errors.push(`${o.result.uri}: ${o.result.error}`);
         this.#status.syncErrors++;
@@ -370,33 +384,22 @@ export class SyncEngine {
 
   /** Merges the parts (config order; same DN from two servers: union) and publishes if changed. */
   #publish(): boolean {
-    const merged = new Map<string, string[]>();
-    const display = new Map<string, string>();
+    const tables: MemberTable[] = [];
     let updatedAt: number | null = null;
     for (const server of this.#opts.config.ldapServers) {
       const part = this.#parts.get(serverKey(server));
       if (!part) continue;
       updatedAt = updatedAt === null ? part.syncedAt : Math.min(updatedAt, part.syncedAt);
-      for (const [dn, ids] of part.groups) {
-        const k = dnKey(dn);
-        const shown = display.get(k);
-        if (shown === undefined) {
-          display.set(k, dn);
-          merged.set(dn, ids);
-        } else {
-          merged.set(shown, [...new Set([...merged.get(shown)!, ...ids])]);
-        }
-      }
+      tables.push(part.table);
     }
-    const members = new Set<string>();
-    for (const ids of merged.values()) for (const id of ids) members.add(id);
-    this.#status.groupCount = merged.size;
-    this.#status.memberCount = members.size;
+    const merged = mergeTables(tables, dnKey);
+    this.#status.groupCount = merged.groups.size;
+    this.#status.memberCount = memberCountOf(merged);
     this.#status.updatedAt = updatedAt;
     this.#status.degraded = this.#isDegraded();
     this.#status.directories = this.#directoryStatus();
     // Encoded with generation 0 / no time, so equal content gives equal bytes (and digest).
-    const body = encodeSnapshot({ groups: merged, updatedAt: null }, 0);
+    const body = encodeTable(merged, null, 0);
     const digest = createHash('sha256').update(body).digest('hex');
     if (digest === this.#lastDigest) {
       this.#emit();
@@ -418,7 +421,7 @@ export class SyncEngine {
     for (const server of this.#opts.config.ldapServers) {
       const key = serverKey(server);
       const p = this.#parts.get(key);
-      if (p) parts.push({ key, syncedAt: p.syncedAt, groups: p.groups });
+      if (p) parts.push({ key, syncedAt: p.syncedAt, table: p.table });
     }
     try {
       await writeSnapshotFile(file, parts);

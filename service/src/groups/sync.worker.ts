@@ -50,8 +50,9 @@ port.on('message', (m: ToWorker) => {
   }
 });
 
-// Without a restored snapshot the first sync is awaited, so the directory does not
-// report itself started while it would answer "no groups" for everyone.
+// Started once the snapshot file (if any) is restored; the first sync's end is reported
+// separately, so the HTTP side can listen (and refuse logins with a retryable 503) meanwhile.
 const { restored, firstSync } = await engine.start();
-if (!restored) await firstSync.catch(() => undefined);
 send({ type: 'started', restored, status: engine.status });
+await firstSync.catch(() => undefined);
+send({ type: 'first-sync', status: engine.status });

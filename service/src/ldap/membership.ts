@@ -3,6 +3,7 @@ import type { Client } from 'ldapts';
 import { normalizeDn, parseDn } from '../../../njs/authz/dn.ts';
 import { dcSuffix, formatDn } from './dn.ts';
 import { escapeFilterValue } from './filter.ts';
+import { pagedSearch, pagingState } from './paged-search.ts';
 
 export interface MembershipOptions {
   /** The user's uid, to match RFC 2307 posixGroup memberUid values. */
@@ -44,6 +45,7 @@ export async function isMemberOfGroup(
   const maxDepth = opts.maxDepth ?? 32;
   const visited = new Set<string>([normalizeDn(userDn)]);
   let frontier = [userDn];
+  const paging = pagingState(100);
   for (let depth = 0; depth < maxDepth && frontier.length > 0; depth++) {
     const terms: string[] = [];
     for (const dn of frontier) {
@@ -52,20 +54,17 @@ export async function isMemberOfGroup(
     }
     if (depth === 0 && opts.uid) terms.push(`(memberUid=${escapeFilterValue(opts.uid)})`);
     const filter = `(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group)(objectClass=posixGroup))(|${terms.join('')}))`;
-    const { searchEntries } = await client.search(base, {
-      scope: 'sub',
-      filter,
-      // RFC 4511 §4.5.1.8: "1.1" asks for no attributes, the DN is all we need.
-      attributes: ['1.1'],
-      paged: { pageSize: 100 },
-    });
+    const found: string[] = [];
+    // RFC 4511 §4.5.1.8: "1.1" asks for no attributes, the DN is all we need. Paging adapts
+    // to a server that limits the page size (ldap/paged-search.ts).
+    await pagedSearch(client, base, { filter, attributes: ['1.1'], state: paging }, (e) => void found.push(e.dn));
     const next: string[] = [];
-    for (const e of searchEntries) {
-      const n = normalizeDn(e.dn);
+    for (const dn of found) {
+      const n = normalizeDn(dn);
       if (n === target) return true;
       if (!visited.has(n)) {
         visited.add(n);
-        next.push(e.dn);
+        next.push(dn);
       }
     }
     frontier = next;

@@ -181,6 +181,12 @@ export async function authorizePost(ctx: ServiceContext, req: IncomingMessage, r
           headers: { 'Retry-After': String(result.retryAfterSeconds) },
         });
         return;
+      case 'groups_unavailable':
+        renderForm(ctx, req, res, form, ar.client.clientId, 503, {
+          error: `Sign-in is not available yet: the service is still loading group memberships from the directory. Please try again in ${result.retryAfterSeconds} seconds.`, username,
+          headers: { 'Retry-After': String(result.retryAfterSeconds) },
+        });
+        return;
       case 'directory_unavailable':
         renderForm(ctx, req, res, form, ar.client.clientId, 503, {
           error: `The directory is unreachable right now. Please try again in ${result.retryAfterSeconds} seconds.`, username,

@@ -2,6 +2,7 @@ import { issueAccessToken, issueIdToken } from '../tokens/access-token.ts';
 import type { ServiceContext } from './context.ts';
 import type { Grant } from './grant.ts';
 import type { OAuthClientConfig } from '../config/types.ts';
+import { groupsForToken } from './group-availability.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -14,13 +15,14 @@ export interface TokenResponse {
 
 /**
  * Mints the access token (and ID token for `openid`) for a grant. Group DNs are
- * read from the group directory now, so a refresh always carries current groups.
+ * read from the group directory now, so a refresh always carries current groups; while
+ * there is no group snapshot yet this throws a 503 OAuthError (never a token without them).
  */
 export async function mintTokens(ctx: ServiceContext, client: OAuthClientConfig, grant: Grant, grantType: string,
   refreshToken: string | undefined, withIdToken: boolean): Promise<TokenResponse> {
   const now = ctx.now();
   const { config } = ctx;
-  const groupDns = ctx.groups.groupsOf(grant.subject.objectId);
+  const groupDns = groupsForToken(ctx, grant.subject.objectId);
   const scope = grant.scope.join(' ');
   const at = await issueAccessToken(ctx.keys, {
     issuer: config.issuer,

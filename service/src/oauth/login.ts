@@ -1,10 +1,11 @@
 import type { ServiceContext } from './context.ts';
 import { ldapErrorCode, type LdapUser } from './deps.ts';
+import { GROUPS_RETRY_AFTER_SECONDS, groupsUnavailable } from './group-availability.ts';
 
 export type LoginResult =
   | { ok: true; user: LdapUser }
   | { ok: false; reason: 'invalid_input' | 'invalid_credentials' | 'not_allowed' | 'not_admitted' }
-  | { ok: false; reason: 'throttled' | 'directory_unavailable'; retryAfterSeconds: number };
+  | { ok: false; reason: 'throttled' | 'directory_unavailable' | 'groups_unavailable'; retryAfterSeconds: number };
 
 /** Retry-After of a directory outage: when the LDAP layer probes a replica next (ldap/replicas.ts). */
 function directoryRetryAfter(e: unknown): number {
@@ -30,6 +31,14 @@ export async function login(ctx: ServiceContext, username: string, password: str
     metrics.logins.inc({ outcome: 'invalid_input' });
     logger.log('info', 'login_rejected', { reason: 'invalid_input', ip, via });
     return { ok: false, reason: 'invalid_input' };
+  }
+  // No snapshot yet: the token could not carry the user's groups. Refused before the
+  // throttle and LDAP, so the attempt costs the user nothing and reveals nothing.
+  const unavailable = groupsUnavailable(ctx.groups.status());
+  if (unavailable !== null) {
+    metrics.logins.inc({ outcome: 'groups_unavailable' });
+    logger.log('warn', 'login_refused', { reason: 'groups_unavailable', detail: unavailable, ip, via });
+    return { ok: false, reason: 'groups_unavailable', retryAfterSeconds: GROUPS_RETRY_AFTER_SECONDS };
   }
   const decision = await ctx.throttle.attempt(username, ip);
   if (!decision.allowed) {

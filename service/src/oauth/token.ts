@@ -7,6 +7,7 @@ import { authenticateClient } from './client-auth.ts';
 import type { ServiceContext } from './context.ts';
 import { OAuthError } from './errors.ts';
 import type { Grant } from './grant.ts';
+import { groupsUnavailable, groupsUnavailableError } from './group-availability.ts';
 import { mintTokens, type TokenResponse } from './issue.ts';
 import { login } from './login.ts';
 import { verifyPkce } from './pkce.ts';
@@ -26,8 +27,19 @@ async function refreshFor(ctx: ServiceContext, client: OAuthClientConfig, grant:
   return client.grantTypes.includes('refresh_token') ? ctx.refreshTokens.issue(grant) : undefined;
 }
 
+/**
+ * Checked before a code is redeemed or a refresh token rotated: mintTokens would refuse
+ * afterwards anyway (no group snapshot yet), and by then the code or the refresh token's
+ * successor would be lost to the client.
+ */
+function requireGroups(ctx: ServiceContext): void {
+  const reason = groupsUnavailable(ctx.groups.status());
+  if (reason !== null) throw groupsUnavailableError(reason);
+}
+
 export async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
   allowGrant(client, 'authorization_code');
+  requireGroups(ctx);
   const code = required(form, 'code');
   const redirectUri = required(form, 'redirect_uri');
   const verifier = form.get('code_verifier');
@@ -53,6 +65,7 @@ export async function authorizationCode(ctx: ServiceContext, client: OAuthClient
 
 export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
   allowGrant(client, 'refresh_token');
+  requireGroups(ctx);
   const token = required(form, 'refresh_token');
   const requested = form.get('scope');
   const asked = requested !== undefined && requested.trim() !== '' ? [...new Set(requested.split(' ').filter((s) => s !== ''))] : undefined;
@@ -90,6 +103,9 @@ async function password(ctx: ServiceContext, client: OAuthClientConfig, form: Ma
       // RFC 6749 §5.2 has no code for this; temporarily_unavailable (§4.1.2.1) with 503 and
       // Retry-After (RFC 9110 §10.2.3) tells a client when trying again makes sense.
       throw new OAuthError('temporarily_unavailable', 'the directory is unreachable', 503, { 'Retry-After': String(result.retryAfterSeconds) });
+    }
+    if (result.reason === 'groups_unavailable') {
+      throw new OAuthError('temporarily_unavailable', 'group memberships are not loaded yet', 503, { 'Retry-After': String(result.retryAfterSeconds) });
     }
     throw new OAuthError('invalid_grant', 'invalid username or password');
   }

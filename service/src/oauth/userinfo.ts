@@ -2,12 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNoStoreJson } from '../http/respond.ts';
 import { authenticateBearer } from './bearer.ts';
 import type { ServiceContext } from './context.ts';
+import { groupsUnavailable, groupsUnavailableError } from './group-availability.ts';
 
 /** OIDC Core §5.3. Groups come from the group directory now, not from the (possibly older) token. */
 export async function userinfoEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const r = await authenticateBearer(ctx, req, false);
   if (!r.ok) {
     sendNoStoreJson(res, 401, { error: r.code === 'ERR_TOKEN_MISSING' ? 'invalid_request' : 'invalid_token' }, { 'WWW-Authenticate': r.challenge });
+    return;
+  }
+  const unavailable = groupsUnavailable(ctx.groups.status());
+  if (unavailable !== null) {
+    const e = groupsUnavailableError(unavailable);
+    sendNoStoreJson(res, e.status, e.body(), e.headers);
     return;
   }
   const c = r.token.claims;

@@ -1,4 +1,5 @@
 import type { ServiceContext } from '../oauth/context.ts';
+import { groupsUnavailable } from '../oauth/group-availability.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -35,21 +36,40 @@ function ldapProbe(ctx: ServiceContext): Promise<boolean> {
   return result;
 }
 
-/** /readyz: every dependency a login or a token needs. */
-export async function readiness(ctx: ServiceContext): Promise<{ ready: boolean; checks: ReadinessCheck[] }> {
+/**
+ * /readyz answers one question: can this instance serve a login now, with the user's
+ * correct groups in the token? Ready when all of these hold:
+ * - ldap: at least one directory server accepts the service account's bind (the probe
+ *   below; per-server health, when the authenticator tracks it, replaces the probe here),
+ * - keys: a signing key is loaded,
+ * - store: the shared store answers,
+ * - groups: a group snapshot exists and is not older than groupSync.maxStaleSeconds. A
+ *   snapshot whose last sync failed but that is still younger than that is ready: it is
+ *   what the tokens would carry anyway (see oauth/group-availability.ts).
+ * Not ready answers 503 with `reason`: the failing checks and why. /healthz only says the
+ * process runs (for restarts); /readyz is for taking an instance in and out of rotation.
+ */
+export async function readiness(ctx: ServiceContext): Promise<{ ready: boolean; checks: ReadinessCheck[]; reason?: string }> {
   const [ldap, store] = await Promise.all([ldapProbe(ctx), timed(ctx.store.ping(), 2000)]);
-  const g = ctx.groups.status();
-  const max = ctx.config.groupSync.maxStaleSeconds;
-  // Ready while the snapshot is younger than maxStaleSeconds, even if the last sync failed:
-  // serving slightly old groups beats refusing every login.
-  const groupsOk = g.ageSeconds !== null && g.ageSeconds <= max;
   const checks: ReadinessCheck[] = [
-    { name: 'ldap', ok: ldap },
+    { name: 'ldap', ok: ldap, ...(ldap ? {} : { detail: 'no directory server accepts the service account bind' }) },
     { name: 'keys', ok: ctx.keys.loaded() },
     { name: 'store', ok: store, detail: ctx.store.kind },
-    { name: 'groups', ok: groupsOk, detail: g.ageSeconds === null ? 'no snapshot yet' : `snapshot age ${Math.round(g.ageSeconds)}s (max ${max}s)${g.stale ? ', last sync failed' : ''}` },
+    groupsCheck(ctx),
   ];
-  return { ready: checks.every((c) => c.ok), checks };
+  const failing = checks.filter((c) => !c.ok);
+  if (failing.length === 0) return { ready: true, checks };
+  return { ready: false, checks, reason: failing.map((c) => (c.detail !== undefined ? `${c.name}: ${c.detail}` : c.name)).join('; ') };
+}
+
+function groupsCheck(ctx: ServiceContext): ReadinessCheck {
+  const g = ctx.groups.status();
+  const missing = groupsUnavailable(g);
+  if (missing !== null) return { name: 'groups', ok: false, detail: missing };
+  const max = ctx.config.groupSync.maxStaleSeconds;
+  const age = Math.round(g.ageSeconds ?? 0);
+  const ok = g.ageSeconds !== null && g.ageSeconds <= max;
+  return { name: 'groups', ok, detail: `snapshot age ${age}s (max ${max}s)${g.stale ? ', last sync failed' : ''}` };
 }
 
 export function groupGauges(ctx: ServiceContext) {

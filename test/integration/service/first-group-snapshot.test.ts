@@ -1,0 +1,181 @@
+// Before the first group snapshot exists (first start, no snapshot file) the service
+// listens at once, /healthz is up and /readyz says why it is not ready; whatever needs
+// the user's groups (login, token, userinfo, operator check) answers a retryable 503
+// with Retry-After, never a token with an empty `dns` claim and never a 403 decided on
+// nothing. Real slapd, real group sync (in-thread), the app over HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from 'ldapts';
+import { createApp, type App } from '../../../service/src/app.ts';
+import type { LdapServerConfig, ServiceConfig } from '../../../service/src/config/types.ts';
+import { startGroupDirectory, type GroupDirectory } from '../../../service/src/groups/directory.ts';
+import { closeLdapClient, openLdapClient } from '../../../service/src/ldap/connect.ts';
+import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
+import { jsonLogger } from '../../../service/src/ops/logger.ts';
+import { MemoryStore } from '../../../service/src/store/memory-store.ts';
+import { issueAccessToken } from '../../../service/src/tokens/access-token.ts';
+import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
+import type { Slapd } from '../../harness/slapd.ts';
+import { authorize, decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, PUBLIC_CLIENT, pkcePair, tempDir, tokenRequest } from '../../harness/service-app.ts';
+import { captureLog } from '../groups-fixtures.ts';
+
+const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
+const ADMINS = 'cn=ljwt-admins,ou=groups,dc=example,dc=com';
+const ADMIN_LDIF = `dn: ${ADMINS}\nobjectClass: groupOfNames\ncn: ljwt-admins\nmember: uid=bob,ou=people,dc=example,dc=com\n`;
+
+interface Running {
+  app: App;
+  base: string;
+  groups: GroupDirectory;
+  config: ServiceConfig;
+}
+
+let dir: ReturnType<typeof tempDir>;
+const running: Running[] = [];
+const slapds: Slapd[] = [];
+
+beforeAll(() => {
+  dir = tempDir('ljwt-first-snapshot-');
+});
+
+afterAll(async () => {
+  for (const r of running.reverse()) {
+    await r.app.close();
+    await r.groups.close();
+  }
+  for (const s of slapds) await s.destroy();
+  dir?.remove();
+});
+
+async function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<Running> {
+  const config = makeConfig(slapd, `${dir.dir}/keys-${running.length}`, { adminGroupDn: ADMINS });
+  // bulk: one paged subtree scan, what a large directory gets.
+  const groups = await startGroupDirectory(config, captureLog(), { mode: 'in-thread', awaitFirstSync: false, expand: { mode: 'bulk' }, ...(connect ? { connect } : {}) });
+  const app = await createApp(config, {
+    store: new MemoryStore(),
+    authenticator: createLdapAuthenticator(config.ldapServers, config.usernamePattern),
+    groups,
+    logger: jsonLogger(() => undefined, 'error'),
+  });
+  const { port } = await app.listen();
+  const r = { app, base: `http://127.0.0.1:${port}`, groups, config };
+  running.push(r);
+  return r;
+}
+
+const passwordGrant = (base: string, username: string, password: string) =>
+  tokenRequest(base, { grant_type: 'password', username, password, client_id: PASSWORD_CLIENT, scope: 'openid api' });
+
+/** An access token for bob signed by the service's own keys, as if issued before a restart. */
+async function bobToken(r: Running, oid: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const { token } = await issueAccessToken(r.app.context.keys, {
+    issuer: r.config.issuer, audience: r.config.audience, ttlSeconds: 300, subject: { username: 'bob', objectId: oid, dn: 'uid=bob,ou=people,dc=example,dc=com' },
+    clientId: PASSWORD_CLIENT, scope: 'openid api', authTime: now, groupDns: [], sid: 'sid-before-restart', now,
+  });
+  return token;
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('first group sync failing (the server caps every search of the bulk scan)', () => {
+  let svc: Running;
+  beforeAll(async () => {
+    // Paging refused and unpaged results capped at 5 entries: the bulk scan cannot complete,
+    // while a login (one entry per search) works.
+    const slapd = await startFixtureSlapd({ ldif: [ADMIN_LDIF], limits: ['users size.soft=5 size.hard=5 size.prtotal=disabled'] });
+    slapds.push(slapd);
+    svc = await start(slapd);
+    await until('the first sync to end', () => svc.groups.status().lastSyncDurationMs !== null);
+  });
+
+  it('listens: /healthz 200, /readyz 503 naming the failed first sync', async () => {
+    expect((await http(`${svc.base}/healthz`)).status).toBe(200);
+    const r = await http(`${svc.base}/readyz`);
+    expect(r.status).toBe(503);
+    expect(r.json().status).toBe('not_ready');
+    expect(r.json().reason).toMatch(/groups: no group snapshot yet: first group sync failed/);
+    expect(r.json().checks.find((c: { name: string }) => c.name === 'ldap').ok).toBe(true);
+  });
+
+  it('password grant: 503 temporarily_unavailable with Retry-After, no token', async () => {
+    const r = await passwordGrant(svc.base, 'bob', 'bob-pw');
+    expect(r.status).toBe(503);
+    expect(r.json().error).toBe('temporarily_unavailable');
+    expect(r.json().access_token).toBeUndefined();
+    expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('login form: 503 page saying sign-in is not available yet, with Retry-After, no code', async () => {
+    const { challenge } = pkcePair();
+    const { res, location } = await authorize(svc.base, { client_id: PUBLIC_CLIENT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: 's' }, 'bob', 'bob-pw');
+    expect(res.status).toBe(503);
+    expect(location).toBeUndefined();
+    expect(res.text).toContain('not available yet');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('an operator with a valid token gets 503, not 403; userinfo gets 503, not an empty dns', async () => {
+    const t = await bobToken(svc, 'oid-of-bob');
+    const sync = await http(`${svc.base}/admin/sync`, { method: 'POST', headers: { authorization: `Bearer ${t}` } });
+    expect(sync.status).toBe(503);
+    expect(sync.json().error).toBe('temporarily_unavailable');
+    expect(sync.headers['retry-after']).toBeDefined();
+    const info = await http(`${svc.base}/userinfo`, { headers: { authorization: `Bearer ${t}` } });
+    expect(info.status).toBe(503);
+    expect(info.json().dns).toBeUndefined();
+  });
+});
+
+describe('slow first group sync', () => {
+  let svc: Running;
+  let release: () => void = () => undefined;
+  beforeAll(async () => {
+    const slapd = await startFixtureSlapd({ ldif: [ADMIN_LDIF] });
+    slapds.push(slapd);
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The sync's connection waits for the test: a directory answering slowly.
+    svc = await start(slapd, async (server) => {
+      await gate;
+      const c = await openLdapClient(server);
+      try {
+        await c.bind(server.bindDn, server.bindPassword);
+      } catch (e) {
+        await closeLdapClient(c);
+        throw e;
+      }
+      return c;
+    });
+  });
+  afterAll(() => release());
+
+  it('listens while the sync runs, /readyz 503 with the reason, then 200 and tokens carry the groups', async () => {
+    expect((await http(`${svc.base}/healthz`)).status).toBe(200);
+    const before = await http(`${svc.base}/readyz`);
+    expect(before.status).toBe(503);
+    expect(before.json().reason).toMatch(/first group sync running/);
+    const refused = await passwordGrant(svc.base, 'bob', 'bob-pw');
+    expect(refused.status).toBe(503);
+    expect(refused.json().error).toBe('temporarily_unavailable');
+
+    release();
+    await until('/readyz 200', async () => (await http(`${svc.base}/readyz`)).status === 200);
+    const ready = (await http(`${svc.base}/readyz`)).json();
+    expect(ready.reason).toBeUndefined();
+    const t = await passwordGrant(svc.base, 'bob', 'bob-pw');
+    expect(t.status).toBe(200);
+    const claims = decodeJwtParts(t.json().access_token).payload;
+    expect([...claims.dns].sort()).toEqual([ADMINS, ENG].sort());
+    const oid = claims.oids[0] as string;
+    // The operator check now has an answer: bob is in the admin group.
+    const sync = await http(`${svc.base}/admin/sync`, { method: 'POST', headers: { authorization: `Bearer ${await bobToken(svc, oid)}` } });
+    expect(sync.status).toBe(200);
+  });
+});
