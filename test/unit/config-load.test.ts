@@ -132,6 +132,7 @@ describe('loadConfig: every extension', () => {
         postLogoutRedirectUris: ['https://wiki.example.com/'],
         grantTypes: ['authorization_code', 'refresh_token'],
         scopes: ['openid', 'groups'],
+        idTokenSignedResponseAlg: 'ES256',
       },
       {
         clientId: 'cli.tool',
@@ -139,6 +140,7 @@ describe('loadConfig: every extension', () => {
         postLogoutRedirectUris: [],
         grantTypes: ['authorization_code', 'refresh_token'],
         scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+        idTokenSignedResponseAlg: 'RS256',
       },
     ]);
   });

@@ -2,6 +2,7 @@ import { issueAccessToken, issueIdToken } from '../tokens/access-token.ts';
 import type { ServiceContext } from './context.ts';
 import type { Grant } from './grant.ts';
 import type { OAuthClientConfig } from '../config/types.ts';
+import { DEFAULT_ID_TOKEN_ALGORITHM } from '../config/schema.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -47,6 +48,7 @@ export async function mintTokens(ctx: ServiceContext, client: OAuthClientConfig,
       scope: grant.scope,
       sid: grant.familyId,
       now,
+      alg: client.idTokenSignedResponseAlg ?? DEFAULT_ID_TOKEN_ALGORITHM,
       ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
     });
   }
