@@ -164,7 +164,7 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
   try {
     tokens = await authorizationCode(ctx, s.client, new Map([
       ['code', code], ['redirect_uri', s.callbackUrl], ['code_verifier', pending.verifier],
-    ]));
+    ]), { idToken: false });
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
     ctx.logger.log('warn', 'browser_code_exchange_failed', { error_code: e.error });
@@ -224,7 +224,7 @@ export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, re
   }
   let tokens: TokenResponse;
   try {
-    tokens = await refreshToken(ctx, s.client, new Map([['refresh_token', token]]));
+    tokens = await refreshToken(ctx, s.client, new Map([['refresh_token', token]]), { idToken: false });
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
     ctx.logger.log('info', 'browser_refresh_failed', { error_code: e.error });

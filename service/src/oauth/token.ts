@@ -26,7 +26,13 @@ async function refreshFor(ctx: ServiceContext, client: OAuthClientConfig, grant:
   return client.grantTypes.includes('refresh_token') ? ctx.refreshTokens.issue(grant) : undefined;
 }
 
-export async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
+/** What the caller does with the tokens: the service's own browser session keeps no ID token, so none is signed for it. */
+export interface MintOptions {
+  idToken?: boolean;
+}
+
+export async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>,
+  opts: MintOptions = {}): Promise<TokenResponse> {
   allowGrant(client, 'authorization_code');
   const code = required(form, 'code');
   const redirectUri = required(form, 'redirect_uri');
@@ -48,10 +54,11 @@ export async function authorizationCode(ctx: ServiceContext, client: OAuthClient
     throw new OAuthError('invalid_grant', 'code_verifier given for a code issued without code_challenge');
   }
   const refresh = await refreshFor(ctx, client, r.grant);
-  return mintTokens(ctx, client, r.grant, 'authorization_code', refresh, true);
+  return mintTokens(ctx, client, r.grant, 'authorization_code', refresh, opts.idToken ?? true);
 }
 
-export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
+export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>,
+  opts: MintOptions = {}): Promise<TokenResponse> {
   allowGrant(client, 'refresh_token');
   const token = required(form, 'refresh_token');
   const requested = form.get('scope');
@@ -67,7 +74,7 @@ export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfi
     }
   });
   const grant = asked !== undefined ? { ...rotated.grant, scope: asked } : rotated.grant;
-  return mintTokens(ctx, client, grant, 'refresh_token', rotated.refreshToken, grant.scope.includes('openid'));
+  return mintTokens(ctx, client, grant, 'refresh_token', rotated.refreshToken, (opts.idToken ?? true) && grant.scope.includes('openid'));
 }
 
 async function password(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>, req: IncomingMessage): Promise<TokenResponse> {
