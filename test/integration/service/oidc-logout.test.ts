@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, SignJWT } from 'jose';
 import {
-  authorize, decodeJwtParts, form, http, ISSUER, pkcePair, PUBLIC_CLIENT, serviceSuite, tempDir, tokenRequest,
+  authorize, decodeJwtParts, form, http, ISSUER, pkcePair, PUBLIC_CLIENT, serviceSuite, setCookies, tempDir, tokenRequest,
   type RunningService,
 } from '../../harness/service-app.ts';
 
@@ -39,7 +39,7 @@ beforeAll(async () => {
   const port = (edge.address() as { port: number }).port;
   svc = await suite.start({
     edgeRevocation: { urls: [`http://127.0.0.1:${port}/_ljwt/revoke`], secretFile, edgeLeewaySeconds: 30 },
-  }, undefined, { now: () => Math.floor(Date.now() / 1000) + clock.offset });
+  }, undefined, { now: () => Math.floor(Date.now() / 1000) + clock.offset, tuning: { accessTokenCookie: 'ljwt_at', refreshTokenCookie: 'ljwt_rt' } });
   // Same issuer, other keys: its ID tokens are not ours.
   other = await suite.start();
 });
@@ -88,6 +88,9 @@ describe('logout with id_token_hint', () => {
     const to = new URL(r.headers.location as string);
     expect(to.origin + to.pathname).toBe(BYE);
     expect(to.searchParams.get('state')).toBe('s t&x');
+    // The session cookies are expired too.
+    const cleared = setCookies(r).filter((c) => /Max-Age=0/i.test(c)).map((c) => c.split('=')[0]).sort();
+    expect(cleared).toEqual(['ljwt_at', 'ljwt_rt']);
     // The refresh token of that login is refused, and so is its access token (by sid).
     const after = await alive(s);
     expect(after.userinfo).toBe(401);
