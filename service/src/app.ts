@@ -136,6 +136,8 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     // nginx's auth_request subrequest may carry the original request's method; the body is never read.
     .on(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], '/auth/validate', (req, res) => authValidateEndpoint(context, req, res))
     .on('GET', '/jwks', (_req, res) => sendJson(res, 200, keys.publicJwks(), { 'Cache-Control': 'public, max-age=300' }))
+    // For nginx ($ljwt_jwks_location): the keys of access tokens only, not those of ID tokens.
+    .on('GET', '/jwks/access-tokens', (_req, res) => sendJson(res, 200, keys.accessPublicJwks(), { 'Cache-Control': 'public, max-age=300' }))
     .on('GET', metadataPaths(config).openid, (_req, res) =>
       sendJson(res, 200, discoveryDocument(context), { 'Cache-Control': 'public, max-age=300' }))
     .on('GET', metadataPaths(config).oauth, (_req, res) =>

@@ -96,8 +96,9 @@ describe('dist/service/main.js', () => {
     expect(claims.dns).toEqual(['cn=engineering,ou=groups,dc=example,dc=com']);
     const jwksFile = join(dir.dir, 'public', 'jwks.json');
     expect(statSync(jwksFile).mode & 0o777).toBe(0o644);
-    // The access-token key (ES256) and the ID-token key (RS256).
-    expect(JSON.parse(readFileSync(jwksFile, 'utf8')).keys.map((k: { alg: string }) => k.alg)).toEqual(['ES256', 'RS256']);
+    // The access-token key only; the ID-token key (RS256) is at /jwks.
+    expect(JSON.parse(readFileSync(jwksFile, 'utf8')).keys.map((k: { alg: string }) => k.alg)).toEqual(['ES256']);
+    expect((await http(`${base}/jwks`)).json().keys.map((k: { alg: string }) => k.alg)).toEqual(['ES256', 'RS256']);
     expect((await http(`${base}/metrics`)).text).toMatch(/ljwt_group_snapshot_members [1-9]/);
   });
 
@@ -106,7 +107,7 @@ describe('dist/service/main.js', () => {
     const out = execFileSync('node', [MAIN, '--config', configFile, '--rotate-keys'], { env: { PATH: process.env.PATH } }).toString();
     expect(out).toContain('signing_key_rotated');
     const after = JSON.parse(readFileSync(join(dir.dir, 'public', 'jwks.json'), 'utf8')).keys.map((k: { kid: string }) => k.kid);
-    expect(after).toHaveLength(4);
+    expect(after).toHaveLength(2);
     expect(after).toEqual(expect.arrayContaining(before));
   });
 

@@ -257,19 +257,34 @@ export class KeyManager {
     return this.active(alg)?.kid;
   }
 
-  /** JWKS with every published key, including the oct secret for HS256: for the local validator and the 0600 file. */
-  verificationJwks(): { keys: JWK[] } {
-    return { keys: this.keys.map(publicJwk) };
+  /**
+   * Keys that may have signed an access token: those of the access-token algorithm, and retired
+   * keys of an algorithm no longer configured (a former access-token algorithm). Keys used only
+   * for ID tokens stay out of what validates access tokens: nginx reads its key file on every
+   * request (njs clones its VM per request), and each key there costs parsing time.
+   */
+  private accessKeys(): StoredKey[] {
+    return this.keys.filter((k) => k.alg === this.opts.algorithm || !this.algorithms.includes(k.alg));
   }
 
-  /** What /jwks publishes: never secret key material. */
+  /** The access-token keys, including the oct secret for HS256: for the local validator and the jwksFile (nginx). */
+  verificationJwks(): { keys: JWK[] } {
+    return { keys: this.accessKeys().map(publicJwk) };
+  }
+
+  /** The access-token keys without secrets: what nginx fetches from the service ($ljwt_jwks_location). */
+  accessPublicJwks(): { keys: JWK[] } {
+    return { keys: this.accessKeys().filter((k) => k.jwk.kty !== 'oct').map(publicJwk) };
+  }
+
+  /** What /jwks publishes (jwks_uri: relying parties verify ID tokens with it): every key, never secret key material. */
   publicJwks(): { keys: JWK[] } {
     return { keys: this.keys.filter((k) => k.jwk.kty !== 'oct').map(publicJwk) };
   }
 
   private writeJwks(): void {
     if (this.opts.jwksFile === undefined) return;
-    const symmetric = this.keys.some((k) => k.jwk.kty === 'oct');
+    const symmetric = this.accessKeys().some((k) => k.jwk.kty === 'oct');
     const text = JSON.stringify(this.verificationJwks(), null, 2) + '\n';
     if (text === this.lastJwks) return;
     mkdirSync(dirname(this.opts.jwksFile), { recursive: true });

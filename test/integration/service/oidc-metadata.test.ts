@@ -110,5 +110,7 @@ describe('ID token signing', () => {
     expect((await jwtVerify(t.id_token, jwks, { algorithms: ['EdDSA'], issuer: ISSUER, audience: PUBLIC_CLIENT })).protectedHeader.alg).toBe('EdDSA');
     expect(decodeJwtParts(t.access_token).header.alg).toBe('PS256');
     expect((await http(`${s.base}/jwks`)).json().keys.map((k: { alg: string }) => k.alg).sort()).toEqual(['EdDSA', 'PS256', 'RS256']);
+    // What nginx reads: the access-token key only (every key there is parsed on each request).
+    expect((await http(`${s.base}/jwks/access-tokens`)).json().keys.map((k: { alg: string }) => k.alg)).toEqual(['PS256']);
   });
 });

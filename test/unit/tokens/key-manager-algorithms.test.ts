@@ -29,8 +29,10 @@ function setup(algorithm: SigningAlgorithm = 'ES256', extra: SigningAlgorithm[] 
 const header = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString());
 const publishedAlgs = (km: KeyManager) => km.publicJwks().keys.map((k) => k.alg).sort();
 
-async function verifies(root: string, token: string, alg: string, typ: string, now: number): Promise<boolean> {
-  const set = keySetFromJwks(readFileSync(join(root, 'pub', 'jwks.json'), 'utf8'));
+const fileJwks = (root: string) => readFileSync(join(root, 'pub', 'jwks.json'), 'utf8');
+
+async function verifies(jwksText: string, token: string, alg: string, typ: string, now: number): Promise<boolean> {
+  const set = keySetFromJwks(jwksText);
   const opts = { algorithms: [alg], maxTokenLength: 8192, issuers: ['iss'], audiences: ['aud'], leewaySeconds: 0, requiredTyp: typ, requiredClaims: ['sub'], now };
   return validateJwt(token, set, opts).then(() => true, () => false);
 }
@@ -48,8 +50,14 @@ describe('KeyManager with extra algorithms', () => {
     const id = await km.sign(claims, 'JWT', 'RS256');
     expect(header(at)).toMatchObject({ alg: 'ES256', kid: km.activeKid() });
     expect(header(id)).toMatchObject({ alg: 'RS256', kid: km.activeKid('RS256') });
-    expect(await verifies(root, at, 'ES256', 'at+jwt', clock.t)).toBe(true);
-    expect(await verifies(root, id, 'RS256', 'JWT', clock.t)).toBe(true);
+    // Relying parties verify ID tokens with /jwks (every key); nginx and the service's own
+    // validator get the access-token keys only (jwksFile, /jwks/access-tokens).
+    expect(await verifies(JSON.stringify(km.publicJwks()), id, 'RS256', 'JWT', clock.t)).toBe(true);
+    expect(await verifies(fileJwks(root), at, 'ES256', 'at+jwt', clock.t)).toBe(true);
+    expect(await verifies(fileJwks(root), id, 'RS256', 'JWT', clock.t)).toBe(false);
+    expect(JSON.parse(fileJwks(root)).keys.map((k: { alg: string }) => k.alg)).toEqual(['ES256']);
+    expect(km.accessPublicJwks().keys.map((k) => k.alg)).toEqual(['ES256']);
+    expect(km.verificationJwks().keys.map((k) => k.alg)).toEqual(['ES256']);
     await expect(km.sign(claims, 'JWT', 'PS256')).rejects.toThrow(/no PS256 signing key/);
   });
 
@@ -75,7 +83,8 @@ describe('KeyManager with extra algorithms', () => {
     expect(now.es).not.toBe(old.es);
     expect(now.rs).not.toBe(old.rs);
     expect(km.list().map((k) => k.kid).sort()).toEqual([old.es, old.rs, now.es, now.rs].sort());
-    expect(await verifies(root, oldId, 'RS256', 'JWT', clock.t)).toBe(true);
+    expect(await verifies(JSON.stringify(km.publicJwks()), oldId, 'RS256', 'JWT', clock.t)).toBe(true);
+    expect(km.accessPublicJwks().keys.map((k) => k.kid).sort()).toEqual([old.es, now.es].sort());
     clock.t += 331;
     await km.maintain();
     expect(km.list().map((k) => k.kid).sort()).toEqual([now.es, now.rs].sort());
@@ -116,12 +125,28 @@ describe('KeyManager with extra algorithms', () => {
     expect(km.list()).toHaveLength(1);
   });
 
-  it('HS256 access tokens: /jwks publishes only the ID-token key, the JWKS file holds both', async () => {
+  it('HS256 access tokens: /jwks publishes only the ID-token key, the JWKS file only the secret', async () => {
     const { root, make } = setup('HS256', ['RS256']);
     const km = make();
     await km.init();
     expect(publishedAlgs(km)).toEqual(['RS256']);
-    const file = JSON.parse(readFileSync(join(root, 'pub', 'jwks.json'), 'utf8'));
-    expect(file.keys.map((k: { kty: string }) => k.kty).sort()).toEqual(['RSA', 'oct']);
+    expect(km.accessPublicJwks().keys).toEqual([]);
+    expect(JSON.parse(fileJwks(root)).keys.map((k: { kty: string }) => k.kty)).toEqual(['oct']);
+  });
+
+  it('a former access-token algorithm stays with the access keys until its tokens expired', async () => {
+    const { clock, make } = setup('ES256', ['RS256']);
+    const es = make();
+    await es.init();
+    const esKid = es.activeKid()!;
+    clock.t += 10;
+    // Access tokens switch to PS256: ES256 tokens already out must still validate at the edge.
+    const ps = make('PS256', ['RS256']);
+    await ps.init();
+    expect(ps.accessPublicJwks().keys.map((k) => k.alg).sort()).toEqual(['ES256', 'PS256']);
+    expect(ps.accessPublicJwks().keys.map((k) => k.kid)).toContain(esKid);
+    clock.t += 331;
+    await ps.maintain();
+    expect(ps.accessPublicJwks().keys.map((k) => k.alg)).toEqual(['PS256']);
   });
 });
