@@ -66,6 +66,8 @@ export function configKeyManager(config: ServiceConfig, tuning: Tuning, now?: ()
     rotationSeconds: tuning.keyRotationSeconds,
     // A retired key must verify every token it signed: access and ID tokens share the access TTL.
     retainSeconds: config.accessTokenTtlSeconds + tuning.leewaySeconds,
+    // An ID token names its session at logout for as long as the session's refresh token can live.
+    extraRetainSeconds: Math.max(config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds) + tuning.leewaySeconds,
     ...(config.jwksFile !== undefined ? { jwksFile: config.jwksFile } : {}),
     ...(now !== undefined ? { now } : {}),
   });

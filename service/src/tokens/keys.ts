@@ -82,6 +82,12 @@ export interface KeyManagerOptions {
   rotationSeconds: number;
   /** How long a retired key stays published: the longest token lifetime plus leeway (RFC 7517 §5 key rollover). */
   retainSeconds: number;
+  /**
+   * How long a retired key that signed ID tokens stays published, when longer than
+   * retainSeconds: an ID token is still a logout hint (RP-Initiated Logout 1.0 §2) after it
+   * expired, for as long as its session lives.
+   */
+  extraRetainSeconds?: number;
   /** Public JWKS for the edge validator; written atomically after every change. */
   jwksFile?: string;
   /** RSA modulus length for RS256/PS256 (>= 2048). */
@@ -240,13 +246,19 @@ export class KeyManager {
     const now = this.now();
     this.keys = this.keys.filter((k) => {
       const r = this.retiredAt(k);
-      if (r !== null && now >= r + this.opts.retainSeconds) {
+      if (r !== null && now >= r + this.retention(k)) {
         rmSync(join(this.opts.directory, `signing-${k.kid}.json`), { force: true });
         this.signers.delete(k.kid);
         return false;
       }
       return true;
     });
+  }
+
+  /** A key used only for access tokens goes after retainSeconds; one that may have signed ID tokens is kept longer. */
+  private retention(k: StoredKey): number {
+    const accessOnly = k.alg === this.opts.algorithm && !(this.opts.extraAlgorithms ?? []).includes(k.alg);
+    return accessOnly ? this.opts.retainSeconds : Math.max(this.opts.retainSeconds, this.opts.extraRetainSeconds ?? 0);
   }
 
   list(): KeyInfo[] {

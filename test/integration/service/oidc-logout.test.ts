@@ -123,6 +123,23 @@ describe('logout with id_token_hint', () => {
     }
   });
 
+  it('a hint signed by a key that has since rotated still names its session', async () => {
+    const s = await signIn();
+    await svc.app.context.keys.rotate();
+    // Past the access-token retention (300 s + 30 s leeway): the old ID-token key is still published.
+    clock.offset = 600;
+    try {
+      await svc.app.context.keys.maintain();
+      expect(svc.app.context.keys.list().map((k) => k.kid)).toContain(decodeJwtParts(s.id_token).header.kid);
+      const r = await logoutGet({ id_token_hint: s.id_token, post_logout_redirect_uri: BYE });
+      expect(r.status).toBe(303);
+      const refreshed = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: s.refresh_token, client_id: PUBLIC_CLIENT });
+      expect(refreshed.status).toBe(400);
+    } finally {
+      clock.offset = 0;
+    }
+  });
+
   it('an unregistered post_logout_redirect_uri is never followed; the session still ends', async () => {
     const s = await signIn();
     const r = await logoutGet({ id_token_hint: s.id_token, client_id: PUBLIC_CLIENT, post_logout_redirect_uri: 'https://evil.example/', state: 'x' });

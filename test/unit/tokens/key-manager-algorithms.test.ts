@@ -91,6 +91,32 @@ describe('KeyManager with extra algorithms', () => {
     expect(readdirSync(join(root, 'keys')).filter((f) => f.startsWith('signing-')).sort()).toEqual([`signing-${now.es}.json`, `signing-${now.rs}.json`].sort());
   });
 
+  it('a retired ID-token key stays published for extraRetainSeconds (logout hints), an access-only key for retainSeconds', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ljwt-keyalgs-'));
+    dirs.push(root);
+    const clock = { t: 1_800_000_000 };
+    const km = new KeyManager({
+      directory: join(root, 'keys'), algorithm: 'ES256', extraAlgorithms: ['RS256'], rotationSeconds: 86400, retainSeconds: 330,
+      extraRetainSeconds: 28_830, jwksFile: join(root, 'pub', 'jwks.json'), now: () => clock.t,
+    });
+    await km.init();
+    const old = { es: km.activeKid()!, rs: km.activeKid('RS256')! };
+    await km.rotate();
+    clock.t += 331;
+    await km.maintain();
+    const kids = () => km.list().map((k) => k.kid);
+    expect(kids()).not.toContain(old.es);
+    expect(kids()).toContain(old.rs);
+    expect(km.publicJwks().keys.map((k) => k.kid)).toContain(old.rs);
+    clock.t += 28_830 - 331 - 1;
+    await km.maintain();
+    expect(kids()).toContain(old.rs);
+    clock.t += 1;
+    await km.maintain();
+    expect(kids()).not.toContain(old.rs);
+    expect(km.list()).toHaveLength(2);
+  });
+
   it('explicit rotation renews every algorithm and returns the access key', async () => {
     const { make } = setup();
     const km = make();
