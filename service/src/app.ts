@@ -14,7 +14,7 @@ import { AuthorizationCodes } from './oauth/codes.ts';
 import type { ServiceContext, Tuning } from './oauth/context.ts';
 import { Csrf } from './oauth/csrf.ts';
 import type { Authenticator, GroupDirectory } from './oauth/deps.ts';
-import { discoveryDocument } from './oauth/discovery.ts';
+import { discoveryDocument, idTokenAlgorithms, metadataPaths } from './oauth/discovery.ts';
 import { LOGIN_CSS } from './oauth/login-page.ts';
 import { logoutEndpoint } from './oauth/logout.ts';
 import { RefreshTokens } from './oauth/refresh-tokens.ts';
@@ -62,9 +62,13 @@ export function configKeyManager(config: ServiceConfig, tuning: Tuning, now?: ()
   return new KeyManager({
     directory: config.keyDirectory,
     algorithm: config.signingAlgorithm,
+    // Access tokens keep signingAlgorithm; ID tokens use each client's algorithm, and RS256 always.
+    extraAlgorithms: idTokenAlgorithms(config),
     rotationSeconds: tuning.keyRotationSeconds,
     // A retired key must verify every token it signed: access and ID tokens share the access TTL.
     retainSeconds: config.accessTokenTtlSeconds + tuning.leewaySeconds,
+    // An ID token names its session at logout for as long as the session's refresh token can live.
+    extraRetainSeconds: Math.max(config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds) + tuning.leewaySeconds,
     ...(config.jwksFile !== undefined ? { jwksFile: config.jwksFile } : {}),
     ...(now !== undefined ? { now } : {}),
   });
@@ -79,6 +83,8 @@ export interface AppDeps {
   tuning?: Partial<Tuning>;
   /** Seconds since epoch; tests move time forward. */
   now?: () => number;
+  /** Milliseconds since epoch, for windows shorter than a second matters (refresh reuse grace); default now() x 1000 when `now` is given, else Date.now. */
+  nowMs?: () => number;
 }
 
 export interface App {
@@ -92,6 +98,7 @@ export interface App {
 export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<App> {
   const tuning: Tuning = { ...configTuning(config), ...(deps.tuning ?? {}) };
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  const nowMs = deps.nowMs ?? (deps.now !== undefined ? () => now() * 1000 : Date.now);
   const logger = deps.logger ?? jsonLogger();
   const metrics = new Metrics();
   const keys = configKeyManager(config, tuning, now);
@@ -114,7 +121,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     csrf: new Csrf(loadOrCreateSecret(config.keyDirectory, 'csrf-hmac.key'), deps.store, tuning.loginFormTtlSeconds),
     codes: new AuthorizationCodes(deps.store, config.authorizationCodeTtlSeconds,
       config.accessTokenTtlSeconds + config.authorizationCodeTtlSeconds, revocations),
-    refreshTokens: new RefreshTokens(deps.store, config.refreshTokenTtlSeconds, tuning.refreshReuseGraceSeconds, revocations, now),
+    refreshTokens: new RefreshTokens(deps.store, config.refreshTokenTtlSeconds, tuning.refreshReuseGraceSeconds * 1000, revocations, now, nowMs),
     revocations,
     trustedProxies: trustedProxyList(config.trustedProxies),
     now,
@@ -133,7 +140,11 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     // nginx's auth_request subrequest may carry the original request's method; the body is never read.
     .on(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], '/auth/validate', (req, res) => authValidateEndpoint(context, req, res))
     .on('GET', '/jwks', (_req, res) => sendJson(res, 200, keys.publicJwks(), { 'Cache-Control': 'public, max-age=300' }))
-    .on('GET', '/.well-known/openid-configuration', (_req, res) =>
+    // For nginx ($ljwt_jwks_location): the keys of access tokens only, not those of ID tokens.
+    .on('GET', '/jwks/access-tokens', (_req, res) => sendJson(res, 200, keys.accessPublicJwks(), { 'Cache-Control': 'public, max-age=300' }))
+    .on('GET', metadataPaths(config).openid, (_req, res) =>
+      sendJson(res, 200, discoveryDocument(context), { 'Cache-Control': 'public, max-age=300' }))
+    .on('GET', metadataPaths(config).oauth, (_req, res) =>
       sendJson(res, 200, discoveryDocument(context), { 'Cache-Control': 'public, max-age=300' }))
     .on('GET', '/assets/login.css', (_req, res) => sendText(res, 200, LOGIN_CSS, 'text/css; charset=utf-8', { 'Cache-Control': 'public, max-age=3600' }))
     .on('GET', '/healthz', (_req, res) => sendNoStoreJson(res, 200, { status: 'ok' }))

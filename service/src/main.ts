@@ -12,9 +12,9 @@ import { createStore } from './store/create-store.ts';
 
 const USAGE = `usage: main.js [--config FILE] [--rotate-keys]
   --config FILE   XML configuration (default: $LJWT_CONFIG; environment variables override it)
-  --rotate-keys   create a new active signing key in the key directory, update the JWKS file, exit;
-                  running instances pick it up within a minute, the old key stays published until
-                  every token it signed has expired
+  --rotate-keys   create new active signing keys in the key directory (one per algorithm: access
+                  tokens, ID tokens), update the JWKS file, exit; running instances pick them up
+                  within a minute, the old keys stay published until every token they signed has expired
 `;
 
 function groupLog(logger: Logger): GroupLog {
@@ -30,7 +30,8 @@ async function rotateKeys(config: ServiceConfig, logger: Logger): Promise<void> 
   const keys = configKeyManager(config, configTuning(config));
   await keys.init();
   const kid = await keys.rotate();
-  logger.log('info', 'signing_key_rotated', { kid, published: keys.list().map((k) => k.kid) });
+  const active = Object.fromEntries(keys.algorithms.map((alg) => [alg, keys.activeKid(alg)]));
+  logger.log('info', 'signing_key_rotated', { kid, active, published: keys.list().map((k) => k.kid) });
 }
 
 async function main(): Promise<number> {

@@ -10,7 +10,7 @@ import { startNginx, freePort, type NginxInstance } from './nginx.ts';
 import { getRuntime, type Runtime } from './runtimes.ts';
 import { FixedGroups, hiddenFields, makeConfig, startDirectory, startService, tempDir, type RunningService } from './service-app.ts';
 import type { Slapd } from './slapd.ts';
-import type { ServiceConfig } from '../../service/src/config/types.ts';
+import type { OAuthClientConfig, ServiceConfig } from '../../service/src/config/types.ts';
 import { MemoryStore } from '../../service/src/store/memory-store.ts';
 import { siteConfig } from '../../scripts/lib/site-config.mjs';
 import { startUpstream, type UpstreamRequest } from '../../demo/upstream.mjs';
@@ -39,7 +39,12 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-export async function startE2eStack(runtime: Runtime, opts: { slapd?: Slapd; config?: Partial<ServiceConfig> } = {}): Promise<E2eStack> {
+export async function startE2eStack(runtime: Runtime, opts: {
+  slapd?: Slapd;
+  config?: Partial<ServiceConfig>;
+  /** Clients registered besides the site's own (their URIs depend on the origin, known only here). */
+  extraClients?: (origin: string) => OAuthClientConfig[];
+} = {}): Promise<E2eStack> {
   const ownSlapd = opts.slapd === undefined;
   const slapd = opts.slapd ?? await startDirectory();
   const keys = tempDir('ljwt-e2e-');
@@ -55,6 +60,7 @@ export async function startE2eStack(runtime: Runtime, opts: { slapd?: Slapd; con
     clients: [
       { clientId: BROWSER_CLIENT, redirectUris: [`${origin}/_auth/callback`], grantTypes: ['authorization_code', 'refresh_token'],
         postLogoutRedirectUris: [], scopes: ['openid', 'profile', 'email'] },
+      ...(opts.extraClients?.(origin) ?? []),
     ],
     ...opts.config,
   });

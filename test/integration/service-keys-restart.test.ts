@@ -28,38 +28,48 @@ describe('signing keys in the running service', () => {
   it('a token signed before a restart validates after it; rotation keeps the old kid published', async () => {
     const config = makeConfig(slapd, `${dir.dir}/es-keys`);
     const a = await startService(config, new MemoryStore());
-    const t1 = (await login(a.base)).json().access_token;
+    const first = (await login(a.base)).json();
+    const t1 = first.access_token;
     const kid1 = decodeJwtParts(t1).header.kid;
+    // The ID token's RS256 key is persisted and rotated like the access token's.
+    const id1 = decodeJwtParts(first.id_token).header;
+    expect(id1.alg).toBe('RS256');
     await a.close();
 
     const b = await startService(config, new MemoryStore());
     try {
       expect((await http(`${b.base}/userinfo`, { headers: { authorization: `Bearer ${t1}` } })).status).toBe(200);
+      expect(b.app.context.keys.activeKid('RS256')).toBe(id1.kid);
       const kid2 = await b.app.context.keys.rotate();
       expect(kid2).not.toBe(kid1);
-      const t2 = (await login(b.base)).json().access_token;
+      const second = (await login(b.base)).json();
+      const t2 = second.access_token;
       expect(decodeJwtParts(t2).header.kid).toBe(kid2);
+      const id2 = decodeJwtParts(second.id_token).header;
+      expect(id2.kid).not.toBe(id1.kid);
       const jwks = (await http(`${b.base}/jwks`)).json();
-      expect(jwks.keys.map((k: { kid: string }) => k.kid).sort()).toEqual([kid1, kid2].sort());
+      expect(jwks.keys.map((k: { kid: string }) => k.kid).sort()).toEqual([kid1, kid2, id1.kid, id2.kid].sort());
+      // nginx's file: the access-token keys only.
       const file = readFileSync(config.jwksFile!, 'utf8');
-      expect(keySetFromJwks(file).keys).toHaveLength(2);
+      expect(keySetFromJwks(file).keys.map((k) => k.kid).sort()).toEqual([kid1, kid2].sort());
+      expect((await http(`${b.base}/jwks/access-tokens`)).json().keys.map((k: { kid: string }) => k.kid).sort()).toEqual([kid1, kid2].sort());
       for (const t of [t1, t2]) expect((await http(`${b.base}/auth/validate`, { headers: { authorization: `Bearer ${t}` } })).status).toBe(204);
     } finally {
       await b.close();
     }
   });
 
-  it('HS256: /jwks publishes nothing, the JWKS file is 0600, tokens validate', async () => {
+  it('HS256: /jwks publishes only the RS256 ID-token key, the JWKS file is 0600, tokens validate', async () => {
     const config = makeConfig(slapd, `${dir.dir}/hs-keys`, { signingAlgorithm: 'HS256', jwksFile: `${dir.dir}/hs-public/jwks.json` });
     const s = await startService(config, new MemoryStore());
     try {
-      expect((await http(`${s.base}/jwks`)).json()).toEqual({ keys: [] });
+      expect((await http(`${s.base}/jwks`)).json().keys.map((k: { kty: string; alg: string }) => [k.kty, k.alg])).toEqual([['RSA', 'RS256']]);
       expect(statSync(config.jwksFile!).mode & 0o777).toBe(0o600);
       expect(JSON.parse(readFileSync(config.jwksFile!, 'utf8')).keys[0].kty).toBe('oct');
       const t = (await login(s.base)).json().access_token;
       expect(decodeJwtParts(t).header.alg).toBe('HS256');
       expect((await http(`${s.base}/userinfo`, { headers: { authorization: `Bearer ${t}` } })).status).toBe(200);
-      expect((await http(`${s.base}/.well-known/openid-configuration`)).json().id_token_signing_alg_values_supported).toEqual(['HS256']);
+      expect((await http(`${s.base}/.well-known/openid-configuration`)).json().id_token_signing_alg_values_supported).toEqual(['RS256']);
     } finally {
       await s.close();
     }

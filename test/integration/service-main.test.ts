@@ -96,11 +96,13 @@ describe('dist/service/main.js', () => {
     expect(claims.dns).toEqual(['cn=engineering,ou=groups,dc=example,dc=com']);
     const jwksFile = join(dir.dir, 'public', 'jwks.json');
     expect(statSync(jwksFile).mode & 0o777).toBe(0o644);
-    expect(JSON.parse(readFileSync(jwksFile, 'utf8')).keys).toHaveLength(1);
+    // The access-token key only; the ID-token key (RS256) is at /jwks.
+    expect(JSON.parse(readFileSync(jwksFile, 'utf8')).keys.map((k: { alg: string }) => k.alg)).toEqual(['ES256']);
+    expect((await http(`${base}/jwks`)).json().keys.map((k: { alg: string }) => k.alg)).toEqual(['ES256', 'RS256']);
     expect((await http(`${base}/metrics`)).text).toMatch(/ljwt_group_snapshot_members [1-9]/);
   });
 
-  it('--rotate-keys adds a new active key; the running service publishes both', async () => {
+  it('--rotate-keys adds a new active key per algorithm; the running service publishes old and new', async () => {
     const before = JSON.parse(readFileSync(join(dir.dir, 'public', 'jwks.json'), 'utf8')).keys.map((k: { kid: string }) => k.kid);
     const out = execFileSync('node', [MAIN, '--config', configFile, '--rotate-keys'], { env: { PATH: process.env.PATH } }).toString();
     expect(out).toContain('signing_key_rotated');

@@ -60,19 +60,21 @@ describe('discovery and JWKS', () => {
     expect(d.response_types_supported).toEqual(['code']);
     expect(d.grant_types_supported).toEqual(['authorization_code', 'password', 'refresh_token']);
     expect(d.subject_types_supported).toEqual(['public']);
-    expect(d.id_token_signing_alg_values_supported).toEqual(['ES256']);
+    // OIDC Discovery 1.0 §3: RS256 is required for ID tokens; access tokens keep ES256.
+    expect(d.id_token_signing_alg_values_supported).toEqual(['RS256']);
     expect(d.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
     expect(d.code_challenge_methods_supported).toEqual(['S256']);
     expect(d.scopes_supported).toContain('openid');
     expect(d.claims_supported).toEqual(expect.arrayContaining(['sub', 'dns', 'oids']));
   });
 
-  it('serves /jwks with the signing key', async () => {
+  it('serves /jwks with the signing keys (access tokens, ID tokens)', async () => {
     const r = await http(`${svc.base}/jwks`);
     const jwks = r.json();
-    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys).toHaveLength(2);
     expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
-    expect(jwks.keys[0].d).toBeUndefined();
+    expect(jwks.keys[1]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    for (const k of jwks.keys) expect(k.d).toBeUndefined();
   });
 });
 

@@ -126,6 +126,12 @@ describe('value errors name the element', () => {
     expect(fromXml(doc([SERVER], '<service><issuer>https://x</issuer><signingAlgorithm>none</signingAlgorithm></service>')).message).toBe(
       'ldapConfig/service/signingAlgorithm: expected one of ES256, RS256, PS256, EdDSA, HS256, got "none"',
     );
+    // ID tokens: asymmetric algorithms only (an HS256 ID token would need the client secret as its key, OIDC Core §10.1).
+    for (const alg of ['HS256', 'none', 'rs256']) {
+      expect(fromXml(doc([SERVER], `<clients><client><id>a</id><redirectUri>https://a.example/cb</redirectUri><idTokenSignedResponseAlg>${alg}</idTokenSignedResponseAlg></client></clients>`)).message).toBe(
+        `ldapConfig/clients/client[1]/idTokenSignedResponseAlg: expected one of RS256, PS256, ES256, EdDSA, got "${alg}"`,
+      );
+    }
     expect(fromXml(doc([SERVER], '<service><issuer>http://login.example.com</issuer></service>'), {}).message).toMatch(/issuer: issuer must use https/);
     expect(fromXml(doc([SERVER], '<service><issuer>https://x/?a=b</issuer></service>'), {}).message).toMatch(/issuer: issuer must not contain a query/);
     expect(fromXml(doc([SERVER], '<service><issuer>https://x</issuer><listen>host:99999</listen></service>')).where).toBe('ldapConfig/service/listen');

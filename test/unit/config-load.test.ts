@@ -139,6 +139,7 @@ describe('loadConfig: every extension', () => {
         postLogoutRedirectUris: ['https://wiki.example.com/'],
         grantTypes: ['authorization_code', 'refresh_token'],
         scopes: ['openid', 'groups'],
+        idTokenSignedResponseAlg: 'ES256',
       },
       {
         clientId: 'cli.tool',
@@ -146,6 +147,7 @@ describe('loadConfig: every extension', () => {
         postLogoutRedirectUris: [],
         grantTypes: ['authorization_code', 'refresh_token'],
         scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+        idTokenSignedResponseAlg: 'RS256',
       },
     ]);
   });

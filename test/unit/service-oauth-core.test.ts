@@ -131,7 +131,7 @@ describe('RefreshTokens', () => {
     const store = new MemoryStore();
     const clock = { t: 1000 };
     const rev = new Revocations(store, 3600);
-    return { store, clock, rev, rt: new RefreshTokens(store, 3600, grace, rev, () => clock.t) };
+    return { store, clock, rev, rt: new RefreshTokens(store, 3600, grace * 1000, rev, () => clock.t) };
   }
   it('rotation, grace (same successor), then family revocation', async () => {
     const { rt, clock, rev, store } = setup(10);

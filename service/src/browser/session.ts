@@ -169,7 +169,7 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
   try {
     tokens = await authorizationCode(ctx, s.client, new Map([
       ['code', code], ['redirect_uri', s.callbackUrl], ['code_verifier', pending.verifier],
-    ]));
+    ]), { idToken: false });
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
     if (e.error === 'temporarily_unavailable') {
@@ -233,7 +233,7 @@ export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, re
   }
   let tokens: TokenResponse;
   try {
-    tokens = await refreshToken(ctx, s.client, new Map([['refresh_token', token]]));
+    tokens = await refreshToken(ctx, s.client, new Map([['refresh_token', token]]), { idToken: false });
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
     // Nothing was spent (the refresh token is checked before rotation): keep the cookies, retry later.

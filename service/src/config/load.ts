@@ -16,11 +16,12 @@ import {
 } from './env.ts';
 import {
   CONFIG_SCHEMA,
+  DEFAULT_ID_TOKEN_ALGORITHM,
   DEFAULT_USER_FILTER,
   DEFAULT_USERNAME_PATTERN,
   type ElementDef,
 } from './schema.ts';
-import type { LdapServerConfig, OAuthClientConfig, ServiceConfig, SigningAlgorithm } from './types.ts';
+import type { IdTokenAlgorithm, LdapServerConfig, OAuthClientConfig, ServiceConfig, SigningAlgorithm } from './types.ts';
 import { convertLeaf, type LdapUri } from './values.ts';
 import { secretFromFile } from '../../../njs/revocation/secret.ts';
 import { childNamed, childrenNamed, parseConfigXml, type XNode } from './xml.ts';
@@ -256,6 +257,7 @@ function loadClients(r: Reader, env: ReadEnv, root: XNode | undefined): OAuthCli
       grantTypes: [...new Set(r.many<OAuthClientConfig['grantTypes'][number]>(el, `${cp}/grantType`) ?? DEFAULTS.grantTypes)],
       postLogoutRedirectUris: [...new Set(r.many<string>(el, `${cp}/postLogoutRedirectUri`) ?? [])],
       scopes: [...new Set(r.many<string>(el, `${cp}/scope`) ?? DEFAULTS.scopes)],
+      idTokenSignedResponseAlg: r.one<IdTokenAlgorithm>(el, `${cp}/idTokenSignedResponseAlg`) ?? DEFAULT_ID_TOKEN_ALGORITHM,
     };
     if (secret !== undefined) c.clientSecret = secret;
     clients.push(c);

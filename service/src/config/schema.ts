@@ -82,6 +82,10 @@ const group = (name: string, doc: string, children: ElementDef[], opts: { min?: 
 });
 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA', 'HS256'] as const;
+/** OIDC Core §10.1: an HS* ID token is keyed with the client secret, which this service does not do. */
+export const ID_TOKEN_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+/** OIDC Discovery 1.0 §3: RS256 MUST be supported for ID tokens, so it is the default. */
+export const DEFAULT_ID_TOKEN_ALGORITHM = 'RS256';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'password'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -157,6 +161,7 @@ const client = group('client', 'An OAuth client.', [
   leaf('postLogoutRedirectUri', { kind: 'httpUrl' }, 'Allowed post_logout_redirect_uri, matched exactly.', { max: Infinity }),
   leaf('grantType', { kind: 'enum', values: GRANT_TYPES }, 'Allowed grant type (repeat).', { max: Infinity, default: 'authorization_code, refresh_token' }),
   leaf('scope', { kind: 'scopeToken' }, 'Allowed scope (repeat).', { max: Infinity, default: 'openid profile email groups offline_access' }),
+  leaf('idTokenSignedResponseAlg', { kind: 'enum', values: ID_TOKEN_ALGORITHMS }, 'JWS algorithm of the ID tokens of this client (RFC 7591 id_token_signed_response_alg). Access tokens keep signingAlgorithm.', { default: DEFAULT_ID_TOKEN_ALGORITHM }),
 ], { max: Infinity });
 
 const edgeRevocation = group('edgeRevocation', 'Revocation at the edge: the service pushes every revoked session (sid) and access token (jti) to each nginx, which then refuses those tokens at once instead of at their exp. Needs njs >= 0.8.5 in nginx (nginx/revocation-endpoint.conf and http-shared.conf).', [

@@ -4,6 +4,9 @@
 
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'PS256' | 'EdDSA' | 'HS256';
 
+/** Algorithms an ID token may be signed with: asymmetric only (OIDC Core §10.1 keys HS* with the client secret, which we do not). */
+export type IdTokenAlgorithm = Exclude<SigningAlgorithm, 'HS256'>;
+
 /**
  * One directory (an <ldapServer>): its replicas share entries, passwords and the
  * service account; separate LdapServerConfigs are separate directories with their own groups.
@@ -60,6 +63,11 @@ export interface OAuthClientConfig {
   postLogoutRedirectUris: string[];
   /** Scopes the client may request; requests for others are narrowed. */
   scopes: string[];
+  /**
+   * JWS algorithm of this client's ID tokens (RFC 7591 §2 / OIDC Registration §2
+   * id_token_signed_response_alg). loadConfig always sets it; absent means RS256.
+   */
+  idTokenSignedResponseAlg?: IdTokenAlgorithm;
 }
 
 export interface ServiceConfig {

@@ -49,6 +49,11 @@ function parseRequest(ctx: ServiceContext, p: Map<string, string>): AuthzRequest
   for (const [k, v] of p) if (v.length > MAX_PARAM) throw fail('invalid_request', `parameter ${k} is too long`);
 
   if (p.get('response_type') !== 'code') throw fail('unsupported_response_type', 'only response_type=code is supported');
+  // OIDC Core §6.1, §6.2, §7.2.1: request objects and registration are not supported (and the
+  // metadata says so); ignoring them would act on parameters other than those the client signed.
+  if (p.has('request')) throw fail('request_not_supported', 'the request parameter is not supported');
+  if (p.has('request_uri')) throw fail('request_uri_not_supported', 'the request_uri parameter is not supported');
+  if (p.has('registration')) throw fail('registration_not_supported', 'the registration parameter is not supported');
   if (!client.grantTypes.includes('authorization_code')) throw fail('unauthorized_client', 'the client may not use the authorization code grant');
   // OIDC Core §3.1.2.1 prompt=none: this service keeps no login session, so it can never answer without the form.
   if ((p.get('prompt') ?? '').split(' ').includes('none')) throw fail('login_required', 'interactive login is required');

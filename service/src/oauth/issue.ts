@@ -3,6 +3,7 @@ import type { ServiceContext } from './context.ts';
 import type { Grant } from './grant.ts';
 import type { OAuthClientConfig } from '../config/types.ts';
 import { groupsForToken } from './group-availability.ts';
+import { DEFAULT_ID_TOKEN_ALGORITHM } from '../config/schema.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -49,6 +50,7 @@ export async function mintTokens(ctx: ServiceContext, client: OAuthClientConfig,
       scope: grant.scope,
       sid: grant.familyId,
       now,
+      alg: client.idTokenSignedResponseAlg ?? DEFAULT_ID_TOKEN_ALGORITHM,
       ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
     });
   }

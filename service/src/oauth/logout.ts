@@ -7,12 +7,15 @@ import { messagePage } from './login-page.ts';
 import { browserSettings } from '../browser/session.ts';
 import { clearSessionCookies } from '../browser/cookies.ts';
 import { extractToken } from '../../../njs/http/token.ts';
+import { verifyIdTokenHint, type IdTokenHint } from '../tokens/id-token-hint.ts';
 
 /**
- * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). Revokes the
- * refresh family named by a refresh token (POST body or cookie) or by the
- * access token cookie, clears those cookies, and ends on
- * post_logout_redirect_uri only if it is registered for the given client.
+ * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), by GET or POST (§2). Ends the
+ * sessions named by the id_token_hint (its sid), by a refresh token (POST body or cookie) and
+ * by the access token cookie: each refresh family is revoked, which refuses its refresh and
+ * access tokens here and, pushed to nginx, at the edge. Clears the session cookies, and ends
+ * on post_logout_redirect_uri only if it is registered for the client named by client_id or
+ * by the hint's aud; otherwise on the configured logout page.
  */
 export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   let params: Map<string, string>;
@@ -24,7 +27,26 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     if (e instanceof HttpError) { sendHtml(res, e.status, messagePage('Sign-out failed', e.message)); return; }
     throw e;
   }
+  // §2: the hint must be an ID token we issued, and a client_id given with it must be its audience.
+  const clientId = params.get('client_id');
+  const hintToken = params.get('id_token_hint');
+  let hint: IdTokenHint | null = null;
+  if (hintToken !== undefined) {
+    try {
+      hint = await verifyIdTokenHint(ctx.keys, ctx.config.issuer, hintToken);
+    } catch (e) {
+      ctx.logger.log('warn', 'logout_hint_refused', { code: (e as { code?: string }).code ?? 'ERR_JWT_MALFORMED' });
+      sendHtml(res, 400, messagePage('Sign-out failed', 'The sign-out request names a session this service did not issue.'));
+      return;
+    }
+    if (clientId !== undefined && !hint.audiences.includes(clientId)) {
+      ctx.logger.log('warn', 'logout_hint_refused', { code: 'client_id_mismatch', client_id: clientId });
+      sendHtml(res, 400, messagePage('Sign-out failed', 'The sign-out request names another application than its ID token.'));
+      return;
+    }
+  }
   const families = new Set<string>();
+  if (hint !== null) families.add(hint.sid);
   // A refresh token is a secret: accepted from a POST body or a cookie, never from the URL.
   const refreshTokens = [
     ...(req.method === 'POST' && params.has('refresh_token') ? [params.get('refresh_token')!] : []),
@@ -59,8 +81,8 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
   const headers: Record<string, string | string[]> = clear.length ? { 'Set-Cookie': clear } : {};
 
   const target = params.get('post_logout_redirect_uri');
-  const clientId = params.get('client_id');
-  const client = clientId !== undefined ? ctx.config.clients.find((c) => c.clientId === clientId) : undefined;
+  const namedClient = clientId ?? (hint !== null && hint.audiences.length === 1 ? hint.audiences[0] : undefined);
+  const client = namedClient !== undefined ? ctx.config.clients.find((c) => c.clientId === namedClient) : undefined;
   if (target !== undefined && client !== undefined && client.postLogoutRedirectUris.includes(target)) {
     const u = new URL(target);
     const state = params.get('state');
@@ -68,7 +90,7 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     redirect(res, u.toString(), headers as Record<string, string>);
     return;
   }
-  if (target !== undefined) ctx.logger.log('warn', 'logout_redirect_refused', { client_id: clientId ?? null });
+  if (target !== undefined) ctx.logger.log('warn', 'logout_redirect_refused', { client_id: namedClient ?? null });
   if (ctx.config.logoutRedirectUrl !== undefined) {
     redirect(res, ctx.config.logoutRedirectUrl, headers as Record<string, string>);
     return;

@@ -11,7 +11,8 @@ interface RefreshRecord {
 }
 
 interface UsedRecord {
-  at: number;
+  /** When the token was rotated, milliseconds since epoch. */
+  atMs: number;
   /** The successor, encrypted with a key only the holder of the used token can derive. */
   successor: string;
 }
@@ -55,9 +56,13 @@ export class RefreshTokens {
   constructor(
     private readonly store: Store,
     private readonly ttlSeconds: number,
-    private readonly graceSeconds: number,
+    /** Milliseconds: a window of whole seconds would start wherever in its second the rotation landed. */
+    private readonly graceMs: number,
     private readonly revocations: Revocations,
+    /** Seconds since epoch (issuedAt). */
     private readonly now: () => number,
+    /** Milliseconds since epoch (the grace window). */
+    private readonly nowMs: () => number = () => now() * 1000,
   ) {}
 
   async issue(grant: Grant): Promise<string> {
@@ -94,7 +99,7 @@ export class RefreshTokens {
     }
     check(rec.grant);
     const successor = await this.issue(rec.grant);
-    const used: UsedRecord = { at: this.now(), successor: seal(token, successor) };
+    const used: UsedRecord = { atMs: this.nowMs(), successor: seal(token, successor) };
     if (await this.store.setIfAbsent(`rtused:${h}`, JSON.stringify(used), this.ttlSeconds)) {
       return { outcome: 'rotated', grant: rec.grant, refreshToken: successor };
     }
@@ -102,7 +107,7 @@ export class RefreshTokens {
     await this.store.del(`rt:${hashSecret(successor)}`);
     const prevRaw = await this.store.get(`rtused:${h}`);
     const prev = prevRaw === null ? null : (JSON.parse(prevRaw) as UsedRecord);
-    if (prev !== null && this.graceSeconds > 0 && this.now() - prev.at <= this.graceSeconds) {
+    if (prev !== null && this.graceMs > 0 && typeof prev.atMs === 'number' && this.nowMs() - prev.atMs <= this.graceMs) {
       const previous = open(token, prev.successor);
       if (previous !== null) {
         onReuse('grace');

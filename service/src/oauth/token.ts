@@ -37,7 +37,13 @@ function requireGroups(ctx: ServiceContext): void {
   if (reason !== null) throw groupsUnavailableError(reason);
 }
 
-export async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
+/** What the caller does with the tokens: the service's own browser session keeps no ID token, so none is signed for it. */
+export interface MintOptions {
+  idToken?: boolean;
+}
+
+export async function authorizationCode(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>,
+  opts: MintOptions = {}): Promise<TokenResponse> {
   allowGrant(client, 'authorization_code');
   requireGroups(ctx);
   const code = required(form, 'code');
@@ -60,10 +66,11 @@ export async function authorizationCode(ctx: ServiceContext, client: OAuthClient
     throw new OAuthError('invalid_grant', 'code_verifier given for a code issued without code_challenge');
   }
   const refresh = await refreshFor(ctx, client, r.grant);
-  return mintTokens(ctx, client, r.grant, 'authorization_code', refresh, true);
+  return mintTokens(ctx, client, r.grant, 'authorization_code', refresh, opts.idToken ?? true);
 }
 
-export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>): Promise<TokenResponse> {
+export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>,
+  opts: MintOptions = {}): Promise<TokenResponse> {
   allowGrant(client, 'refresh_token');
   requireGroups(ctx);
   const token = required(form, 'refresh_token');
@@ -80,7 +87,7 @@ export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfi
     }
   });
   const grant = asked !== undefined ? { ...rotated.grant, scope: asked } : rotated.grant;
-  return mintTokens(ctx, client, grant, 'refresh_token', rotated.refreshToken, grant.scope.includes('openid'));
+  return mintTokens(ctx, client, grant, 'refresh_token', rotated.refreshToken, (opts.idToken ?? true) && grant.scope.includes('openid'));
 }
 
 async function password(ctx: ServiceContext, client: OAuthClientConfig, form: Map<string, string>, req: IncomingMessage): Promise<TokenResponse> {

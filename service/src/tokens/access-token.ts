@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IdTokenAlgorithm } from '../config/types.ts';
 import type { KeyManager } from './keys.ts';
 
 export interface Subject {
@@ -61,6 +62,8 @@ export interface IdTokenInput {
   scope: string[];
   sid: string;
   now: number;
+  /** The client's id_token_signed_response_alg. */
+  alg: IdTokenAlgorithm;
 }
 
 /** OpenID Connect Core §2 ID token (typ JWT, aud = client_id, nonce echoed). */
@@ -80,5 +83,5 @@ export async function issueIdToken(keys: KeyManager, t: IdTokenInput): Promise<s
     if (t.subject.displayName !== undefined) claims.name = t.subject.displayName;
   }
   if (t.scope.includes('email') && t.subject.email !== undefined) claims.email = t.subject.email;
-  return keys.sign(claims, 'JWT');
+  return keys.sign(claims, 'JWT', t.alg);
 }

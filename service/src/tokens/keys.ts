@@ -71,11 +71,23 @@ export interface KeyInfo {
 
 export interface KeyManagerOptions {
   directory: string;
+  /** The algorithm of access tokens: what sign() uses when no algorithm is named. */
   algorithm: SigningAlgorithm;
+  /**
+   * Further algorithms that each keep an active key of their own, rotated, retained and
+   * published like the first (ID tokens: OIDC Discovery 1.0 §3 requires RS256).
+   */
+  extraAlgorithms?: readonly SigningAlgorithm[];
   /** A new key becomes active once the active one is this old. */
   rotationSeconds: number;
   /** How long a retired key stays published: the longest token lifetime plus leeway (RFC 7517 §5 key rollover). */
   retainSeconds: number;
+  /**
+   * How long a retired key that signed ID tokens stays published, when longer than
+   * retainSeconds: an ID token is still a logout hint (RP-Initiated Logout 1.0 §2) after it
+   * expired, for as long as its session lives.
+   */
+  extraRetainSeconds?: number;
   /** Public JWKS for the edge validator; written atomically after every change. */
   jwksFile?: string;
   /** RSA modulus length for RS256/PS256 (>= 2048). */
@@ -135,9 +147,12 @@ export class KeyManager {
   private readonly signers = new Map<string, SignFn>();
   private readonly now: () => number;
   private lastJwks = '';
+  /** The algorithm of access tokens first, then the extra ones; each has an active key. */
+  readonly algorithms: readonly SigningAlgorithm[];
 
   constructor(private readonly opts: KeyManagerOptions) {
-    if (!SUPPORTED_ALGORITHMS.includes(opts.algorithm)) throw new Error(`unsupported signing algorithm ${opts.algorithm}`);
+    this.algorithms = [...new Set([opts.algorithm, ...(opts.extraAlgorithms ?? [])])];
+    for (const alg of this.algorithms) if (!SUPPORTED_ALGORITHMS.includes(alg)) throw new Error(`unsupported signing algorithm ${alg}`);
     if ((opts.modulusLength ?? 2048) < 2048) throw new Error('RSA keys must be at least 2048 bits');
     this.now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   }
@@ -171,48 +186,66 @@ export class KeyManager {
     this.keys = loaded;
   }
 
-  /** The key that signs: the newest key, when it has the configured algorithm (a changed algorithm forces a new key). */
-  private active(): StoredKey | undefined {
-    const newest = this.keys[this.keys.length - 1];
-    return newest !== undefined && newest.alg === this.opts.algorithm ? newest : undefined;
+  /** The key that signs with `alg`: the newest key of a configured algorithm (a changed algorithm forces a new key). */
+  private active(alg: SigningAlgorithm = this.opts.algorithm): StoredKey | undefined {
+    if (!this.algorithms.includes(alg)) return undefined;
+    for (let i = this.keys.length - 1; i >= 0; i--) if (this.keys[i]!.alg === alg) return this.keys[i];
+    return undefined;
   }
 
-  /** A key retires when the next newer key is created. */
+  /**
+   * A key retires when the next newer key of its algorithm is created. A key whose algorithm
+   * is no longer configured retired when the keys that replaced it were created (the newest
+   * of the keys after it), or, when there are none, at once.
+   */
   private retiredAt(k: StoredKey): number | null {
-    const next = this.keys[this.keys.indexOf(k) + 1];
-    if (next !== undefined) return next.createdAt;
-    return this.active() === k ? null : k.createdAt;
+    const newer = this.keys.slice(this.keys.indexOf(k) + 1);
+    const successor = newer.find((n) => n.alg === k.alg);
+    if (successor !== undefined) return successor.createdAt;
+    if (this.active(k.alg) === k) return null;
+    return newer.length > 0 ? newer[newer.length - 1]!.createdAt : k.createdAt;
   }
 
   async maintain(): Promise<void> {
     this.load();
-    const a = this.active();
-    if (a === undefined || this.now() - a.createdAt >= this.opts.rotationSeconds) {
-      await this.addKey();
-      // Another instance sharing the directory may have added a key meanwhile: publish what is on disk.
-      this.load();
+    let added = false;
+    for (const alg of this.algorithms) {
+      const a = this.active(alg);
+      if (a === undefined || this.now() - a.createdAt >= this.opts.rotationSeconds) {
+        await this.addKey(alg);
+        added = true;
+      }
     }
+    // Another instance sharing the directory may have added a key meanwhile: publish what is on disk.
+    if (added) this.load();
     this.prune();
     this.writeJwks();
   }
 
-  /** Makes a new key active now (operator-triggered rotation). The previous key stays published. */
+  /**
+   * Makes a new key active now for every configured algorithm (operator-triggered rotation);
+   * returns the access-token key's kid. The previous keys stay published.
+   */
   async rotate(): Promise<string> {
     this.load();
-    const kid = await this.addKey();
+    let kid = '';
+    for (const alg of this.algorithms) {
+      const k = await this.addKey(alg);
+      if (alg === this.opts.algorithm) kid = k;
+    }
     this.load();
     this.prune();
     this.writeJwks();
     return kid;
   }
 
-  private async addKey(): Promise<string> {
-    const jwk = await generate(this.opts.algorithm, this.opts.modulusLength ?? 2048);
+  private async addKey(alg: SigningAlgorithm): Promise<string> {
+    const jwk = await generate(alg, this.opts.modulusLength ?? 2048);
     const kid = await calculateJwkThumbprint(jwk, 'sha256');
     // A new key must sort after the current one even within the same second.
     const newest = this.keys[this.keys.length - 1];
     const k: StoredKey = {
-      kid, alg: this.opts.algorithm, createdAt: Math.max(this.now(), newest?.createdAt ?? 0), serial: (newest?.serial ?? 0) + 1, jwk,
+      kid, alg, createdAt: Math.max(this.now(), newest?.createdAt ?? 0), serial: (newest?.serial ?? 0) + 1, jwk,
     };
     writeFileAtomic(join(this.opts.directory, `signing-${kid}.json`), JSON.stringify(k), 0o600);
     this.keys.push(k);
@@ -223,7 +256,7 @@ export class KeyManager {
     const now = this.now();
     this.keys = this.keys.filter((k) => {
       const r = this.retiredAt(k);
-      if (r !== null && now >= r + this.opts.retainSeconds) {
+      if (r !== null && now >= r + this.retention(k)) {
         rmSync(join(this.opts.directory, `signing-${k.kid}.json`), { force: true });
         this.signers.delete(k.kid);
         return false;
@@ -232,27 +265,48 @@ export class KeyManager {
     });
   }
 
+  /** A key used only for access tokens goes after retainSeconds; one that may have signed ID tokens is kept longer. */
+  private retention(k: StoredKey): number {
+    const accessOnly = k.alg === this.opts.algorithm && !(this.opts.extraAlgorithms ?? []).includes(k.alg);
+    return accessOnly ? this.opts.retainSeconds : Math.max(this.opts.retainSeconds, this.opts.extraRetainSeconds ?? 0);
+  }
+
   list(): KeyInfo[] {
     return this.keys.map((k) => ({ kid: k.kid, alg: k.alg, createdAt: k.createdAt, retiredAt: this.retiredAt(k) }));
   }
 
-  activeKid(): string | undefined {
-    return this.active()?.kid;
+  activeKid(alg: SigningAlgorithm = this.opts.algorithm): string | undefined {
+    return this.active(alg)?.kid;
   }
 
-  /** JWKS with every published key, including the oct secret for HS256: for the local validator and the 0600 file. */
+  /**
+   * Keys that may have signed an access token: those of the access-token algorithm, and retired
+   * keys of an algorithm no longer configured (a former access-token algorithm). Keys used only
+   * for ID tokens stay out of what validates access tokens: nginx reads its key file on every
+   * request (njs clones its VM per request), and each key there costs parsing time.
+   */
+  private accessKeys(): StoredKey[] {
+    return this.keys.filter((k) => k.alg === this.opts.algorithm || !this.algorithms.includes(k.alg));
+  }
+
+  /** The access-token keys, including the oct secret for HS256: for the local validator and the jwksFile (nginx). */
   verificationJwks(): { keys: JWK[] } {
-    return { keys: this.keys.map(publicJwk) };
+    return { keys: this.accessKeys().map(publicJwk) };
   }
 
-  /** What /jwks publishes: never secret key material. */
+  /** The access-token keys without secrets: what nginx fetches from the service ($ljwt_jwks_location). */
+  accessPublicJwks(): { keys: JWK[] } {
+    return { keys: this.accessKeys().filter((k) => k.jwk.kty !== 'oct').map(publicJwk) };
+  }
+
+  /** What /jwks publishes (jwks_uri: relying parties verify ID tokens with it): every key, never secret key material. */
   publicJwks(): { keys: JWK[] } {
     return { keys: this.keys.filter((k) => k.jwk.kty !== 'oct').map(publicJwk) };
   }
 
   private writeJwks(): void {
     if (this.opts.jwksFile === undefined) return;
-    const symmetric = this.keys.some((k) => k.jwk.kty === 'oct');
+    const symmetric = this.accessKeys().some((k) => k.jwk.kty === 'oct');
     const text = JSON.stringify(this.verificationJwks(), null, 2) + '\n';
     if (text === this.lastJwks) return;
     mkdirSync(dirname(this.opts.jwksFile), { recursive: true });
@@ -261,10 +315,10 @@ export class KeyManager {
     this.lastJwks = text;
   }
 
-  /** A compact JWS (RFC 7515 §7.1) of the claims, signed with the active key; header alg, kid, typ. */
-  async sign(payload: JWTPayload, typ: string): Promise<string> {
-    const k = this.active();
-    if (k === undefined) throw new Error('no signing key loaded');
+  /** A compact JWS (RFC 7515 §7.1) of the claims, signed with the active key of `alg`; header alg, kid, typ. */
+  async sign(payload: JWTPayload, typ: string, alg: SigningAlgorithm = this.opts.algorithm): Promise<string> {
+    const k = this.active(alg);
+    if (k === undefined) throw new Error(`no ${alg} signing key loaded`);
     let sign = this.signers.get(k.kid);
     if (sign === undefined) {
       sign = signerFor(k.alg, k.jwk);
@@ -276,7 +330,7 @@ export class KeyManager {
   }
 
   loaded(): boolean {
-    return this.active() !== undefined;
+    return this.algorithms.every((alg) => this.active(alg) !== undefined);
   }
 }
 
