@@ -10,7 +10,7 @@
 // processes the tests spawn (npm run demo, the service) inherit this environment.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureSlapdImage } from '../../scripts/lib/debian-images.mjs';
+import { ensureComposeBases, ensureSlapdImage } from '../../scripts/lib/debian-images.mjs';
 import { ensureDocker, otherRunsActive, removeLeftoverComposeProjects, removeLeftoverContainers, removeOwnContainers, stopOwnDockerd } from './docker.ts';
 import { REPO_ROOT } from './nginx.ts';
 
@@ -42,6 +42,9 @@ export async function setupLdapBackend(): Promise<() => Promise<void>> {
   process.env.TEST_RUN_OWNER_PID = String(process.pid);
   const leftovers = (await removeLeftoverContainers(engine.socketPath)) + (await removeLeftoverComposeProjects(engine.socketPath));
   if (leftovers) console.log(`removed ${leftovers} test container(s) left by an earlier run`);
+  // The compose stack test's base images (several minutes on a cold machine) are built here,
+  // outside any test file, so the per-file watchdog never mistakes that build for a hang.
+  await ensureComposeBases(engine.host);
 
   if (requested === 'host') {
     process.env.TEST_LDAP_BACKEND = 'host';

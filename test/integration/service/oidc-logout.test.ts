@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
+import { newKeyPair } from '../../harness/key-pairs.mjs';
 import {
   authorize, decodeJwtParts, form, http, ISSUER, pkcePair, PUBLIC_CLIENT, serviceSuite, setCookies, tempDir, tokenRequest,
   type RunningService,
@@ -162,7 +163,7 @@ describe('logout with id_token_hint', () => {
 
     it('signed by another key with our issuer and the victim sid', async () => {
       const claims = decodeJwtParts(s.id_token).payload;
-      const { privateKey } = await generateKeyPair('RS256');
+      const { privateKey } = newKeyPair('rsa', { modulusLength: 2048 });
       const kid = decodeJwtParts(s.id_token).header.kid;
       await refused(await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(privateKey));
     });
