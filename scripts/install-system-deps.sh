@@ -2,8 +2,8 @@
 # Installs the Debian packages the tests, the demo and the benchmarks use.
 # Needs root (apt-get); prints the command to run otherwise.
 # docker.io, docker-compose and gdb (native stacks of a stuck test worker) are optional:
-# installed when root; without Docker the LDAP
-# tests use the host's slapd and the compose stack test is skipped.
+# installed when root; without Docker the LDAP tests use the host's slapd and the compose
+# stack test is skipped.
 set -euo pipefail
 PKGS=(nginx libnginx-mod-http-js njs slapd ldap-utils redis-server debootstrap chromium wrk openssl ca-certificates libxml2-utils)
 OPTIONAL=(docker.io docker-compose gdb)
