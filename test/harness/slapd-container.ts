@@ -146,6 +146,7 @@ export async function containerRunner(mounts: string[] = []): Promise<SlapdRunne
           paused = true;
         },
         async resume() {
+          if (!paused) return;
           await container.unpause();
           paused = false;
         },

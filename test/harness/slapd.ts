@@ -77,7 +77,7 @@ export interface Slapd {
    * server (host: SIGSTOP; container: docker pause).
    */
   pause(): Promise<void>;
-  /** Undo pause() (host: SIGCONT; container: docker unpause). */
+  /** Undo pause() (host: SIGCONT; container: docker unpause); a no-op when not paused. */
   resume(): Promise<void>;
   /** Start again on the same ports with the same data. */
   start(): Promise<void>;
@@ -428,7 +428,8 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
       await proc.pause();
     },
     async resume() {
-      if (!proc) throw new Error('slapd is not running');
+      // Like SIGCONT: a no-op on a server that is not paused (or not running), so cleanup can call it freely.
+      if (!proc) return;
       await proc.resume();
     },
     async destroy() {

@@ -122,8 +122,12 @@ describe('DNs (RFC 4514): the service uses the one parser of njs/authz/dn.ts', (
   it('the login-group check compares the way the edge does: a look-alike group is not the login group', async () => {
     // The old ldap/dn.ts normalizeDn NFKC-folded values and collapsed every Unicode space,
     // so membership in "cn=staff<NBSP>all" (or "cn=ｓtaff all") counted as the login group.
+    // The membership search is paged (ldapts searchPaginated yields pages of entries).
     const groupsHolding = (dns: string[]) =>
-      ({ search: async () => ({ searchEntries: dns.map((dn) => ({ dn })) }) }) as unknown as Client;
+      ({
+        search: async () => ({ searchEntries: dns.map((dn) => ({ dn })) }),
+        async *searchPaginated() { yield { searchEntries: dns.map((dn) => ({ dn })) }; },
+      }) as unknown as Client;
     const login = 'cn=staff all,ou=groups,dc=example,dc=com';
     for (const lookalike of ['cn=staff\u00a0all,ou=groups,dc=example,dc=com', 'cn=\uff53taff all,ou=groups,dc=example,dc=com', 'cn=staff  all,ou=groups,dc=example,dc=com']) {
       expect(await isMemberOfGroup(groupsHolding([lookalike]), login, 'uid=u,dc=example,dc=com', { maxDepth: 1 }), lookalike).toBe(false);
