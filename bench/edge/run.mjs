@@ -111,11 +111,10 @@ function needsBuild() {
   return Math.max(newest(path.join(root, 'njs')), newest(path.join(root, 'service/src'))) > built;
 }
 
-/** Whether the edge reads $ljwt_cache_max_age (listed in EDGE_VARIABLES of njs/config.ts). */
+/** Whether the edge reads $ljwt_cache_max_age (a setting of EDGE_SETTINGS in njs/config.ts). */
 function edgeHasCacheVariable() {
   const text = readFileSync(path.join(root, 'njs/config.ts'), 'utf8');
-  const m = /EDGE_VARIABLES[^=]*=\s*\[([^\]]*)\]/.exec(text);
-  return m !== null && m[1].includes(`'${CACHE_VARIABLE}'`);
+  return text.includes(`name: '${CACHE_VARIABLE}'`);
 }
 
 async function bundleHarness() {
