@@ -14,6 +14,7 @@ import { normalizeDn } from './authz/dn.ts';
 import { evaluatePolicy } from './authz/policy.ts';
 import { extractToken } from './http/token.ts';
 import { revoke } from './nginx/revoke.ts';
+import { decisionCacheKey, decisionLifetime } from './nginx/decision-cache-nginx.ts';
 
 export default {
   validate: validate,
@@ -21,6 +22,8 @@ export default {
   unauthorized: unauthorized,
   forbidden: forbidden,
   revoke: revoke,
+  decisionCacheKey: decisionCacheKey,
+  decisionLifetime: decisionLifetime,
   core: {
     validateJwt: validateJwt,
     keySetFromJwks: keySetFromJwks,

@@ -13,7 +13,10 @@ export const BUNDLE = join(REPO_ROOT, 'dist/njs/ljwt.js');
 /** Where nginx/http.conf expects the bundle; the harness rewrites only this path. */
 export const INSTALLED_BUNDLE = '/usr/share/nginx-ldap-jwt/ljwt.js';
 const PROJECT_INCLUDES = ['http.conf', 'http-shared.conf', 'server.conf', 'protect.conf', 'protect-access.conf',
-  'revocation-endpoint.conf'];
+  'revocation-endpoint.conf', 'http-decision-cache.conf', 'server-decision-cache.conf', 'protect-cached.conf'];
+/** Absolute paths in nginx/http-decision-cache.conf, moved into the instance directory. */
+const DECISION_CACHE_PATHS: [string, string][] = [['/run/nginx-ldap-jwt-decisions', 'decisions'],
+  ['/run/nginx-ldap-jwt-decider.sock', 'decider.sock']];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -105,6 +108,12 @@ export async function startNginx(opts: NginxOptions): Promise<NginxInstance> {
     if (f === 'http.conf') {
       if (text.indexOf(INSTALLED_BUNDLE) < 0) throw new Error(`nginx/http.conf no longer mentions ${INSTALLED_BUNDLE}`);
       text = text.split(INSTALLED_BUNDLE).join(`${inside}/ljwt.js`);
+    }
+    if (f === 'http-decision-cache.conf') {
+      for (const [from, to] of DECISION_CACHE_PATHS) {
+        if (text.indexOf(from) < 0) throw new Error(`nginx/${f} no longer mentions ${from}`);
+        text = text.split(from).join(`${inside}/${to}`);
+      }
     }
     write(f, text);
   }
