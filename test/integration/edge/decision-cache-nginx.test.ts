@@ -80,6 +80,21 @@ function httpBlock(echoPort: number, sharedDict: boolean): string {
       proxy_pass http://ljwt_echo;
     }
 ${locs}
+  }
+  # A server-level value that a location sets again: the auth subrequest re-runs the
+  # server's \`set\` (nginx/server.conf), which must never turn into the location's policy.
+  server {
+    listen 127.0.0.1:{{PORT:unguarded}};
+    include {{DIR}}/server.conf;
+    include {{DIR}}/server-decision-cache.conf;
+    set $ljwt_issuer "${ISSUER}";
+    set $ljwt_audience "api://other";
+    set $ljwt_jwks_file "{{DIR}}/keys.jwks";
+    location / {
+      set $ljwt_audience "${AUDIENCE}";
+      include {{DIR}}/protect-cached.conf;
+      proxy_pass http://ljwt_echo;
+    }
   }${sharedDict ? `
   server {
     listen 127.0.0.1:{{PORT:revoke}};
@@ -110,7 +125,7 @@ async function startFixture(id: RuntimeId, sharedDict: boolean): Promise<Fixture
   try {
     nginx = await startNginx({
       runtime,
-      ports: sharedDict ? ['main', 'revoke'] : ['main'],
+      ports: sharedDict ? ['main', 'unguarded', 'revoke'] : ['main', 'unguarded'],
       http: httpBlock(echo.port, sharedDict),
       files: {
         'keys.jwks': jwksText([keys.rsa, keys.ec256]),
@@ -312,6 +327,13 @@ describe.each(CASES)('nginx-native decision cache on %s', (id: RuntimeId) => {
     expect(res.status).toBe(500);
     expect(upstream).toBeNull();
     expect(f.nginx.logSince(mark)).toContain('$ljwt_claim_map is not supported with protect-cached.conf');
+  });
+
+  it('answers 500 when the auth subrequest sees other settings than the location', async () => {
+    const mark = f.nginx.logMark();
+    const res = await rawRequest(f.nginx.ports.unguarded, 'GET', '/', bearer(signJwt(f.keys, 'ES256', claims())));
+    expect(res.status).toBe(500);
+    expect(f.nginx.logSince(mark)).toContain('$ljwt_audience differs from its value where protect.conf was included');
   });
 
   it('stores no token in the cache files', async () => {
