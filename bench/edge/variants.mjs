@@ -5,7 +5,8 @@
 //   group       a (baseline), b (in-nginx validation), c (auth_request to the service), d (rejection)
 //   what        one line for the legend
 //   directives  lines put into the location before the include
-//   protect     'auth_request' (nginx/protect.conf), 'js_access' (nginx/protect-access.conf) or null
+//   protect     'auth_request' (nginx/protect.conf), 'js_access' (nginx/protect-access.conf),
+//               'cached' (nginx/protect-cached.conf, the nginx-native decision cache) or null
 //   service     true: auth_request to the service's /auth/validate instead
 //   needs(rt)   null, or why the runtime cannot run it (the row then reads "n/a: <why>")
 //   request     { kind: 'static',  header, value }           the same header on every request
@@ -102,6 +103,19 @@ export function buildVariants(ctx) {
         });
       }
     }
+  }
+  // The nginx-native decision cache (protect-cached.conf, proxy_cache of the validator's
+  // allow answers) for runtimes without shared dicts: wrk repeats one token, so these rows
+  // measure the cache hit (one miss per $ljwt_cache_max_age).
+  for (const alg of ['RS256', 'ES256']) {
+    v.push({
+      name: `b-${alg.toLowerCase()}-bearer-nginxcache`, group: 'b',
+      what: `${alg} bearer, nginx-native decision cache hit (protect-cached.conf)`,
+      needs: (rt) => (rt.sharedDict === true
+        ? 'the shared-dict cache applies here (http-shared.conf); protect-cached.conf steps aside' : null),
+      protect: 'cached', directives: edge([`set $ljwt_algorithms "${alg}";`]),
+      request: { kind: 'static', header: 'Authorization', value: `Bearer ${ctx.tokens[alg]}` }, expect: 200,
+    });
   }
   v.push({
     name: 'c-auth-request', group: 'c', what: 'auth_request to the service\'s /auth/validate (ES256 bearer)',
