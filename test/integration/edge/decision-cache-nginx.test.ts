@@ -62,6 +62,8 @@ function httpBlock(echoPort: number, sharedDict: boolean): string {
   include {{DIR}}/http.conf;
   include {{DIR}}/http-decision-cache.conf;${sharedDict ? '\n  include {{DIR}}/http-shared.conf;' : ''}
   js_var $ljwt_claim_email;
+  # Tokens of users in many groups exceed one 8k header buffer.
+  large_client_header_buffers 4 32k;
   # Test-only: every request's decision cache status, also for refused ones (whose
   # error_page response has no add_header of the location).
   log_format ljwt_cache '$request_uri $status cache=$ljwt_cache_status';
@@ -307,6 +309,21 @@ describe.each(CASES)('nginx-native decision cache on %s', (id: RuntimeId) => {
     expect(bareHit.cache).toBe('HIT');
     expect(identity(bareHit.up)).toEqual([['bob'], [], []]);
     expect(headerValues(bareHit.up, 'X-Ljwt-User')).toEqual(['admin']); // not ours: passed on untouched
+  });
+
+  it('keeps the identity of a user in many groups (answer headers beyond one page)', async () => {
+    const dns = [ADMINS_DN];
+    for (let i = 0; i < 95; i++) dns.push(`cn=group-${i},ou=projects,ou=groups,dc=example,dc=com`);
+    const t = signJwt(f.keys, 'ES256', claims({ dns }));
+    const plain = await f.request('/plain/', bearer(t));
+    expect(plain.res.status, plain.res.body + f.nginx.errorLog().slice(-600)).toBe(200);
+    const reference = plain.upstream!;
+    expect(identity(reference)[1][0].length).toBeGreaterThan(4500);
+    const miss = await allowed('/group/', t);
+    const hit = await allowed('/group/', t);
+    expect(hit.cache).toBe('HIT');
+    expect(identity(miss.up)).toEqual(identity(reference));
+    expect(identity(hit.up)).toEqual(identity(reference));
   });
 
   it('removes the token cookie from the upstream request per request, on a hit too', async () => {
