@@ -6,8 +6,8 @@
 //  - decisionCacheKey, in the auth subrequest of a protected location: the
 //    proxy_cache key, a SHA-256 over the location's $ljwt_* settings, the key
 //    files' identity and the WHOLE token. nginx writes the key into every
-//    cache file, so it must never hold a usable token. "" = do not use the
-//    cache for this request; "-" = configuration error (answer 500).
+//    cache file, so it must never hold a usable token. "" = do not use the cache
+//    for this request; "-" = configuration error (answer 500).
 //  - decisionLifetime, in the validating server behind the cache: the
 //    X-Accel-Expires seconds of an allowed request, bounded like the
 //    shared-dict cache (cache/decision-entry.ts) and kept 2 s short of that
@@ -22,7 +22,7 @@ import { base64urlDecodeOrNull } from '../lib/base64url.ts';
 import { parseJsonObject } from '../lib/json.ts';
 import { trimOws } from '../lib/text.ts';
 import { revocationZone } from './revocation-store.ts';
-import { createContext, messageOf, staticCapabilities, type EdgeContext } from './context.ts';
+import { createContext, messageOf, oneLine, staticCapabilities, type EdgeContext } from './context.ts';
 
 /** Changes whenever what a cached answer means changes: old entries are then never found. */
 const KEY_VERSION = 'ljwt-decision-nginx-1';
@@ -45,77 +45,91 @@ function fileStamp(path: string): string | null {
   }
 }
 
-function settingsText(values: { [name: string]: string }): string {
-  let out = '';
-  for (let i = 0; i < EDGE_VARIABLES.length; i++) {
-    const v = values[EDGE_VARIABLES[i]];
-    out += (v === undefined ? '' : v) + '\n';
-  }
-  return out;
-}
-
-function cookieNameOf(values: { [name: string]: string }): string | null {
-  const raw = values.ljwt_cookie === undefined ? '' : trimOws(values.ljwt_cookie);
-  return raw === '' ? null : raw;
+// Positions in the settings snapshot (EDGE_VARIABLES order, joined by "\n").
+function at(parts: string[], name: string): string {
+  return trimOws(parts[EDGE_VARIABLES.indexOf(name)]);
 }
 
 // The site gets the client's cookies without the token cookie, on a cache hit
 // as on a miss: the validating server's own value never reaches this request.
-function keepUpstreamCookie(ctx: EdgeContext, cookies: string | undefined, cookieName: string | null): void {
-  if (cookies === undefined) return;
-  ctx.setOutputBytes('ljwt_upstream_cookie', cookieName === null ? cookies : cookiesWithoutToken(cookies, cookieName));
+function keepUpstreamCookie(r: NginxHTTPRequest, cookieName: string | null): string | undefined {
+  if ((r.variables as unknown as { http_cookie?: string }).http_cookie === undefined) return undefined;
+  const ctx = createContext(r);
+  const cookies = ctx.cookieHeader();
+  if (cookies !== undefined) {
+    ctx.setOutputBytes('ljwt_upstream_cookie', cookieName === null ? cookies : cookiesWithoutToken(cookies, cookieName));
+  }
+  return cookies;
 }
 
-async function cacheKey(ctx: EdgeContext): Promise<string> {
-  let values: { [name: string]: string };
+// Logs why the location's settings cannot be used; the caller answers 500.
+function configError(r: NginxHTTPRequest, why: string): string {
+  const ctx = createContext(r);
+  let msg = why;
   try {
-    values = ctx.configValues();
+    ctx.configValues(); // names the variable that differs, when one does
   } catch (e) {
-    ctx.error('configuration error, answering 500: ' + messageOf(e));
-    return CONFIG_ERROR_KEY;
+    msg = messageOf(e);
+  }
+  ctx.error('configuration error, answering 500: ' + msg);
+  return CONFIG_ERROR_KEY;
+}
+
+// Runs on every request, hit or miss: only what the key needs. The settings
+// are the snapshot protect-cached.conf took, used as one string; the
+// subrequest's own snapshot (server-decision-cache.conf) must be the same.
+async function cacheKey(r: NginxHTTPRequest): Promise<string> {
+  const vars = r.variables as unknown as { [name: string]: string | undefined };
+  const snap = vars.ljwt_location_settings;
+  if (snap === undefined || snap === '') return configError(r, 'no settings snapshot: include protect-cached.conf in the location');
+  if (vars.ljwt_subrequest_settings !== snap) return configError(r, '$ljwt_subrequest_settings differs from $ljwt_location_settings');
+  const parts = snap.split('\n');
+  if (parts.length !== EDGE_VARIABLES.length) {
+    return configError(r, 'protect-cached.conf does not match this ljwt.js (' + parts.length + ' settings, expected ' +
+      EDGE_VARIABLES.length + ')');
   }
   // The validating server answers with fixed headers only; a claim output
   // would be lost on every request, so the location is refused outright.
-  if (values.ljwt_claim_map !== undefined && trimOws(values.ljwt_claim_map) !== '') {
-    ctx.error('configuration error, answering 500: $ljwt_claim_map is not supported with protect-cached.conf ' +
-      '(use protect.conf)');
-    return CONFIG_ERROR_KEY;
+  if (at(parts, 'ljwt_claim_map') !== '') {
+    return configError(r, '$ljwt_claim_map is not supported with protect-cached.conf (use protect.conf)');
   }
-  const cookies = ctx.cookieHeader();
-  const cookieName = cookieNameOf(values);
-  keepUpstreamCookie(ctx, cookies, cookieName);
+  const rawCookie = at(parts, 'ljwt_cookie');
+  const cookieName = rawCookie === '' ? null : rawCookie;
+  const cookies = keepUpstreamCookie(r, cookieName);
 
-  if (values.ljwt_cache_max_age !== undefined && trimOws(values.ljwt_cache_max_age) === '0') return '';
+  if (at(parts, 'ljwt_cache_max_age') === '0') return '';
   // Where the service can revoke tokens at this nginx (njs >= 0.8 with
   // http-shared.conf), a stored answer would outlive a revocation: every
   // request goes to the validator, which checks revocation (and has its own
   // shared-dict cache).
   if (revocationZone() !== null) return '';
 
-  const found = extractToken(ctx.header('Authorization'), cookies, cookieName);
+  // The token exactly as the validator takes it: equal tokens, equal keys,
+  // whatever the spelling of the header around them.
+  const found = extractToken((r.headersIn as unknown as { [name: string]: string | undefined }).Authorization,
+    cookies, cookieName);
   // No token or a malformed one: the validator answers 401 with the right code.
   if (found === null || 'error' in found) return '';
-  const paths = keyFilePaths(values);
+  const paths = keyFilePaths({ ljwt_jwks_file: parts[EDGE_VARIABLES.indexOf('ljwt_jwks_file')],
+    ljwt_pem_files: parts[EDGE_VARIABLES.indexOf('ljwt_pem_files')] });
   let stamps = '';
   for (let i = 0; i < paths.length; i++) {
     const s = fileStamp(paths[i]);
     if (s === null) return '';
     stamps += s + '\n';
   }
-  const digest = await crypto.subtle.digest('SHA-256',
-    Buffer.from(KEY_VERSION + '\n' + settingsText(values) + stamps + found.token));
+  const digest = await crypto.subtle.digest('SHA-256', Buffer.from(KEY_VERSION + '\n' + snap + '\n' + stamps + found.token));
   return Buffer.from(digest).toString('base64url');
 }
 
 /** js_set $ljwt_decision_key (nginx/http-decision-cache.conf). */
 export async function decisionCacheKey(r: NginxHTTPRequest): Promise<void> {
-  const ctx = createContext(r);
   let key = '';
   try {
-    key = await cacheKey(ctx);
+    key = await cacheKey(r);
   } catch (e) {
     // Not cached, not refused here: the validator still decides.
-    ctx.error('decision cache key failed, not caching: ' + messageOf(e));
+    r.error('ljwt: decision cache key failed, not caching: ' + oneLine(messageOf(e)));
     key = '';
   }
   r.setReturnValue(key);
