@@ -46,6 +46,7 @@ const LOCATIONS: [string, string][] = [
   ['/rotation/', 'set $ljwt_jwks_file "{{DIR}}/rotation.jwks";'],
   ['/cookie/', 'set $ljwt_cookie ljwt_at;'],
   ['/claimmap/', 'set $ljwt_claim_map "email=email";'],
+  ['/login/', 'set $ljwt_login_url "https://login.test/login";'],
 ];
 
 function httpBlock(echoPort: number, sharedDict: boolean): string {
@@ -200,6 +201,17 @@ describe.each(CASES)('nginx-native decision cache on %s', (id: RuntimeId) => {
     const { res, cache } = await f.request('/', bearer(t), 'POST');
     expect(res.status).toBe(200);
     expect(cache).toBe('HIT');
+  });
+
+  it('sends a browser without a valid token to the login page, an API client a challenge', async () => {
+    const browser: [string, string][] = [['Accept', 'text/html,application/xhtml+xml'], ['Sec-Fetch-Mode', 'navigate']];
+    const nav = await f.request('/login/page?x=1', browser);
+    expect(nav.res.status).toBe(302);
+    expect(nav.res.header('Location')).toBe('https://login.test/login?rd=%2Flogin%2Fpage%3Fx%3D1');
+    const api = await f.request('/login/page', bearer(tamperSignature(signJwt(f.keys, 'ES256', claims()))));
+    expect(api.res.status).toBe(401);
+    expect(api.res.header('WWW-Authenticate')).toBe('Bearer realm="nginx-ldap-jwt", error="invalid_token", ' +
+      'error_description="The access token signature is invalid"');
   });
 
   it('never answers a token that differs in any byte from a cached one', async () => {
