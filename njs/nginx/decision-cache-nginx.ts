@@ -75,64 +75,124 @@ function configError(r: NginxHTTPRequest, why: string): string {
   return CONFIG_ERROR_KEY;
 }
 
+// The token as the validator takes it, for the key. The usual spelling,
+// "Bearer <token>", is cut without the b64token check: the key only has to
+// be the same for the same token and differ for a different one (the header
+// follows from the key text), and a malformed token is refused and never
+// stored. Any other spelling goes through extractToken, which also finds the
+// token cookie. null: no token, or a malformed one (the validator answers).
+const BEARER_PREFIX = 'Bearer ';
+
+function keyToken(authorization: string | undefined, cookies: string | undefined, cookieName: string | null): string | null {
+  if (authorization !== undefined && authorization.length > BEARER_PREFIX.length &&
+    authorization.substring(0, BEARER_PREFIX.length) === BEARER_PREFIX &&
+    authorization.charAt(BEARER_PREFIX.length) !== ' ') {
+    return authorization.substring(BEARER_PREFIX.length);
+  }
+  const found = extractToken(authorization, cookies, cookieName);
+  return found === null || 'error' in found ? null : found.token;
+}
+
 // Runs on every request, hit or miss: only what the key needs. The settings
 // are the snapshot protect-cached.conf took, used as one string; the
 // subrequest's own snapshot (server-decision-cache.conf) must be the same.
-async function cacheKey(r: NginxHTTPRequest): Promise<string> {
+// The text to hash, or { key } when the answer is already known.
+function keyText(r: NginxHTTPRequest): { text: string } | { key: string } {
   const vars = r.variables as unknown as { [name: string]: string | undefined };
   const snap = vars.ljwt_location_settings;
-  if (snap === undefined || snap === '') return configError(r, 'no settings snapshot: include protect-cached.conf in the location');
-  if (vars.ljwt_subrequest_settings !== snap) return configError(r, '$ljwt_subrequest_settings differs from $ljwt_location_settings');
+  if (snap === undefined || snap === '') {
+    return { key: configError(r, 'no settings snapshot: include protect-cached.conf in the location') };
+  }
+  if (vars.ljwt_subrequest_settings !== snap) {
+    return { key: configError(r, '$ljwt_subrequest_settings differs from $ljwt_location_settings') };
+  }
   const parts = snap.split('\n');
   if (parts.length !== EDGE_VARIABLES.length) {
-    return configError(r, 'protect-cached.conf does not match this ljwt.js (' + parts.length + ' settings, expected ' +
-      EDGE_VARIABLES.length + ')');
+    return { key: configError(r, 'protect-cached.conf does not match this ljwt.js (' + parts.length +
+      ' settings, expected ' + EDGE_VARIABLES.length + ')') };
   }
   // The validating server answers with fixed headers only; a claim output
   // would be lost on every request, so the location is refused outright.
   if (at(parts, 'ljwt_claim_map') !== '') {
-    return configError(r, '$ljwt_claim_map is not supported with protect-cached.conf (use protect.conf)');
+    return { key: configError(r, '$ljwt_claim_map is not supported with protect-cached.conf (use protect.conf)') };
   }
   const rawCookie = at(parts, 'ljwt_cookie');
   const cookieName = rawCookie === '' ? null : rawCookie;
   const cookies = keepUpstreamCookie(r, cookieName);
 
-  if (at(parts, 'ljwt_cache_max_age') === '0') return '';
+  if (at(parts, 'ljwt_cache_max_age') === '0') return { key: '' };
   // Where the service can revoke tokens at this nginx (njs >= 0.8 with
   // http-shared.conf), a stored answer would outlive a revocation: every
   // request goes to the validator, which checks revocation (and has its own
   // shared-dict cache).
-  if (revocationZone() !== null) return '';
+  if (revocationZone() !== null) return { key: '' };
 
-  // The token exactly as the validator takes it: equal tokens, equal keys,
-  // whatever the spelling of the header around them.
-  const found = extractToken((r.headersIn as unknown as { [name: string]: string | undefined }).Authorization,
+  const token = keyToken((r.headersIn as unknown as { [name: string]: string | undefined }).Authorization,
     cookies, cookieName);
-  // No token or a malformed one: the validator answers 401 with the right code.
-  if (found === null || 'error' in found) return '';
+  if (token === null) return { key: '' };
   const paths = keyFilePaths({ ljwt_jwks_file: parts[EDGE_VARIABLES.indexOf('ljwt_jwks_file')],
     ljwt_pem_files: parts[EDGE_VARIABLES.indexOf('ljwt_pem_files')] });
   let stamps = '';
   for (let i = 0; i < paths.length; i++) {
     const s = fileStamp(paths[i]);
-    if (s === null) return '';
+    if (s === null) return { key: '' };
     stamps += s + '\n';
   }
-  const digest = await crypto.subtle.digest('SHA-256', Buffer.from(KEY_VERSION + '\n' + snap + '\n' + stamps + found.token));
-  return Buffer.from(digest).toString('base64url');
+  return { text: KEY_VERSION + '\n' + snap + '\n' + stamps + token };
+}
+
+interface HashModule { createHash(alg: string): { update(data: string): { digest(enc: string): string } } }
+
+// SHA-256 without a promise where the runtime allows: the njs engine's
+// `crypto` module, looked up at run time (an `import` of it breaks `nginx -t`
+// on njs 0.9.7, and QuickJS has no `require`). null: use crypto.subtle.
+function syncSha256(text: string): string | null {
+  const req = (globalThis as unknown as { require?: (name: string) => unknown }).require;
+  if (typeof req !== 'function') return null;
+  try {
+    return (req('crypto') as HashModule).createHash('sha256').update(text).digest('base64url');
+  } catch (e) {
+    return null;
+  }
+}
+
+function keyFailed(r: NginxHTTPRequest, e: unknown): string {
+  // Not cached, not refused here: the validator still decides.
+  r.error('ljwt: decision cache key failed, not caching: ' + oneLine(messageOf(e)));
+  return answer(r, '');
+}
+
+// Both ways of giving a js_set value: njs 0.7.x takes r.setReturnValue() from
+// an async handler, njs >= 0.8 the returned (or resolved) value, which then
+// must not be undefined.
+function answer(r: NginxHTTPRequest, key: string): string {
+  r.setReturnValue(key);
+  return key;
 }
 
 /** js_set $ljwt_decision_key (nginx/http-decision-cache.conf). */
-export async function decisionCacheKey(r: NginxHTTPRequest): Promise<void> {
-  let key = '';
+export function decisionCacheKey(r: NginxHTTPRequest): string | Promise<string> {
+  let k: { text: string } | { key: string };
   try {
-    key = await cacheKey(r);
+    k = keyText(r);
   } catch (e) {
-    // Not cached, not refused here: the validator still decides.
-    r.error('ljwt: decision cache key failed, not caching: ' + oneLine(messageOf(e)));
-    key = '';
+    return keyFailed(r, e);
   }
-  r.setReturnValue(key);
+  if ('key' in k) return answer(r, k.key);
+  const sync = syncSha256(k.text);
+  if (sync !== null) return answer(r, sync);
+  return subtleKey(r, k.text);
+}
+
+// QuickJS (no `require`): crypto.subtle, awaited (its digest() result is not
+// always a promise with .then: measured on njs 1.0.2).
+async function subtleKey(r: NginxHTTPRequest, text: string): Promise<string> {
+  try {
+    const d = await crypto.subtle.digest('SHA-256', Buffer.from(text));
+    return answer(r, Buffer.from(d).toString('base64url'));
+  } catch (e) {
+    return keyFailed(r, e);
+  }
 }
 
 function lifetime(ctx: EdgeContext): string {
