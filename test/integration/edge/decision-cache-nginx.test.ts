@@ -48,6 +48,7 @@ const LOCATIONS: [string, string][] = [
   ['/cookie/', 'set $ljwt_cookie ljwt_at;'],
   ['/claimmap/', 'set $ljwt_claim_map "email=email";'],
   ['/login/', 'set $ljwt_login_url "https://login.test/login";'],
+  ['/pass-auth/', 'set $ljwt_pass_authorization on;'],
 ];
 
 function httpBlock(echoPort: number, sharedDict: boolean): string {
@@ -354,6 +355,36 @@ describe.each(CASES)('nginx-native decision cache on %s', (id: RuntimeId) => {
     expect(two.cache).toBe('HIT');
     expect(headerValues(two.upstream!, 'Cookie')).toEqual(['b=2']);
     expect(identity(two.upstream!)[0]).toEqual(['alice']);
+  });
+
+  it('removes the bearer Authorization header from the upstream request, on a hit too', async () => {
+    const t = signJwt(f.keys, 'ES256', claims());
+    const one = await f.request('/', bearer(t));
+    expect(one.res.status).toBe(200);
+    expect(one.cache).toBe('MISS');
+    expect(headerValues(one.upstream!, 'Authorization')).toEqual([]);
+    const two = await f.request('/', bearer(t));
+    expect(two.cache).toBe('HIT');
+    expect(headerValues(two.upstream!, 'Authorization')).toEqual([]);
+    // Another scheme passes unchanged (the token came in the cookie).
+    const basic = await f.request('/cookie/', [['Cookie', `ljwt_at=${t}`], ['Authorization', 'Basic YTpi'], ...API]);
+    expect(basic.res.status).toBe(200);
+    expect(headerValues(basic.upstream!, 'Authorization')).toEqual(['Basic YTpi']);
+    // $ljwt_pass_authorization on: the API behind verifies the token itself.
+    await f.request('/pass-auth/', bearer(t));
+    const passed = await f.request('/pass-auth/', bearer(t));
+    expect(passed.cache).toBe('HIT');
+    expect(headerValues(passed.upstream!, 'Authorization')).toEqual([`Bearer ${t}`]);
+  });
+
+  it('answers a refused API client with the JSON error of the validator', async () => {
+    const api = await f.request('/', bearer(tamperSignature(signJwt(f.keys, 'ES256', claims()))));
+    expect(api.res.status).toBe(401);
+    expect(api.res.header('Cache-Control')).toBe('no-store');
+    expect(JSON.parse(api.res.body)).toEqual({ error: 'invalid_token', error_description: 'The access token signature is invalid' });
+    const none = await f.request('/', API);
+    expect(none.res.status).toBe(401);
+    expect(JSON.parse(none.res.body).error).toBe('unauthorized');
   });
 
   it('refuses $ljwt_claim_map with a configuration error', async () => {

@@ -48,4 +48,9 @@ describe('settings in the nginx-native decision cache includes', () => {
       .map((m) => [m[1], m[2]]);
     expect(set).toEqual(EDGE_VARIABLES.map((v) => [v, v]));
   });
+
+  it('protect-cached.conf hands the upstream the same stripped headers as protect-common.conf', () => {
+    const headers = (file: string) => include(file).filter((l) => /^proxy_set_header\s/.test(l)).map((l) => l.split(/\s+/).slice(1).join(' '));
+    expect(headers('protect-cached.conf')).toEqual(headers('protect-common.conf'));
+  });
 });
