@@ -53,7 +53,7 @@ const STATUS_LOCATION = `
       stub_status;
     }`;
 
-const PROTECT_INCLUDE = { auth_request: 'protect.conf', js_access: 'protect-access.conf' };
+const PROTECT_INCLUDE = { auth_request: 'protect.conf', js_access: 'protect-access.conf', cached: 'protect-cached.conf' };
 
 /**
  * The nginx under test: one server, one location per variant, and a twin of each under
@@ -90,6 +90,8 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
   const serverExtra = unique('server');
   const twinExtra = cacheStatus ? ['add_header X-Bench-Cache $ljwt_cache_status always;'] : [];
   const locs = variants.map((v) => location(locationPath(v.name), v, []) + location(checkPath(v.name), v, twinExtra)).join('\n');
+  // The nginx-native decision cache (protect-cached.conf) needs its http- and server-level parts.
+  const nginxCache = variants.some((v) => v.protect === 'cached');
   const service = servicePort === null ? '' : `
   upstream bench_service {
     server 127.0.0.1:${servicePort};
@@ -113,7 +115,7 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
     files: { ...files, 'noop.js': readFileSync(new URL('./noop.js', import.meta.url), 'utf8') },
     http: `
   include {{DIR}}/http.conf;
-  js_import bench_noop from {{DIR}}/noop.js;${runtime.sharedDict === true ? '\n  include {{DIR}}/http-shared.conf;' : ''}
+  js_import bench_noop from {{DIR}}/noop.js;${runtime.sharedDict === true ? '\n  include {{DIR}}/http-shared.conf;' : ''}${nginxCache ? '\n  include {{DIR}}/http-decision-cache.conf;' : ''}
   ${process.env.LJWT_BENCH_HTTP ?? ''}
   ${httpExtra}
   upstream bench_static {
@@ -125,7 +127,7 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
     listen 127.0.0.1:{{PORT:main}} backlog=1024;
     keepalive_requests ${KEEPALIVE_REQUESTS};
     proxy_http_version 1.1;
-    include {{DIR}}/server.conf;${serviceLocation}
+    include {{DIR}}/server.conf;${nginxCache ? '\n    include {{DIR}}/server-decision-cache.conf;' : ''}${serviceLocation}
     ${serverExtra}
     location = /_bench/noop {
       internal;

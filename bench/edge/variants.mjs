@@ -9,7 +9,8 @@
 //   directives  lines put into the location before the include
 //   http, server optional lines for the project nginx's http{} / server{} block (each distinct
 //               line once), e.g. a proxy_cache_path and the internal location a row uses
-//   protect     'auth_request' (nginx/protect.conf), 'js_access' (nginx/protect-access.conf) or null
+//   protect     'auth_request' (nginx/protect.conf), 'js_access' (nginx/protect-access.conf),
+//               'cached' (nginx/protect-cached.conf, the nginx-native decision cache) or null
 //   service     true: auth_request to the service's /auth/validate instead
 //   floorCheck  floor rows: { handler, mode } -> floor.js's <sub|access>_<handler>
 //   floor(cache) the floor row this row is held against, given its $ljwt_cache_status
@@ -163,6 +164,23 @@ export function buildVariants(ctx) {
         });
       }
     }
+  }
+  // The nginx-native decision cache (protect-cached.conf, proxy_cache of the validator's
+  // allow answers) for runtimes without shared dicts: wrk repeats one token, so these rows
+  // measure the cache hit (one miss per $ljwt_cache_max_age).
+  for (const alg of ['RS256', 'ES256']) {
+    const lc = alg.toLowerCase();
+    v.push({
+      name: `b-${lc}-bearer-nginxcache`, group: 'b',
+      what: `${alg} bearer, nginx-native decision cache hit (protect-cached.conf)`,
+      needs: (rt) => (rt.sharedDict === true
+        ? 'the shared-dict cache applies here (http-shared.conf); protect-cached.conf steps aside' : null),
+      protect: 'cached', directives: edge([`set $ljwt_algorithms "${alg}";`]),
+      request: { kind: 'static', header: 'Authorization', value: `Bearer ${ctx.tokens[alg]}` }, expect: 200,
+      // $ljwt_cache_status here is nginx's $upstream_cache_status (HIT, MISS, EXPIRED, BYPASS).
+      floor: (cache) => (cache === 'HIT' ? 'f-hit' : `f-${lc}`), alg, mode: 'auth_request',
+      target: (cache) => (cache === 'HIT' ? 'hit' : 'full'),
+    });
   }
   v.push({
     name: 'c-auth-request', group: 'c', what: 'auth_request to the service\'s /auth/validate (ES256 bearer)',

@@ -18,6 +18,9 @@ export const INSTALLED_BUNDLE_DIR = '/usr/share/nginx-ldap-jwt/';
 export const INSTALLED_INCLUDE_DIR = '/etc/nginx/nginx-ldap-jwt/';
 const PROJECT_INCLUDES = readdirSync(join(REPO_ROOT, 'nginx')).filter((f) => f.endsWith('.conf'));
 const BUNDLES = join(REPO_ROOT, 'dist/njs');
+/** Absolute paths in nginx/http-decision-cache.conf, moved into the instance directory. */
+const DECISION_CACHE_PATHS: [string, string][] = [['/run/nginx-ldap-jwt-decisions', 'decisions'],
+  ['/run/nginx-ldap-jwt-decider.sock', 'decider.sock']];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -110,6 +113,12 @@ export async function startNginx(opts: NginxOptions): Promise<NginxInstance> {
     let text = readFileSync(join(REPO_ROOT, 'nginx', f), 'utf8');
     if (f === 'http.conf' && text.indexOf(INSTALLED_BUNDLE) < 0) throw new Error(`nginx/http.conf no longer mentions ${INSTALLED_BUNDLE}`);
     text = text.split(INSTALLED_BUNDLE_DIR).join(`${inside}/`).split(INSTALLED_INCLUDE_DIR).join(`${inside}/`);
+    if (f === 'http-decision-cache.conf') {
+      for (const [from, to] of DECISION_CACHE_PATHS) {
+        if (text.indexOf(from) < 0) throw new Error(`nginx/${f} no longer mentions ${from}`);
+        text = text.split(from).join(`${inside}/${to}`);
+      }
+    }
     write(f, text);
   }
   for (const name of Object.keys(opts.files ?? {})) write(name, opts.files![name]);
