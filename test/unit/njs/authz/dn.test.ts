@@ -87,7 +87,7 @@ describe('DN comparison (RFC 4517 distinguishedNameMatch)', () => {
     expect(dnEquals('cn=a,dc=x', 'dc=x,cn=a')).toBe(false);
     expect(dnEquals('cn=a+cn=a,dc=x', 'cn=a,dc=x')).toBe(true);
   });
-  it('ignores spaces at the ends of values only (no RFC 4518 mapping: see review.test.ts)', () => {
+  it('ignores spaces at the ends of values only (no RFC 4518 mapping: see identity/cookie-tossing-and-group-dn-equality.test.ts)', () => {
     expect(dnEquals('cn=  John Smith  ,dc=x', 'cn=john smith,dc=x')).toBe(true);
     expect(dnEquals('cn=\\ John\\ ,dc=x', 'cn=John,dc=x')).toBe(true);
     expect(dnEquals('cn=John    Smith,dc=x', 'cn=john smith,dc=x')).toBe(false);

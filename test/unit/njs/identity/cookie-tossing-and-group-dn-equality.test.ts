@@ -1,4 +1,4 @@
-// Security review findings (helper 10): each test failed before its fix.
+// Edge hardening: the plain token cookie next to chunk cookies, claim-map names that would alias an input variable, and group DNs that must never compare equal.
 import { describe, expect, it } from 'vitest';
 import { extractToken } from '../../../../njs/http/token.ts';
 import { parseEdgeConfig } from '../../../../njs/config.ts';

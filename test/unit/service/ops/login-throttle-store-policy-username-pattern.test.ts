@@ -1,4 +1,4 @@
-// Security review (helper 11): LoginThrottle keying and store growth, on the real MemoryStore.
+// LoginThrottle keying and store growth on the real MemoryStore, the production store policy, and usernamePattern anchoring.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../service/src/config/load.ts';
