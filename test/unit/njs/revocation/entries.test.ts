@@ -1,6 +1,6 @@
 // The pure core of revocation at the edge (njs/revocation/): push body
 // validation, dict keys and timeouts, the shared secret. Runs in Node; the
-// same module runs in nginx (test/integration/edge-revocation.test.ts).
+// same module runs in nginx (test/integration/edge/revocation.test.ts).
 import { describe, expect, it } from 'vitest';
 import { coversUntil, entryTimeoutMs, isRevocationId, MAX_ENTRIES, MAX_LIFETIME_SECONDS, parseRevocationBody,
   revocationKeys } from '../../../../njs/revocation/entries.ts';

@@ -1,6 +1,6 @@
 // service/src/edge/revocation-push.ts against a real local HTTP server standing
 // in for nginx's revocation endpoint (the endpoint itself is tested in real
-// nginx: test/integration/edge-revocation.test.ts), plus the hook in
+// nginx: test/integration/edge/revocation.test.ts), plus the hook in
 // Revocations and the edgeRevocation configuration.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // Expansion logic over an in-memory directory that behaves like Active Directory where
 // slapd cannot: ranged attribute retrieval (member;range=0-1499 ... ;range=N-*) in base
 // reads and in searches. Everything else is covered against real slapd in
-// test/integration/groups-*.test.ts.
+// test/integration/ldap/groups-*.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { Filter } from 'ldapts';
 import { expandGroups, type DirectorySource, type RawEntry } from '../../../../service/src/groups/expand.ts';

@@ -1,14 +1,14 @@
 // Keys survive a restart; rotation keeps old tokens valid; HS256 publishes nothing;
 // an unreachable directory makes /readyz fail and logins answer 503 (never a token).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Slapd } from '../harness/slapd.ts';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
-import { keySetFromJwks } from '../../njs/keys/key-set.ts';
+import type { Slapd } from '../../harness/slapd.ts';
+import { MemoryStore } from '../../../service/src/store/memory-store.ts';
+import { keySetFromJwks } from '../../../njs/keys/key-set.ts';
 import { readFileSync, statSync } from 'node:fs';
 import {
   authorize, decodeJwtParts, http, makeConfig, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, startDirectory, startService, tempDir,
   tokenRequest,
-} from '../harness/service-app.ts';
+} from '../../harness/service-app.ts';
 
 let slapd: Slapd;
 let dir: ReturnType<typeof tempDir>;

@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getRuntime, type RuntimeId } from '../harness/runtimes.ts';
+import { getRuntime, type RuntimeId } from '../../harness/runtimes.ts';
 import { startEdgeFixture, EDGE_MODE_CASES, type EdgeFixture, type EdgeMode, ISSUER, AUDIENCE, ADMINS_DN,
-  REVOCATION_SECRET } from '../harness/edge-fixture.ts';
-import { headerValues } from '../harness/echo-upstream.ts';
-import { jwksText, nowSeconds, publicJwk, signJwt } from '../harness/tokens.ts';
-import { KEY_FILE_CHECK_SECONDS } from '../../njs/cache/decision-entry.ts';
+  REVOCATION_SECRET } from '../../harness/edge-fixture.ts';
+import { headerValues } from '../../harness/echo-upstream.ts';
+import { jwksText, nowSeconds, publicJwk, signJwt } from '../../harness/tokens.ts';
+import { KEY_FILE_CHECK_SECONDS } from '../../../njs/cache/decision-entry.ts';
 
 function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const now = nowSeconds();

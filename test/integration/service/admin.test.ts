@@ -2,18 +2,18 @@
 // real HTTP against createApp with a real slapd and a real GroupDirectory (in-thread sync).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change, Client } from 'ldapts';
-import type { App } from '../../service/src/app.ts';
-import { createApp } from '../../service/src/app.ts';
-import type { ServiceConfig } from '../../service/src/config/types.ts';
-import { startGroupDirectory, type GroupDirectory } from '../../service/src/groups/directory.ts';
-import { silentLog } from '../../service/src/groups/log.ts';
-import { normalizeDn } from '../../njs/authz/dn.ts';
-import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../service/src/ops/logger.ts';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
-import { startFixtureSlapd } from '../harness/ldap-fixture.ts';
-import type { Slapd } from '../harness/slapd.ts';
-import { decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, tempDir, tokenRequest, type HttpResult } from '../harness/service-app.ts';
+import type { App } from '../../../service/src/app.ts';
+import { createApp } from '../../../service/src/app.ts';
+import type { ServiceConfig } from '../../../service/src/config/types.ts';
+import { startGroupDirectory, type GroupDirectory } from '../../../service/src/groups/directory.ts';
+import { silentLog } from '../../../service/src/groups/log.ts';
+import { normalizeDn } from '../../../njs/authz/dn.ts';
+import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
+import { jsonLogger } from '../../../service/src/ops/logger.ts';
+import { MemoryStore } from '../../../service/src/store/memory-store.ts';
+import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
+import type { Slapd } from '../../harness/slapd.ts';
+import { decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, tempDir, tokenRequest, type HttpResult } from '../../harness/service-app.ts';
 
 const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
 const DEV = 'cn=developers,ou=groups,dc=example,dc=com';

@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startSlapd, type Slapd } from '../harness/slapd.ts';
-import { expandGroups } from '../../service/src/groups/expand.ts';
-import { ldaptsSource } from '../../service/src/groups/ldapts-source.ts';
-import { openLdapClient } from '../../service/src/ldap/connect.ts';
-import type { LdapServerConfig } from '../../service/src/config/types.ts';
-import { SnapshotReader, startGroupDirectory } from '../../service/src/groups/directory.ts';
+import { startSlapd, type Slapd } from '../../harness/slapd.ts';
+import { expandGroups } from '../../../service/src/groups/expand.ts';
+import { ldaptsSource } from '../../../service/src/groups/ldapts-source.ts';
+import { openLdapClient } from '../../../service/src/ldap/connect.ts';
+import type { LdapServerConfig } from '../../../service/src/config/types.ts';
+import { SnapshotReader, startGroupDirectory } from '../../../service/src/groups/directory.ts';
 import {
   BASE,
   SYNC_DN,

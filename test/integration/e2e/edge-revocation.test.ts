@@ -10,14 +10,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { startNginx, type NginxInstance } from '../harness/nginx.ts';
-import { startEchoUpstream, type EchoUpstream } from '../harness/echo-upstream.ts';
-import { rawRequest } from '../harness/raw-http.ts';
+import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../../harness/runtimes.ts';
+import { startNginx, type NginxInstance } from '../../harness/nginx.ts';
+import { startEchoUpstream, type EchoUpstream } from '../../harness/echo-upstream.ts';
+import { rawRequest } from '../../harness/raw-http.ts';
 import { form, http, ISSUER, makeConfig, PASSWORD_CLIENT, startDirectory, startService, tempDir, tokenRequest,
-  type RunningService } from '../harness/service-app.ts';
-import type { Slapd } from '../harness/slapd.ts';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
+  type RunningService } from '../../harness/service-app.ts';
+import type { Slapd } from '../../harness/slapd.ts';
+import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 
 const SECRET = 'e2e-revocation-secret-0123456789abcdef';
 const AUDIENCE = 'https://app.example.test';

@@ -5,9 +5,9 @@
 // has no shared dicts. A probe module in the test's nginx reads the dict.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { startNginx, type NginxInstance } from '../harness/nginx.ts';
-import { nowSeconds } from '../harness/tokens.ts';
+import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../../harness/runtimes.ts';
+import { startNginx, type NginxInstance } from '../../harness/nginx.ts';
+import { nowSeconds } from '../../harness/tokens.ts';
 
 const SECRET = 'rev-secret-' + 'x'.repeat(24) + '-0123456789';
 const HAS_SHARED_DICT: Record<RuntimeId, boolean> = { 'bookworm-njs': false, 'trixie-njs': true, 'testing-njs': true, 'testing-qjs': true };

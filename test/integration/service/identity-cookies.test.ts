@@ -4,10 +4,10 @@
 // browser flow writes. Real slapd, real HTTP.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
-import { accessTokenCookies, CHUNK_SIZE, MAX_CHUNKS } from '../../service/src/browser/cookies.ts';
-import { DEFAULT_USER_FILTER } from '../../service/src/config/schema.ts';
-import { http, ldapServer, PASSWORD_CLIENT, type RunningService, serviceSuite, tokenRequest } from '../harness/service-app.ts';
+import { MemoryStore } from '../../../service/src/store/memory-store.ts';
+import { accessTokenCookies, CHUNK_SIZE, MAX_CHUNKS } from '../../../service/src/browser/cookies.ts';
+import { DEFAULT_USER_FILTER } from '../../../service/src/config/schema.ts';
+import { http, ldapServer, PASSWORD_CLIENT, type RunningService, serviceSuite, tokenRequest } from '../../harness/service-app.ts';
 
 const S = { access: 'ljwt_at', refresh: 'ljwt_rt', prefix: '/_auth' };
 

@@ -1,11 +1,11 @@
 // LDAP login against a real slapd with test/fixtures/directory.ldif.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'ldapts';
-import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
-import { isMemberOfGroup } from '../../service/src/ldap/membership.ts';
-import { escapeFilterValue } from '../../service/src/ldap/filter.ts';
-import { startSlapd, type Slapd } from '../harness/slapd.ts';
-import { codeOf, FIXTURE_BASE_DN, FIXTURE_LOGIN_GROUP, fixtureServerConfig, startFixtureSlapd } from '../harness/ldap-fixture.ts';
+import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
+import { isMemberOfGroup } from '../../../service/src/ldap/membership.ts';
+import { escapeFilterValue } from '../../../service/src/ldap/filter.ts';
+import { startSlapd, type Slapd } from '../../harness/slapd.ts';
+import { codeOf, FIXTURE_BASE_DN, FIXTURE_LOGIN_GROUP, fixtureServerConfig, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 
 const BASE = FIXTURE_BASE_DN;
 const LOGIN_GROUP = FIXTURE_LOGIN_GROUP;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
-import { RedisStore } from '../../service/src/store/redis-store.ts';
-import { startRedis, type RedisHandle } from '../harness/redis.ts';
-import { storeContract } from '../harness/store-contract.ts';
+import { RedisStore } from '../../../service/src/store/redis-store.ts';
+import { startRedis, type RedisHandle } from '../../harness/redis.ts';
+import { storeContract } from '../../harness/store-contract.ts';
 
 let redis: RedisHandle;
 const stores: RedisStore[] = [];

@@ -5,12 +5,12 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type Slapd } from '../harness/slapd.ts';
-import { startRedis, type RedisHandle } from '../harness/redis.ts';
-import { http, startDirectory, tempDir, tokenRequest } from '../harness/service-app.ts';
+import { freePort, type Slapd } from '../../harness/slapd.ts';
+import { startRedis, type RedisHandle } from '../../harness/redis.ts';
+import { http, startDirectory, tempDir, tokenRequest } from '../../harness/service-app.ts';
 
-const MAIN = new URL('../../dist/service/main.js', import.meta.url).pathname;
-const ROOT = new URL('../..', import.meta.url).pathname;
+const MAIN = new URL('../../../dist/service/main.js', import.meta.url).pathname;
+const ROOT = new URL('../../..', import.meta.url).pathname;
 
 let slapd: Slapd;
 let redis: RedisHandle;

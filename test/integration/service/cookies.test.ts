@@ -1,10 +1,10 @@
 // Cookie-carried tokens (tuning.accessTokenCookie / refreshTokenCookie) for
 // /auth/validate and /logout, request size caps, and method handling.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
+import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import {
   form, http, PASSWORD_CLIENT, type RunningService, serviceSuite, setCookies, tokenRequest,
-} from '../harness/service-app.ts';
+} from '../../harness/service-app.ts';
 
 const suite = serviceSuite();
 let svc: RunningService;

@@ -3,11 +3,11 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminLimitExceededError, Client, InvalidCredentialsError, NoSuchObjectError, SizeLimitExceededError } from 'ldapts';
-import { startSlapd, type Slapd } from '../harness/slapd.ts';
-import { makeTestPki, type TestPki } from '../harness/tls.ts';
+import { startSlapd, type Slapd } from '../../harness/slapd.ts';
+import { makeTestPki, type TestPki } from '../../harness/tls.ts';
 
-const FIXTURE = new URL('../fixtures/directory.ldif', import.meta.url);
-const AD_SCHEMA = new URL('../fixtures/ad-compat.ldif', import.meta.url).pathname;
+const FIXTURE = new URL('../../fixtures/directory.ldif', import.meta.url);
+const AD_SCHEMA = new URL('../../fixtures/ad-compat.ldif', import.meta.url).pathname;
 const READER = 'cn=ljwt-reader,ou=service-accounts,dc=example,dc=com';
 
 describe('slapd harness', () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   authorize, makeConfig, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, type RunningService, serviceSuite, tokenRequest,
-} from '../harness/service-app.ts';
+} from '../../harness/service-app.ts';
 
 const suite = serviceSuite();
 

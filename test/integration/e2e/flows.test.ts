@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import {
   ACCESS_COOKIE, type BrowserResponse, CookieJar, e2eBrowser, NAVIGATION, REFRESH_COOKIE,
-} from '../harness/e2e-stack.ts';
-import { hiddenFields } from '../harness/service-app.ts';
+} from '../../harness/e2e-stack.ts';
+import { hiddenFields } from '../../harness/service-app.ts';
 
 type Res = BrowserResponse;
 

@@ -2,12 +2,12 @@
 // operations run on which connection (read back from slapd's own log), size limits,
 // replacement of broken connections, and that a closed connection is never reopened.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLdapClient } from '../../service/src/ldap/connect.ts';
-import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
-import type { Slapd } from '../harness/slapd.ts';
-import { codeOf, FIXTURE_LOGIN_GROUP, FIXTURE_READER_DN, FIXTURE_READER_PASSWORD, fixtureServerConfig, startFixtureSlapd } from '../harness/ldap-fixture.ts';
-import { startRelay, type Relay } from '../harness/tcp-relay.ts';
-import { makeTestPki, type TestPki } from '../harness/tls.ts';
+import { openLdapClient } from '../../../service/src/ldap/connect.ts';
+import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
+import type { Slapd } from '../../harness/slapd.ts';
+import { codeOf, FIXTURE_LOGIN_GROUP, FIXTURE_READER_DN, FIXTURE_READER_PASSWORD, fixtureServerConfig, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
+import { startRelay, type Relay } from '../../harness/tcp-relay.ts';
+import { makeTestPki, type TestPki } from '../../harness/tls.ts';
 
 const PATTERN = /^[A-Za-z0-9._@-]{1,256}$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

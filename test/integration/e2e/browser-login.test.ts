@@ -6,11 +6,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { getRuntime, type RuntimeId } from '../harness/runtimes.ts';
-import { ACCESS_COOKIE, REFRESH_COOKIE, startE2eStack, type E2eStack } from '../harness/e2e-stack.ts';
-import { startDirectory } from '../harness/service-app.ts';
-import { REPO_ROOT } from '../harness/nginx.ts';
-import type { Slapd } from '../harness/slapd.ts';
+import { getRuntime, type RuntimeId } from '../../harness/runtimes.ts';
+import { ACCESS_COOKIE, REFRESH_COOKIE, startE2eStack, type E2eStack } from '../../harness/e2e-stack.ts';
+import { startDirectory } from '../../harness/service-app.ts';
+import { REPO_ROOT } from '../../harness/nginx.ts';
+import type { Slapd } from '../../harness/slapd.ts';
 
 const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'screenshots');
 const RUNTIMES: RuntimeId[] = ['bookworm-njs', 'trixie-njs', 'testing-njs', 'testing-qjs'];

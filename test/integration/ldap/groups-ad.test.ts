@@ -1,8 +1,8 @@
 // AD-style directory on slapd with the msuser schema: objectClass user/group, member,
 // and binary objectGUID rendered as the canonical GUID string.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startSlapd, type Slapd } from '../harness/slapd.ts';
-import { startGroupDirectory } from '../../service/src/groups/directory.ts';
+import { startSlapd, type Slapd } from '../../harness/slapd.ts';
+import { startGroupDirectory } from '../../../service/src/groups/directory.ts';
 import { BASE, captureLog, ous, serverConfig, serviceAccount, serviceConfig } from './groups-fixtures.ts';
 
 const guidBytes = (n: number): Buffer => Buffer.from(Array.from({ length: 16 }, (_, i) => (n * 16 + i + 1) & 0xff));

@@ -2,10 +2,10 @@
 // identity header injection and stripping, RFC 6750 challenges, login redirects,
 // location policies and the key sources (JWKS file, PEM, JWKS subrequest).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRuntime, type RuntimeId } from '../harness/runtimes.ts';
-import { startEdgeFixture, EDGE_MODE_CASES, type EdgeFixture, type EdgeMode, ISSUER, AUDIENCE, LOGIN_URL, ADMINS_DN, OPS_DN } from '../harness/edge-fixture.ts';
-import { headerValues } from '../harness/echo-upstream.ts';
-import { b64u, nowSeconds, publicJwk, publicPemBytes, signInput, signJwt, type Alg } from '../harness/tokens.ts';
+import { getRuntime, type RuntimeId } from '../../harness/runtimes.ts';
+import { startEdgeFixture, EDGE_MODE_CASES, type EdgeFixture, type EdgeMode, ISSUER, AUDIENCE, LOGIN_URL, ADMINS_DN, OPS_DN } from '../../harness/edge-fixture.ts';
+import { headerValues } from '../../harness/echo-upstream.ts';
+import { b64u, nowSeconds, publicJwk, publicPemBytes, signInput, signJwt, type Alg } from '../../harness/tokens.ts';
 
 const API = [['Accept', 'application/json']] as [string, string][];
 const BROWSER = [['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'],

@@ -3,8 +3,8 @@
 // as a terminal sends it) stops every process it started.
 import { afterAll, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { freePort, REPO_ROOT } from '../harness/nginx.ts';
-import { SiteClient } from '../harness/e2e-stack.ts';
+import { freePort, REPO_ROOT } from '../../harness/nginx.ts';
+import { SiteClient } from '../../harness/e2e-stack.ts';
 
 let demo: ChildProcess | undefined;
 

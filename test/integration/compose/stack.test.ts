@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../harness/nginx.ts';
-import { COMPOSE_SITE, siteConfig } from '../../scripts/lib/site-config.mjs';
-import { loadConfigFromString } from '../../service/src/config/load.ts';
-import { COMPOSE_BASES } from '../../scripts/lib/debian-images.mjs';
+import { REPO_ROOT } from '../../harness/nginx.ts';
+import { COMPOSE_SITE, siteConfig } from '../../../scripts/lib/site-config.mjs';
+import { loadConfigFromString } from '../../../service/src/config/load.ts';
+import { COMPOSE_BASES } from '../../../scripts/lib/debian-images.mjs';
 
 interface ComposeService {
   image?: string;

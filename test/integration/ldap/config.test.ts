@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../service/src/config/load.ts';
-import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
-import { LdapLoginError } from '../../service/src/ldap/errors.ts';
-import type { Slapd } from '../harness/slapd.ts';
-import { startFixtureSlapd } from '../harness/ldap-fixture.ts';
+import { loadConfig } from '../../../service/src/config/load.ts';
+import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
+import { LdapLoginError } from '../../../service/src/ldap/errors.ts';
+import type { Slapd } from '../../harness/slapd.ts';
+import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 
 const SVC_DN = 'cn=odd-reader,ou=service-accounts,dc=example,dc=com';
 const SVC_PW = 'p@ss:w/rd%,;&<x> ';

@@ -4,8 +4,8 @@ import { build } from 'esbuild';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LdapServerConfig, ServiceConfig } from '../../service/src/config/types.ts';
-import type { GroupLog } from '../../service/src/groups/log.ts';
+import type { LdapServerConfig, ServiceConfig } from '../../../service/src/config/types.ts';
+import type { GroupLog } from '../../../service/src/groups/log.ts';
 
 export const BASE = 'dc=example,dc=com';
 export const SYNC_DN = `cn=sync,ou=services,${BASE}`;
@@ -106,7 +106,7 @@ export function captureLog(): CapturedLog {
   return { lines, debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Builds sync.worker.ts from the current sources (as scripts/build.mjs does) into a temp dir. */
 export async function buildWorker(): Promise<string> {

@@ -1,12 +1,12 @@
 // Full OAuth2/OIDC flows over real HTTP against createApp with a real slapd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Slapd } from '../harness/slapd.ts';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
+import type { Slapd } from '../../harness/slapd.ts';
+import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import {
   authorize, basicAuth, CONF_CLIENT, CONF_SECRET, decodeJwtParts, FixedGroups, form, http, ISSUER, makeConfig,
   openLoginForm, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, startDirectory, startService, submitLogin, tempDir,
   tokenRequest, type RunningService,
-} from '../harness/service-app.ts';
+} from '../../harness/service-app.ts';
 
 const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
 const SMITH_GROUP = 'cn=Smith\\, John,ou=people,dc=example,dc=com';

@@ -1,10 +1,10 @@
 // nginx/examples/protected-site.conf, templated only for paths, ports, the upstream and the
 // JWKS URL, protects an echo "site" on every runtime.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { headerValues } from '../harness/echo-upstream.ts';
-import { startExampleSite, type ExampleSite } from '../harness/example-site.ts';
-import { rawRequest } from '../harness/raw-http.ts';
+import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../../harness/runtimes.ts';
+import { headerValues } from '../../harness/echo-upstream.ts';
+import { startExampleSite, type ExampleSite } from '../../harness/example-site.ts';
+import { rawRequest } from '../../harness/raw-http.ts';
 
 describe.each(RUNTIME_IDS)('nginx/examples/protected-site.conf on %s', (id: RuntimeId) => {
   let site: ExampleSite;

@@ -2,11 +2,11 @@
 // between separate directories, timeouts, and TLS (ldaps:// and StartTLS) of the LDAP login.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
-import { freePort, startSlapd, type Slapd } from '../harness/slapd.ts';
-import { AD_COMPAT_SCHEMA, codeOf, DIRECTORY_LDIF, fixtureServerConfig, startFixtureSlapd } from '../harness/ldap-fixture.ts';
-import { startBlackhole, type Blackhole } from '../harness/tcp-blackhole.ts';
-import { makeTestPki, type TestPki } from '../harness/tls.ts';
+import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
+import { freePort, startSlapd, type Slapd } from '../../harness/slapd.ts';
+import { AD_COMPAT_SCHEMA, codeOf, DIRECTORY_LDIF, fixtureServerConfig, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
+import { startBlackhole, type Blackhole } from '../../harness/tcp-blackhole.ts';
+import { makeTestPki, type TestPki } from '../../harness/tls.ts';
 
 const PATTERN = /^[A-Za-z0-9._@-]{1,256}$/;
 const ALICE = 'uid=alice,ou=people,dc=example,dc=com';

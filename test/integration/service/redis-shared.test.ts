@@ -2,13 +2,13 @@
 // a code issued by A is redeemed at B; a family revoked at one is dead at both;
 // throttling counts across both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Slapd } from '../harness/slapd.ts';
-import { RedisStore } from '../../service/src/store/redis-store.ts';
-import { startRedis, type RedisHandle } from '../harness/redis.ts';
+import type { Slapd } from '../../harness/slapd.ts';
+import { RedisStore } from '../../../service/src/store/redis-store.ts';
+import { startRedis, type RedisHandle } from '../../harness/redis.ts';
 import {
   authorize, form, http, makeConfig, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, startDirectory, startService,
   tempDir, tokenRequest, type RunningService,
-} from '../harness/service-app.ts';
+} from '../../harness/service-app.ts';
 
 let slapd: Slapd;
 let redis: RedisHandle;
