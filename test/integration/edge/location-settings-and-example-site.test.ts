@@ -2,19 +2,19 @@
 // each test failed before its fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { headerValues } from '../harness/echo-upstream.ts';
-import { startEdgeFixture, startOneServerEdge, type EdgeFixture, type OneServerEdge, ISSUER, AUDIENCE } from '../harness/edge-fixture.ts';
-import { startExampleSite, type ExampleSite } from '../harness/example-site.ts';
-import { nowSeconds, signJwt } from '../harness/tokens.ts';
-import { rawRequest } from '../harness/raw-http.ts';
+import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../../harness/runtimes.ts';
+import { headerValues } from '../../harness/echo-upstream.ts';
+import { startEdgeFixture, startOneServerEdge, type EdgeFixture, type OneServerEdge, ISSUER, AUDIENCE } from '../../harness/edge-fixture.ts';
+import { startExampleSite, type ExampleSite } from '../../harness/example-site.ts';
+import { nowSeconds, signJwt } from '../../harness/tokens.ts';
+import { rawRequest } from '../../harness/raw-http.ts';
 
 function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const now = nowSeconds();
   return Object.assign({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', iat: now - 5, exp: now + 300 }, extra);
 }
 
-describe.each(RUNTIME_IDS)('review findings in the edge fixture on %s', (id: RuntimeId) => {
+describe.each(RUNTIME_IDS)('edge fixture hardening on %s', (id: RuntimeId) => {
   let f: EdgeFixture;
   beforeAll(async () => { f = await startEdgeFixture(await getRuntime(id)); });
   afterAll(async () => { await f?.stop(); });
@@ -143,7 +143,7 @@ describe.each(RUNTIME_IDS)('a server-level $ljwt_* set never replaces a location
   });
 });
 
-describe.each(RUNTIME_IDS)('review findings in nginx/examples/protected-site.conf on %s', (id: RuntimeId) => {
+describe.each(RUNTIME_IDS)('nginx/examples/protected-site.conf hardening on %s', (id: RuntimeId) => {
   let site: ExampleSite;
   beforeAll(async () => { site = await startExampleSite(await getRuntime(id), (k) => [k.ec256]); });
   afterAll(async () => { await site?.stop(); });

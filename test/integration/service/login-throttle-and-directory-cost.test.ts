@@ -2,12 +2,12 @@
 // store, each proven against the real service, slapd and the memory store.
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
-import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
+import { MemoryStore } from '../../../service/src/store/memory-store.ts';
+import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
 import {
   http, ldapServer, makeConfig, openLoginForm, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, serviceSuite, submitLogin, tokenRequest,
   type RunningService,
-} from '../harness/service-app.ts';
+} from '../../harness/service-app.ts';
 
 const suite = serviceSuite();
 

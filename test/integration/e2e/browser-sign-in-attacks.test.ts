@@ -3,12 +3,12 @@
 // service, slapd), driven by undici like a browser would be.
 import { describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { getRuntime } from '../harness/runtimes.ts';
+import { getRuntime } from '../../harness/runtimes.ts';
 import {
   ACCESS_COOKIE, type BrowserResponse, CookieJar, e2eBrowser, type E2eStack, NAVIGATION, REFRESH_COOKIE, startE2eStack,
-} from '../harness/e2e-stack.ts';
-import { hiddenFields } from '../harness/service-app.ts';
-import type { MemoryStore } from '../../service/src/store/memory-store.ts';
+} from '../../harness/e2e-stack.ts';
+import { hiddenFields } from '../../harness/service-app.ts';
+import type { MemoryStore } from '../../../service/src/store/memory-store.ts';
 
 type Res = BrowserResponse;
 
@@ -38,7 +38,7 @@ async function signIn(jar: CookieJar, rd = '/'): Promise<void> {
 
 const storeSize = () => (site.stack.service.app.context.store as MemoryStore as unknown as { entries: Map<string, unknown> }).entries.size;
 
-describe('browser sign-in under attack (review)', () => {
+describe('browser sign-in under attack', () => {
   it('an anonymous GET /_auth/login writes nothing to the shared store (no store-filling DoS)', async () => {
     // The memory store refuses writes when full (100,000 live entries) and Redis grows without bound:
     // an unauthenticated, unthrottled request must not create a 15-minute entry.

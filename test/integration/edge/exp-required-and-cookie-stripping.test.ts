@@ -2,10 +2,10 @@
 // before its fix): exp is required whatever $ljwt_required_claims says, and the
 // access token cookie(s) never reach the upstream while every other cookie does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../harness/runtimes.ts';
-import { startEdgeFixture, startOneServerEdge, type EdgeFixture, type OneServerEdge, ISSUER, AUDIENCE } from '../harness/edge-fixture.ts';
-import { headerValues, type EchoedRequest } from '../harness/echo-upstream.ts';
-import { nowSeconds, signJwt } from '../harness/tokens.ts';
+import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../../harness/runtimes.ts';
+import { startEdgeFixture, startOneServerEdge, type EdgeFixture, type OneServerEdge, ISSUER, AUDIENCE } from '../../harness/edge-fixture.ts';
+import { headerValues, type EchoedRequest } from '../../harness/echo-upstream.ts';
+import { nowSeconds, signJwt } from '../../harness/tokens.ts';
 import http2 from 'node:http2';
 
 const API: [string, string][] = [['Accept', 'application/json']];
@@ -15,7 +15,7 @@ function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return Object.assign({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', iat: now - 5, exp: now + 300 }, extra);
 }
 
-describe.each(RUNTIME_IDS)('edge follow-ups on %s', (id: RuntimeId) => {
+describe.each(RUNTIME_IDS)('token expiry and cookie stripping on %s', (id: RuntimeId) => {
   let f: EdgeFixture;
   let token: string;
   beforeAll(async () => {
