@@ -1,4 +1,4 @@
-// Security review of the browser sign-in (helper 12): each test is an attack or
+// Attacks on the browser sign-in: each test is an attack or
 // a race against the real stack (nginx/examples/site-with-login.conf, the
 // service, slapd), driven by undici like a browser would be.
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Security review follow-ups proved in real nginx on every runtime (each failed
+// Edge hardening proved in real nginx on every runtime (each failed
 // before its fix): exp is required whatever $ljwt_required_claims says, and the
 // access token cookie(s) never reach the upstream while every other cookie does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Security review findings (helper 10) proved in real nginx on every runtime:
+// Edge hardening proved in real nginx on every runtime:
 // each test failed before its fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';

@@ -1,4 +1,4 @@
-// Security review (helper 11): attacks on the login throttle and the shared
+// Attacks on the login throttle and the shared
 // store, each proven against the real service, slapd and the memory store.
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
