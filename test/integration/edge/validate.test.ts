@@ -444,7 +444,7 @@ describe.each(EDGE_MODE_CASES)('edge validator on %s with %s', (id: RuntimeId, m
     expect((await f.request('/rotation/x', bearer(rsa2), 'GET', 'guard')).res.status).toBe(200);
     expect((await f.request('/rotation/x', bearer(sign('ES256')), 'GET', 'guard')).res.status).toBe(401);
     // Without the guard the auth subrequest sees the server value: protect.conf's snapshot
-    // of the location value no longer matches, a configuration error (see edge-review.test.ts).
+    // of the location value no longer matches, a configuration error (see edge/location-settings-and-example-site.test.ts).
     expect((await f.request('/rotation/x', bearer(rsa2), 'GET', 'unguarded')).res.status).toBe(500);
     expect((await f.request('/rotation/x', bearer(sign('ES256')), 'GET', 'unguarded')).res.status).toBe(500);
   });

@@ -224,7 +224,7 @@ describe('group directory (in-thread) against slapd', () => {
       expect(dir.status().syncErrors).toBe(2);
 
       await slapd.start();
-      // Requests during a running sync share ONE follow-up sync that starts after it.
+      // Requests during a running sync share ONE further sync that starts after it.
       const [a, b, c] = [dir.syncNow(), dir.syncNow(), dir.syncNow()];
       expect(b).toBe(c);
       const [ra, rb] = await Promise.all([a, b]);

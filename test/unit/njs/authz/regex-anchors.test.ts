@@ -10,8 +10,6 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const NJS = fileURLToPath(new URL('../../../../njs/', import.meta.url));
-// The adapter (helper 3) is being written; njs/nginx/unauthorized.ts still has
-// /^ERR_[A-Z_]+$/.test(v). Scan it too once that is changed.
 const SKIP = ['types/'];
 
 const REGEX_LITERAL = /(^|[=(,!:?&|]\s*|return\s+)(\/(?![*/])(?:\\.|\[(?:\\.|[^\]\\\n])*\]|[^/\\\n[])+\/[a-z]*)/g;
