@@ -56,7 +56,7 @@ export interface EdgeSetting {
  * Every $ljwt_* input, in the order of the settings snapshot (one string
  * joined by "\n") that nginx/protect-common.conf and nginx/server.conf
  * build. http.conf's `js_var` lines and those snapshots are checked against
- * this table (test/unit/edge/nginx-includes.test.ts), and the settings
+ * this table (test/unit/njs/nginx/nginx-includes.test.ts), and the settings
  * reference in the docs is written from it.
  */
 export const EDGE_SETTINGS: EdgeSetting[] = [

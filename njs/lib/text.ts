@@ -8,7 +8,7 @@
 // nginx, and a trim like s.replace(/[ \t]+$/, '') strips
 // spaces in front of a final "\n". So every anchored check in njs/ goes
 // through execWhole/matchesWhole, which also require the match to span all of
-// `s`; test/unit/edge/regex-anchors.test.ts fails on a bare `/...$/.test(`.
+// `s`; test/unit/njs/authz/regex-anchors.test.ts fails on a bare `/...$/.test(`.
 // `(?![\s\S])` would anchor correctly too, but reads worse at every use.
 
 /**

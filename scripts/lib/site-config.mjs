@@ -68,7 +68,7 @@ export const COMPOSE_SITE = {
 };
 
 // `node scripts/lib/site-config.mjs compose > demo/compose/nginx.conf` regenerates the compose
-// nginx.conf; test/integration/compose.test.ts fails when it is out of date.
+// nginx.conf; test/integration/compose/stack.test.ts fails when it is out of date.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === 'compose') {
   process.stdout.write(`# GENERATED from nginx/examples/site-with-login.conf by\n#   node scripts/lib/site-config.mjs compose > demo/compose/nginx.conf\n# Do not edit: change the example instead.\n${siteConfig(COMPOSE_SITE)}`);
 }

@@ -1,4 +1,4 @@
-// Types for the edge-case generator, used by test/unit/jose/*.test.ts.
+// Types for the edge-case generator, used by test/unit/njs/jwt/edge-case-vectors.test.ts.
 import type { KeyObject } from 'node:crypto';
 
 export interface EdgeKeySet { jwks?: string; pem?: string }

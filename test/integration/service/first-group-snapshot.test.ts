@@ -16,7 +16,7 @@ import { issueAccessToken } from '../../../service/src/tokens/access-token.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
 import { authorize, decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, PUBLIC_CLIENT, pkcePair, tempDir, tokenRequest } from '../../harness/service-app.ts';
-import { captureLog } from '../groups-fixtures.ts';
+import { captureLog } from '../ldap/groups-fixtures.ts';
 
 const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
 const ADMINS = 'cn=ljwt-admins,ou=groups,dc=example,dc=com';

@@ -6,7 +6,7 @@ import { Client } from 'ldapts';
 import { startSlapd, type Slapd } from '../../harness/slapd.ts';
 import { startGroupDirectory } from '../../../service/src/groups/directory.ts';
 import { pagedSearch, pagingState } from '../../../service/src/ldap/paged-search.ts';
-import { BASE, SYNC_DN, SYNC_PW, captureLog, groupDn, groupOfNames, idsOf, ous, serverConfig, serviceAccount, serviceConfig, user, userDn } from '../groups-fixtures.ts';
+import { BASE, SYNC_DN, SYNC_PW, captureLog, groupDn, groupOfNames, idsOf, ous, serverConfig, serviceAccount, serviceConfig, user, userDn } from '../ldap/groups-fixtures.ts';
 
 const USERS = Array.from({ length: 900 }, (_, i) => `u${String(i).padStart(4, '0')}`);
 const GROUP = groupDn('all');

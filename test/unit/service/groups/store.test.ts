@@ -1,0 +1,201 @@
+// The shared snapshot store under contention: real worker threads read while the main
+// thread publishes generations as fast as it can, with sizes that force buffer growth.
+import { describe, expect, it } from 'vitest';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { build } from 'esbuild';
+import path from 'node:path';
+import os from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SnapshotReader, SnapshotWriter, createStoreHandle } from '../../../../service/src/groups/snapshot-store.ts';
+import { decodeSnapshot, encodeSnapshot, SnapshotFormatError } from '../../../../service/src/groups/snapshot-codec.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/** Generation g: groups "cn=g<g>-<k>", every member "u<g>-<j>" in all of them; size varies with g. */
+function generationContent(g: number): Map<string, string[]> {
+  const groupCount = 1 + (g % 7);
+  const memberCount = g % 5 === 0 ? 3000 : 1 + (g % 13) * 20; // every 5th is large: growth
+  const ids = Array.from({ length: memberCount }, (_, j) => `u${g}-${j}`);
+  const m = new Map<string, string[]>();
+  for (let k = 0; k < groupCount; k++) m.set(`cn=g${g}-${k},ou=groups,dc=example,dc=com`, ids);
+  return m;
+}
+
+// Runs in each reader thread: reads in a tight loop and checks every snapshot is one
+// whole generation (every group DN and every member carries the snapshot's generation).
+const READER_SOURCE = `
+import { parentPort, workerData } from 'node:worker_threads';
+import { SnapshotReader } from ${JSON.stringify(path.join(root, 'service/src/groups/snapshot-store.ts'))};
+const { handle, stop } = workerData;
+const stopFlag = new Int32Array(stop);
+const reader = new SnapshotReader(handle);
+let reads = 0, bad = 0, lastGen = 0, generationsSeen = 0, backwards = 0;
+const errors = [];
+while (Atomics.load(stopFlag, 0) === 0) {
+  const s = reader.read();
+  reads++;
+  if (s.generation === 0) continue;
+  if (s.generation < lastGen) backwards++;
+  if (s.generation !== lastGen) {
+    generationsSeen++;
+    lastGen = s.generation;
+    const g = s.generation;
+    const okGroups = s.groups.length === 1 + (g % 7) && s.groups.every((dn) => dn.startsWith('cn=g' + g + '-'));
+    const members = g % 5 === 0 ? 3000 : 1 + (g % 13) * 20;
+    const first = s.groupsOf('u' + g + '-0');
+    const last = s.groupsOf('u' + g + '-' + (members - 1));
+    const okMembers = s.memberCount === members && first.length === s.groups.length && last.length === s.groups.length
+      && s.groupsOf('u' + (g - 1) + '-0').length === 0;
+    if (!okGroups || !okMembers) { bad++; if (errors.length < 5) errors.push({ g, groups: s.groups.slice(0, 3), memberCount: s.memberCount }); }
+  }
+}
+parentPort.postMessage({ reads, bad, generationsSeen, backwards, retries: reader.retries, decodes: reader.decodes, errors });
+`;
+
+describe('snapshot codec', () => {
+  it('round-trips groups, ids, generation and time; answers are fresh arrays', () => {
+    const groups = new Map<string, string[]>([
+      ['cn=a,dc=x', ['id1', 'id2', 'ü-id']],
+      ['cn=b,dc=x', ['id2']],
+      ['cn=empty,dc=x', []],
+    ]);
+    const snap = decodeSnapshot(encodeSnapshot({ groups, updatedAt: 1234.5 }, 7));
+    expect(snap.generation).toBe(7);
+    expect(snap.updatedAt).toBe(1234.5);
+    expect(snap.groups).toEqual(['cn=a,dc=x', 'cn=b,dc=x', 'cn=empty,dc=x']);
+    expect(snap.memberCount).toBe(3);
+    expect(snap.groupsOf('id1')).toEqual(['cn=a,dc=x']);
+    expect(snap.groupsOf('id2')).toEqual(['cn=a,dc=x', 'cn=b,dc=x']);
+    expect(snap.groupsOf('ü-id')).toEqual(['cn=a,dc=x']);
+    expect(snap.groupsOf('nobody')).toEqual([]);
+    // Callers own the arrays they get: mutating one answer changes no other.
+    snap.groupsOf('id1').push('cn=evil');
+    snap.groupsOf('nobody').push('cn=evil');
+    expect(snap.groupsOf('ü-id')).toEqual(['cn=a,dc=x']);
+    expect(snap.groupsOf('nobody2')).toEqual([]);
+  });
+
+  it('rejects damaged encodings with a stable code', () => {
+    const bytes = encodeSnapshot({ groups: new Map([['cn=a', ['x', 'y']]]), updatedAt: null }, 1);
+    for (const broken of [bytes.subarray(0, 10), bytes.subarray(0, bytes.length - 1), Uint8Array.from([...bytes, 0])]) {
+      expect(() => decodeSnapshot(broken)).toThrow(SnapshotFormatError);
+    }
+    const badMagic = Uint8Array.from(bytes);
+    badMagic[0] ^= 0xff;
+    try {
+      decodeSnapshot(badMagic);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as SnapshotFormatError).code).toBe('snapshot_format');
+    }
+  });
+});
+
+describe('snapshot store', () => {
+  it('same-thread: empty before the first publish, then the latest generation, decoded once per generation', () => {
+    const handle = createStoreHandle(64);
+    const ch = new MessageChannel();
+    const writer = new SnapshotWriter(handle);
+    writer.addReaderPort(ch.port2);
+    const reader = new SnapshotReader({ ...handle, port: ch.port1 });
+    expect(reader.read().generation).toBe(0);
+    expect(reader.read().groupsOf('u')).toEqual([]);
+    writer.publish({ groups: new Map([['cn=a', ['u']]]), updatedAt: 1 });
+    expect(reader.read().groupsOf('u')).toEqual(['cn=a']);
+    // Far beyond the 64-byte initial slots: the writer grows them and hands them over.
+    const big = Array.from({ length: 5000 }, (_, i) => `user-${i}`);
+    writer.publish({ groups: new Map([['cn=big', big]]), updatedAt: 2 });
+    const s = reader.read();
+    expect(s.generation).toBe(2);
+    expect(s.groupsOf('user-4999')).toEqual(['cn=big']);
+    expect(s.byteLength).toBeGreaterThan(64);
+    reader.read();
+    reader.read();
+    expect(reader.decodes).toBe(2);
+    // A reader opened later (another thread's handle) starts at the current generation.
+    const ch2 = new MessageChannel();
+    writer.addReaderPort(ch2.port2);
+    const late = new SnapshotReader({ ...reader.handle(), port: ch2.port1 });
+    expect(late.read().groupsOf('user-1')).toEqual(['cn=big']);
+    for (const p of [ch.port1, ch.port2, ch2.port1, ch2.port2]) p.close();
+  });
+
+  it('a second writer takes over from the reader\'s handle (worker restart) and readers continue', () => {
+    const handle = createStoreHandle(64);
+    const ch = new MessageChannel();
+    const w1 = new SnapshotWriter(handle);
+    w1.addReaderPort(ch.port2);
+    const reader = new SnapshotReader({ ...handle, port: ch.port1 });
+    w1.publish({ groups: new Map([['cn=a', Array.from({ length: 500 }, (_, i) => `u${i}`)]]), updatedAt: 1 }); // grows slot 1
+    expect(reader.read().generation).toBe(1);
+    // w1 "dies"; the replacement gets the buffers the reader holds and a new port.
+    const ch2 = new MessageChannel();
+    const r2 = new SnapshotReader({ ...reader.handle(), port: ch2.port1 });
+    const w2 = new SnapshotWriter(r2.handle());
+    w2.addReaderPort(ch2.port2);
+    expect(w2.generation).toBe(1);
+    w2.publish({ groups: new Map([['cn=b', Array.from({ length: 2000 }, (_, i) => `v${i}`)]]), updatedAt: 2 }); // grows slot 0
+    w2.publish({ groups: new Map([['cn=c', ['w']]]), updatedAt: 3 });
+    expect(r2.read().generation).toBe(3);
+    expect(r2.read().groupsOf('w')).toEqual(['cn=c']);
+    // The old reader (not registered with w2) cannot follow a grown buffer; it keeps its
+    // last whole generation instead of spinning or returning garbage.
+    const old = reader.read();
+    expect(old.generation === 1 || old.generation === 3).toBe(true);
+    for (const p of [ch.port1, ch.port2, ch2.port1, ch2.port2]) p.close();
+  });
+
+  it('readers in 3 threads never see a torn or mixed generation while the writer swaps and grows', async () => {
+    const { outputFiles } = await build({
+      stdin: { contents: READER_SOURCE, resolveDir: root, loader: 'js' },
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      write: false,
+    });
+    // A file, not a data: URL, so a failure's stack trace stays readable.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'groups-store-'));
+    const readerFile = path.join(dir, 'reader.mjs');
+    writeFileSync(readerFile, outputFiles[0]!.text);
+    const handle = createStoreHandle(1024); // small: generation 5 already outgrows it
+    const writer = new SnapshotWriter(handle);
+    const stop = new SharedArrayBuffer(4);
+    const workers: Worker[] = [];
+    const results: Array<Promise<{ reads: number; bad: number; generationsSeen: number; backwards: number; retries: number; decodes: number; errors: unknown[] }>> = [];
+    for (let i = 0; i < 3; i++) {
+      const ch = new MessageChannel();
+      writer.addReaderPort(ch.port2);
+      const w = new Worker(readerFile, {
+        workerData: { handle: { ...handle, port: ch.port1 }, stop },
+        transferList: [ch.port1],
+      });
+      workers.push(w);
+      results.push(new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      }));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // let the readers start
+    const end = Date.now() + 1500;
+    let published = 0;
+    while (Date.now() < end) {
+      writer.publish({ groups: generationContent(writer.generation + 1), updatedAt: Date.now() });
+      published++;
+      // Yield now and then so the readers' start-up messages are processed.
+      if (published % 200 === 0) await new Promise((r) => setImmediate(r));
+    }
+    Atomics.store(new Int32Array(stop), 0, 1);
+    const out = await Promise.all(results);
+    await Promise.all(workers.map((w) => w.terminate()));
+    rmSync(dir, { recursive: true, force: true });
+    expect(published).toBeGreaterThan(200);
+    for (const r of out) {
+      expect(r.errors).toEqual([]);
+      expect(r.bad).toBe(0);
+      expect(r.backwards).toBe(0);
+      expect(r.generationsSeen).toBeGreaterThan(20);
+      expect(r.reads).toBeGreaterThan(r.generationsSeen);
+    }
+  }, 30_000);
+});
