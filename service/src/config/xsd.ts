@@ -62,7 +62,7 @@ export function renderXsd(): string {
   const root = { ...CONFIG_SCHEMA, minOccurs: 1, maxOccurs: 1 };
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    '<!-- Generated from service/src/config/schema.ts (renderXsd); test/unit/config-xsd.test.ts keeps them equal.\n' +
+    '<!-- Generated from service/src/config/schema.ts (renderXsd); test/unit/service/config/xsd.test.ts keeps them equal.\n' +
     '     The seed schema is the subset ldapConfig/ldapServer/(uri, login, password, dnList/dn);\n' +
     '     every other element is an optional extension placed after it. -->\n' +
     '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">\n' +
