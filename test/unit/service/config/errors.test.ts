@@ -190,7 +190,7 @@ describe('value errors name the element', () => {
 
 describe('environment errors name the variable', () => {
   const seedFile = (): string => {
-    const p = path.join(tmp, 'seed.xml');
+    const p = path.join(tmp, 'original-format.xml');
     writeFileSync(p, doc([SERVER]));
     return p;
   };

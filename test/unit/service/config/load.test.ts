@@ -20,7 +20,7 @@ const tmpFile = (name: string, content: string): string => {
 
 describe('loadConfig: the seed configuration', () => {
   it('accepts the seed XML exactly as the seed XSD describes it, with documented defaults', () => {
-    const cfg = loadConfig({ file: fixture('seed.xml'), env: ISSUER });
+    const cfg = loadConfig({ file: fixture('original-format.xml'), env: ISSUER });
     expect(cfg.ldapServers).toEqual([
       {
         uri: 'ldap://example.com:389',
@@ -67,7 +67,7 @@ describe('loadConfig: the seed configuration', () => {
   });
 
   it('reads the file named by LJWT_CONFIG', () => {
-    const cfg = loadConfig({ env: { ...ISSUER, LJWT_CONFIG: fixture('seed.xml') } });
+    const cfg = loadConfig({ env: { ...ISSUER, LJWT_CONFIG: fixture('original-format.xml') } });
     expect(cfg.ldapServers[0]!.uri).toBe('ldap://example.com:389');
   });
 });
@@ -156,7 +156,7 @@ describe('loadConfig: every extension', () => {
 describe('loadConfig: environment', () => {
   it('overrides file values (env wins) with the same type checks', () => {
     const cfg = loadConfig({
-      file: fixture('seed.xml'),
+      file: fixture('original-format.xml'),
       env: {
         LJWT_ISSUER: 'http://127.0.0.1:9999',
         LJWT_LISTEN: ':7000',
@@ -274,7 +274,7 @@ describe('loadConfig: environment', () => {
 
   it('takes LJWT_JWKS_FILE and LJWT_LDAP_CA_FILE as plain values (their names end in _FILE)', () => {
     const cfg = loadConfig({
-      file: fixture('seed.xml'),
+      file: fixture('original-format.xml'),
       env: { ...ISSUER, LJWT_JWKS_FILE: '/srv/jwks.json', LJWT_LDAP_CA_FILE: '/etc/ssl/certs/ca-certificates.crt' },
     });
     expect(cfg.jwksFile).toBe('/srv/jwks.json');
@@ -303,7 +303,7 @@ describe('loadConfig: environment', () => {
   });
 
   it('treats empty variables as unset', () => {
-    const cfg = loadConfig({ file: fixture('seed.xml'), env: { ...ISSUER, LJWT_LISTEN: '', LJWT_LDAP_PASSWORD: '' } });
+    const cfg = loadConfig({ file: fixture('original-format.xml'), env: { ...ISSUER, LJWT_LISTEN: '', LJWT_LDAP_PASSWORD: '' } });
     expect(cfg.listen.port).toBe(8080);
     expect(cfg.ldapServers[0]!.bindPassword).toBe('password');
   });

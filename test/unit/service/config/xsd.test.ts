@@ -77,12 +77,12 @@ describe('xmllint agrees with loadConfig (libxml2-utils)', () => {
   const xmllintOk = (file: string, xsd = XSD_PATH): boolean =>
     spawnSync('xmllint', ['--noout', '--schema', xsd, file], { encoding: 'utf8' }).status === 0;
 
-  it('the example files are valid for config.xsd, and seed.xml for the seed XSD verbatim', () => {
-    expect(xmllintOk(fixture('seed.xml'))).toBe(true);
+  it('the example files are valid for config.xsd, and original-format.xml for the original XSD verbatim', () => {
+    expect(xmllintOk(fixture('original-format.xml'))).toBe(true);
     expect(xmllintOk(fixture('full.xml'))).toBe(true);
-    expect(xmllintOk(fixture('seed.xml'), fixture('seed.xsd'))).toBe(true);
+    expect(xmllintOk(fixture('original-format.xml'), fixture('original-format.xsd'))).toBe(true);
     // The seed XSD rejects our extensions: full.xml really uses them.
-    expect(xmllintOk(fixture('full.xml'), fixture('seed.xsd'))).toBe(false);
+    expect(xmllintOk(fixture('full.xml'), fixture('original-format.xsd'))).toBe(false);
     expect(execFileSync('xmllint', ['--noout', XSD_PATH]).toString()).toBe('');
   });
 
