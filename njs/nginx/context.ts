@@ -8,6 +8,7 @@ import { EDGE_VARIABLES, type EdgeRuntime } from '../config.ts';
 import { importVerifyKey } from '../keys/import-key.ts';
 import { byteString } from '../lib/utf8.ts';
 import { versionAtLeast } from '../lib/text.ts';
+import { isBrowserNavigation } from '../http/challenge.ts';
 
 /** Output js_vars (declared in nginx/http.conf) that the validate handler owns. */
 export const OUTPUT_VARIABLES: string[] = ['ljwt_user', 'ljwt_group_dns', 'ljwt_oids', 'ljwt_error',
@@ -140,6 +141,17 @@ export async function probeCapabilities(): Promise<Capabilities> {
 export function oneLine(msg: string): string {
   const s = msg.replace(/[\u0000-\u001f\u007f]/g, '?');
   return s.length > MAX_LOG_MESSAGE ? s.substring(0, MAX_LOG_MESSAGE) + '...' : s;
+}
+
+/** Whether the request is a browser's page navigation (gets the login redirect, not a 401). */
+export function isBrowserRequest(ctx: EdgeContext): boolean {
+  return isBrowserNavigation({
+    method: ctx.method(),
+    accept: ctx.header('Accept'),
+    xRequestedWith: ctx.header('X-Requested-With'),
+    secFetchMode: ctx.header('Sec-Fetch-Mode'),
+    secFetchDest: ctx.header('Sec-Fetch-Dest'),
+  });
 }
 
 export function messageOf(e: unknown): string {

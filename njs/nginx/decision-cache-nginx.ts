@@ -17,11 +17,11 @@
 import fs from 'fs';
 import { EDGE_VARIABLES, keyFilePaths } from '../config.ts';
 import { cookiesWithoutToken, extractToken, upstreamAuthorization } from '../http/token.ts';
-import { isBrowserNavigation, loginRedirectUrl } from '../http/challenge.ts';
+import { loginRedirectUrl } from '../http/challenge.ts';
 import { responseSettings } from '../http/response-settings.ts';
 import { trimOws } from '../lib/text.ts';
 import { revocationZone } from './revocation-store.ts';
-import { createContext, messageOf, oneLine } from './context.ts';
+import { createContext, isBrowserRequest, messageOf, oneLine } from './context.ts';
 
 /** Changes whenever what a cached answer means changes: old entries are then never found. */
 const KEY_VERSION = 'ljwt-decision-nginx-1';
@@ -214,13 +214,7 @@ export function decisionRedirect(r: NginxHTTPRequest): string {
     const s = responseSettings(parts[EDGE_VARIABLES.indexOf('ljwt_realm')], parts[EDGE_VARIABLES.indexOf('ljwt_login_url')],
       parts[EDGE_VARIABLES.indexOf('ljwt_return_param')]);
     if (s === null || s.loginUrl === null) return answer(r, '');
-    const browser = isBrowserNavigation({
-      method: ctx.method(),
-      accept: ctx.header('Accept'),
-      xRequestedWith: ctx.header('X-Requested-With'),
-      secFetchMode: ctx.header('Sec-Fetch-Mode'),
-      secFetchDest: ctx.header('Sec-Fetch-Dest'),
-    });
+    const browser = isBrowserRequest(ctx);
     return answer(r, browser ? loginRedirectUrl(s.loginUrl, s.returnParam, ctx.requestUri()) : '');
   } catch (e) {
     ctx.error('login redirect failed, answering 401: ' + messageOf(e));

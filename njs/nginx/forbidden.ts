@@ -7,8 +7,8 @@
 
 import type { ErrorCode } from '../lib/errors.ts';
 import { parseEdgeConfig, DEFAULTS } from '../config.ts';
-import { bearerChallenge, errorDescription, isBrowserNavigation } from '../http/challenge.ts';
-import { createContext, messageOf, settingsMap, staticCapabilities, type EdgeContext } from './context.ts';
+import { bearerChallenge, errorDescription } from '../http/challenge.ts';
+import { createContext, isBrowserRequest, messageOf, settingsMap, staticCapabilities, type EdgeContext } from './context.ts';
 import { matchesWhole } from '../lib/text.ts';
 
 interface ResponseSettings {
@@ -40,15 +40,6 @@ function errorCode(ctx: EdgeContext, fallback: ErrorCode): ErrorCode {
   return v && matchesWhole(/^ERR_[A-Z_]+$/, v) ? v as ErrorCode : fallback;
 }
 
-function browser(ctx: EdgeContext): boolean {
-  return isBrowserNavigation({
-    method: ctx.method(),
-    accept: ctx.header('Accept'),
-    xRequestedWith: ctx.header('X-Requested-With'),
-    secFetchMode: ctx.header('Sec-Fetch-Mode'),
-    secFetchDest: ctx.header('Sec-Fetch-Dest'),
-  });
-}
 
 function jsonBody(error: string, description: string): string {
   return JSON.stringify({ error: error, error_description: description }) + '\n';
@@ -69,7 +60,7 @@ export function forbidden(r: NginxHTTPRequest): void {
     const s = settings(ctx);
     const code = errorCode(ctx, 'ERR_ACCESS_DENIED');
     noStore(r);
-    if (browser(ctx)) {
+    if (isBrowserRequest(ctx)) {
       r.headersOut['Content-Type'] = 'text/html; charset=utf-8';
       r.return(403, FORBIDDEN_HTML);
       return;

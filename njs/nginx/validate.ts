@@ -18,7 +18,7 @@ import { keySetFromJwks, keySetFromPem, mergeKeySets, type KeySet } from '../key
 import { cachedKeySet } from '../keys/key-set-cache.ts';
 import { validateJwt } from '../jwt/validate.ts';
 import { cookiesWithoutToken, extractToken, isCompactJwsShape, upstreamAuthorization, type TokenResult } from '../http/token.ts';
-import { bearerChallenge, errorDescription, isBrowserNavigation, loginRedirectUrl } from '../http/challenge.ts';
+import { bearerChallenge, errorDescription, loginRedirectUrl } from '../http/challenge.ts';
 import { responseSettings, type ResponseSettings } from '../http/response-settings.ts';
 import { identityFromClaims } from '../identity/headers.ts';
 import { evaluatePolicy } from '../authz/policy.ts';
@@ -28,7 +28,7 @@ import { firstRevoked } from './revocation-store.ts';
 import { entryExpiry, KEY_FILE_CHECK_SECONDS, type CachedDecision, type Decision } from '../cache/decision-entry.ts';
 import { revocationKeys } from '../revocation/entries.ts';
 import { trimOws } from '../lib/text.ts';
-import { createContext, messageOf, probeCapabilities, settingsMap, staticCapabilities, OUTPUT_VARIABLES,
+import { createContext, isBrowserRequest, messageOf, probeCapabilities, settingsMap, staticCapabilities, OUTPUT_VARIABLES,
   type EdgeContext, type Settings } from './context.ts';
 
 const COOKIE = settingIndex('ljwt_cookie');
@@ -69,15 +69,6 @@ function keepResponseSettings(ctx: EdgeContext, s: ResponseSettings): void {
   ctx.setOutput('ljwt_response_settings', s.realm + '\n' + (s.loginUrl === null ? '' : s.loginUrl) + '\n' + s.returnParam);
 }
 
-function browser(ctx: EdgeContext): boolean {
-  return isBrowserNavigation({
-    method: ctx.method(),
-    accept: ctx.header('Accept'),
-    xRequestedWith: ctx.header('X-Requested-With'),
-    secFetchMode: ctx.header('Sec-Fetch-Mode'),
-    secFetchDest: ctx.header('Sec-Fetch-Dest'),
-  });
-}
 
 /**
  * 401. nginx/server.conf's @ljwt_unauthorized (error_page 401) answers it
@@ -90,7 +81,7 @@ function deny(ctx: EdgeContext, s: ResponseSettings, code: ErrorCode, reason: st
   ctx.setOutput('ljwt_error', code);
   ctx.setOutput('ljwt_error_description', errorDescription(code));
   ctx.info('401 ' + code + ': ' + reason);
-  if (s.loginUrl !== null && browser(ctx)) {
+  if (s.loginUrl !== null && isBrowserRequest(ctx)) {
     ctx.setOutput('ljwt_redirect', loginRedirectUrl(s.loginUrl, s.returnParam, ctx.requestUri()));
   } else {
     const challenge = bearerChallenge(s.realm, code, 401);
