@@ -12,20 +12,72 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** Every njs bundle: [entry, output file]. */
 export const NJS_BUNDLES = [['njs/main.ts', 'dist/njs/ljwt.js'], ['njs/full.ts', 'dist/njs/ljwt-full.js']];
 
+/**
+ * Modules the per-request bundle instantiates only when called: [loader, module].
+ * The sources import the loader (a function returning the module); the bundle
+ * gets instead a loader whose function holds the whole module, bundled (see
+ * njs/nginx/full-check-loader.ts for why).
+ */
+export const LAZY_MODULES = [['njs/nginx/full-check-loader.ts', 'njs/nginx/full-check.ts']];
+
+const NJS_OPTIONS = {
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2017',
+  supported: NJS_SUPPORTED,
+  write: false,
+  legalComments: 'none',
+  charset: 'ascii',
+  logLevel: 'warning',
+};
+
+const EXTERNAL_PREFIX = '__njs_module_';
+
+/**
+ * The lazy loader's text: `module` bundled on its own, its top level moved
+ * into the loader function (run once per VM, then remembered: QuickJS reuses
+ * its contexts). Built-in modules (fs) stay top-level imports of the outer
+ * bundle, passed in by name.
+ */
+async function lazyLoader(loader, module) {
+  const result = await build({
+    ...NJS_OPTIONS,
+    entryPoints: [join(root, module)],
+    plugins: [{
+      name: 'njs-builtins-from-outside',
+      setup(b) {
+        const filter = new RegExp(`^(${NJS_EXTERNALS.join('|')})$`);
+        b.onResolve({ filter }, (a) => ({ path: a.path, namespace: 'njs-builtin' }));
+        b.onLoad({ filter: /.*/, namespace: 'njs-builtin' }, (a) => ({ contents: `export default ${EXTERNAL_PREFIX}${a.path};`, loader: 'js' }));
+      },
+    }],
+  });
+  const code = rewriteDefaultExport(result.outputFiles[0].text);
+  const m = /\nexport default ([\w$]+);\s*$/.exec(code);
+  if (!m || /^\s*(import|export)\b/m.test(code.slice(0, m.index))) throw new Error(`${module}: expected one default export and no other import/export`);
+  const body = code.slice(0, m.index);
+  const builtins = NJS_EXTERNALS.filter((n) => body.includes(EXTERNAL_PREFIX + n));
+  const name = /export function (\w+)\(/.exec(readFileSync(join(root, loader), 'utf8'));
+  if (!name) throw new Error(`${loader}: expected an exported loader function`);
+  return builtins.map((n) => `import ${EXTERNAL_PREFIX}${n} from "${n}";\n`).join('') +
+    `var loaded = null;\nexport function ${name[1]}() {\n  if (loaded === null) loaded = (function () {\n${body}\nreturn ${m[1]};\n})();\n  return loaded;\n}\n`;
+}
+
 async function buildNjs(entry, output) {
   const outfile = join(root, output);
+  const lazy = {};
+  for (const [loader, module] of LAZY_MODULES) lazy[join(root, loader)] = await lazyLoader(loader, module);
   const result = await build({
+    ...NJS_OPTIONS,
     entryPoints: [join(root, entry)],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2017',
-    supported: NJS_SUPPORTED,
     external: NJS_EXTERNALS,
-    write: false,
-    legalComments: 'none',
-    charset: 'ascii',
-    logLevel: 'warning',
+    plugins: [{
+      name: 'njs-lazy-modules',
+      setup(b) {
+        b.onLoad({ filter: /-loader\.ts$/ }, (a) => (lazy[a.path] === undefined ? undefined : { contents: lazy[a.path], loader: 'js' }));
+      },
+    }],
   });
   const code = rewriteDefaultExport(result.outputFiles[0].text);
   mkdirSync(join(root, 'dist/njs'), { recursive: true });

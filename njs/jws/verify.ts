@@ -56,6 +56,22 @@ export function decodeProtectedHeader(segment: string): { [k: string]: unknown }
   return parseJsonObject(bytes, 'JWS header');
 }
 
+/**
+ * Whether the first segment of `token` is a protected header that decodes
+ * (decodeProtectedHeader). verifyCompactJws refuses a token whose header does
+ * not with ERR_JWT_MALFORMED whatever the options, so a caller may refuse it
+ * so before reading any configuration.
+ */
+export function protectedHeaderDecodes(token: string): boolean {
+  const dot = token.indexOf('.');
+  try {
+    decodeProtectedHeader(dot < 0 ? token : token.substring(0, dot));
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
 export async function verifyCompactJws(token: string, keys: KeySet, options: JwsVerifyOptions): Promise<VerifiedJws> {
   if (typeof token !== 'string') throw malformed('token is not a string');
   if (!(typeof options.maxTokenLength === 'number' && options.maxTokenLength > 0)) {

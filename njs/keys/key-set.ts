@@ -5,9 +5,9 @@
 import { isLjwtError, ljwtError } from '../lib/errors.ts';
 import type { LjwtError } from '../lib/errors.ts';
 import { base64urlDecodeOrNull } from '../lib/base64url.ts';
-import { ecSpki, ed25519Spki, parseSpki, pemBlocks, rsaSpki, spkiFromCertificate, spkiFromPkcs1 } from '../lib/der.ts';
+import { checkEcCoordinates, checkRsaParameters, ecSpki, ed25519Spki, parseSpki, pemBlocks, rsaSpki, spkiFromCertificate, spkiFromPkcs1 } from '../lib/der.ts';
 import { algorithmSpec } from './import-key.ts';
-import type { KeySet, VerificationKey } from './verification-key.ts';
+import type { KeySet, KeyType, VerificationKey } from './verification-key.ts';
 
 export type { KeySet, KeyType, VerificationKey } from './verification-key.ts';
 
@@ -88,20 +88,28 @@ function jwkToKey(jwk: unknown, index: number): VerificationKey | null {
     for (let j = 0; j < PRIVATE_MEMBERS.length; j++) {
       if (has(jwk, PRIVATE_MEMBERS[j])) throw ljwtError('ERR_JWKS_INVALID', label + ': private key material in a verification key set');
     }
-    let der: Uint8Array;
+    // Every member is checked here, so a broken key fails the whole set;
+    // the SPKI is built only when the key is used (see withLazyDer).
     if (kty === 'RSA') {
-      der = guard(label, function () { return rsaSpki(member(jwk, 'n', label), member(jwk, 'e', label)); });
+      const n = member(jwk, 'n', label);
+      const e = member(jwk, 'e', label);
+      guard(label, function () { checkRsaParameters(n, e); });
+      key = withLazyDer({ kty: 'RSA', format: 'spki' }, function () { return rsaSpki(n, e); });
     } else {
       const crv = jwk.crv;
       if (typeof crv !== 'string') throw ljwtError('ERR_JWKS_INVALID', label + ': "crv" must be a string');
       if (kty === 'EC' && crv !== 'P-256' && crv !== 'P-384' && crv !== 'P-521') return null; // e.g. secp256k1
       if (kty === 'OKP' && crv !== 'Ed25519') return null; // Ed448, X25519, X448
-      if (kty === 'EC') der = guard(label, function () { return ecSpki(crv, member(jwk, 'x', label), member(jwk, 'y', label)); });
-      else der = guard(label, function () { return ed25519Spki(member(jwk, 'x', label)); });
+      const x = member(jwk, 'x', label);
+      if (kty === 'EC') {
+        const y = member(jwk, 'y', label);
+        guard(label, function () { checkEcCoordinates(crv, x, y); });
+        key = withLazyDer({ kty: 'EC', crv: crv as 'P-256', format: 'spki' }, function () { return ecSpki(crv, x, y); });
+      } else {
+        if (x.length !== 32) throw ljwtError('ERR_JWKS_INVALID', label + ': Ed25519 public key must be 32 bytes');
+        key = withLazyDer({ kty: 'OKP', crv: 'Ed25519', format: 'spki' }, function () { return ed25519Spki(x); });
+      }
     }
-    const info = guard(label, function () { return parseSpki(der); });
-    key = { kty: info.kty, format: 'spki', der: der };
-    if (info.crv !== undefined) key.crv = info.crv;
   } else {
     return null; // unknown kty: not usable, not an error (RFC 7517 §5: ignore unsupported keys)
   }
@@ -111,6 +119,24 @@ function jwkToKey(jwk: unknown, index: number): VerificationKey | null {
   if (kid !== undefined) key.kid = kid as string;
   if (alg !== undefined) key.alg = alg as string;
   return key;
+}
+
+/**
+ * `key` with its SPKI DER built from the checked members on first read. A JWK
+ * Set often holds several keys and a token uses one: building every SPKI in
+ * JavaScript cost more than the signature check itself on the njs engine,
+ * which parses the key file again in every request.
+ */
+function withLazyDer(key: { kty: KeyType; crv?: VerificationKey['crv']; format: 'spki' }, build: () => Uint8Array): VerificationKey {
+  let der: Uint8Array | null = null;
+  Object.defineProperty(key, 'der', {
+    enumerable: true,
+    get: function () {
+      if (der === null) der = build();
+      return der;
+    },
+  });
+  return key as VerificationKey;
 }
 
 function member(jwk: { [k: string]: unknown }, name: string, label: string): Uint8Array {

@@ -130,7 +130,8 @@ function parseRsaPublicKey(buf: Uint8Array, start: number, end: number): number 
   return bitLength(n);
 }
 
-function checkRsaParameters(n: Uint8Array, e: Uint8Array): void {
+/** The RSA public key checks of parseSpki, on the modulus and exponent magnitudes (a JWK's n and e). */
+export function checkRsaParameters(n: Uint8Array, e: Uint8Array): void {
   const bits = bitLength(n);
   if (bits < RSA_MIN_BITS) throw invalid('RSA modulus of ' + bits + ' bits is below the ' + RSA_MIN_BITS + '-bit minimum');
   if (bits > RSA_MAX_BITS) throw invalid('RSA modulus of ' + bits + ' bits exceeds ' + RSA_MAX_BITS);
@@ -264,6 +265,14 @@ export function rsaSpki(n: Uint8Array, e: Uint8Array): Uint8Array {
   return wrapSpki(algId, rsaPublicKey);
 }
 
+/** The checks of ecSpki on a JWK's crv, x and y (parseSpki's on the point it builds). */
+export function checkEcCoordinates(crv: string, x: Uint8Array, y: Uint8Array): void {
+  const size = EC_COORD_LENGTH[crv];
+  if (size === undefined) throw invalid('unsupported EC curve');
+  // RFC 7518 §6.2.1.2/§6.2.1.3: the full coordinate size, leading zeros kept.
+  if (x.length !== size || y.length !== size) throw invalid('EC coordinates must be ' + size + ' bytes for ' + crv);
+}
+
 /** JWK EC (RFC 7518 §6.2.1 crv, x, y) -> SPKI. x and y must have the exact field size. */
 export function ecSpki(crv: string, x: Uint8Array, y: Uint8Array): Uint8Array {
   let curveOid: number[];
@@ -271,9 +280,7 @@ export function ecSpki(crv: string, x: Uint8Array, y: Uint8Array): Uint8Array {
   else if (crv === 'P-384') curveOid = OID_P384;
   else if (crv === 'P-521') curveOid = OID_P521;
   else throw invalid('unsupported EC curve');
-  const size = EC_COORD_LENGTH[crv];
-  // RFC 7518 §6.2.1.2/§6.2.1.3: the full coordinate size, leading zeros kept.
-  if (x.length !== size || y.length !== size) throw invalid('EC coordinates must be ' + size + ' bytes for ' + crv);
+  checkEcCoordinates(crv, x, y);
   const algId = derTlv(TAG_SEQUENCE, concatBytes([derTlv(TAG_OID, new Uint8Array(OID_EC_PUBLIC_KEY)), derTlv(TAG_OID, new Uint8Array(curveOid))]));
   return wrapSpki(algId, concatBytes([new Uint8Array([0x04]), x, y]));
 }
