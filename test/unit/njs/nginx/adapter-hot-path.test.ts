@@ -131,6 +131,18 @@ describe('per-request work of the validate handler (njs engine, njs 1.0.2)', () 
     expect(o.status).toBe(401);
     expect(o.variables.ljwt_error).toBe('ERR_TOKEN_MISSING');
   });
+  it('a token whose protected header does not decode is refused before the configuration is read', async () => {
+    // No $ljwt_issuer (required) and no key file: a token that could verify gets the configuration error...
+    const broken = { ljwt_issuer: '', ljwt_jwks_file: join(dir, 'does-not-exist.jwks') };
+    expect((await request(broken, { Authorization: 'Bearer ' + token('ES256') })).status).toBe(500);
+    // ...one whose header is not base64url JSON is a 401, as the full check would answer it for any configuration.
+    for (const header of ['abc', Buffer.from('{"alg":"ES256"').toString('base64url'), Buffer.from('[1]').toString('base64url')]) {
+      const o = await request(broken, { Authorization: `Bearer ${header}.eyJzdWIiOiJhIn0.c2ln` });
+      expect(o.status).toBe(401);
+      expect(o.variables.ljwt_error).toBe('ERR_JWT_MALFORMED');
+      expect(o.errors).toEqual([]);
+    }
+  });
   it('writes $ljwt_upstream_cookie without the token cookies, bytes kept', async () => {
     const t = token('ES256');
     const o = await request({ ljwt_cookie: 'at' }, { Cookie: `a=1; at.0=${t.slice(0, 40)}; z=\u00ff; at.1=${t.slice(40)}` });
