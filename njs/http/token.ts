@@ -176,11 +176,15 @@ const NOT_BASE64URL_OR_DOT = /[^A-Za-z0-9_.\-]/;
  * full by jws/verify.ts (canonical base64url, JSON, signature).
  */
 export function isCompactJwsShape(token: string): boolean {
+  return hasThreeSegments(token) && !NOT_BASE64URL_OR_DOT.test(token);
+}
+
+/** The part of isCompactJwsShape that reads no character but the dots: three segments, header and signature not empty. */
+export function hasThreeSegments(token: string): boolean {
   const a = token.indexOf('.');
   if (a <= 0) return false;
   const b = token.indexOf('.', a + 1);
-  if (b < 0 || b === token.length - 1 || token.indexOf('.', b + 1) >= 0) return false;
-  return !NOT_BASE64URL_OR_DOT.test(token);
+  return b >= 0 && b !== token.length - 1 && token.indexOf('.', b + 1) < 0;
 }
 
 /**

@@ -15,7 +15,7 @@
 
 import { isLjwtError } from '../lib/errors.ts';
 import { settingIndex } from '../config.ts';
-import { extractToken, isCompactJwsShape } from '../http/token.ts';
+import { extractToken, hasThreeSegments, isCompactJwsShape } from '../http/token.ts';
 import { protectedHeaderDecodes } from '../jws/verify.ts';
 import { responseSettings } from '../http/response-settings.ts';
 import { decisionKey, decisionStore, keyFileStamps, type DecisionStore } from './decision-cache.ts';
@@ -71,24 +71,27 @@ function readRequest(ctx: EdgeContext, settings: Settings): Request {
 // --- step 2: refuse what cannot be a token, before any parse ----------------
 
 /**
- * No token, or one that cannot be a compact JWS (wrong shape, or a protected
- * header that does not decode): 401 at once. True when the
- * response was sent; false when the response settings do not check out (the
- * full parse then reports the configuration error).
+ * No token, or one that cannot be a compact JWS: 401 at once. Before the
+ * cache lookup only what costs nothing is checked (a token, three segments);
+ * after a miss (`thorough`) also the characters and the protected header,
+ * whose decoding the full check would refuse for any configuration
+ * (jws/verify.ts). A hit needs neither: its key binds the whole token, which
+ * was verified before. True when the response was sent; false when the
+ * response settings do not check out (the full parse then reports the
+ * configuration error).
  */
-function refuseEarly(ctx: EdgeContext, req: Request): boolean {
+function refuseEarly(ctx: EdgeContext, req: Request, thorough: boolean): boolean {
   const found = req.found;
-  const cookie = trimOws(req.settings.list[COOKIE]);
   let code: ErrorCode;
   let reason: string;
   if (found === null) {
+    const cookie = trimOws(req.settings.list[COOKIE]);
     code = 'ERR_TOKEN_MISSING';
     reason = 'no bearer token' + (cookie !== '' ? ' and no cookie ' + cookie : '');
-  } else if ('error' in found || !isCompactJwsShape(found.token)) {
+  } else if ('error' in found || !hasThreeSegments(found.token) || (thorough && !isCompactJwsShape(found.token))) {
     code = 'ERR_JWT_MALFORMED';
     reason = 'the Authorization header or token cookie is not a well-formed bearer token (compact JWS)';
-  } else if (!protectedHeaderDecodes(found.token)) {
-    // What the full check would answer for any configuration (jws/verify.ts).
+  } else if (thorough && !protectedHeaderDecodes(found.token)) {
     code = 'ERR_JWT_MALFORMED';
     reason = 'the JWS header is not base64url-encoded JSON';
   } else {
@@ -140,7 +143,8 @@ function answerFromCache(ctx: EdgeContext, req: Request, slot: CacheSlot, allow:
 
 // --- step 4: the full check (full-check.ts) ----------------------------------
 
-function missed(ctx: EdgeContext, req: Request, slot: CacheSlot | null, allow: () => void): Promise<void> {
+function missed(ctx: EdgeContext, req: Request, slot: CacheSlot | null, allow: () => void): Promise<void> | null {
+  if (refuseEarly(ctx, req, true)) return null;
   return loadFullCheck().fullCheck(ctx, req, slot, allow);
 }
 
@@ -164,7 +168,7 @@ function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
   const req = readRequest(ctx, settings);
   const store = cacheFor(settings);
   if (store === null) ctx.setOutput('ljwt_cache_status', 'OFF');
-  if (refuseEarly(ctx, req)) return null;
+  if (refuseEarly(ctx, req, false)) return null;
 
   const found = req.found;
   if (store === null || found === null || 'error' in found) return missed(ctx, req, null, allow);
@@ -173,7 +177,7 @@ function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
   if (typeof k !== 'string') {
     return k.then(function (key) {
       const slot = { store: store, key: key };
-      return answerFromCache(ctx, req, slot, allow) ? undefined : missed(ctx, req, slot, allow);
+      return answerFromCache(ctx, req, slot, allow) ? undefined : missed(ctx, req, slot, allow) || undefined;
     });
   }
   const slot = { store: store, key: k };
