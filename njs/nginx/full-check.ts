@@ -32,26 +32,22 @@ function cfgResponse(cfg: EdgeConfig): ResponseSettings {
   return { realm: cfg.realm, loginUrl: cfg.loginUrl, returnParam: cfg.returnParam };
 }
 
+// Appends the key set of each file to `sets`; an unreadable or invalid file is a configuration error.
+function readKeyFiles(ctx: EdgeContext, paths: string[], kind: string, parse: (text: string) => KeySet, sets: KeySet[]): void {
+  for (let i = 0; i < paths.length; i++) {
+    const text = ctx.readKeyFile(paths[i]);
+    try {
+      sets.push(cachedKeySet(text, parse));
+    } catch (e) {
+      throw ljwtError('ERR_CONFIG_INVALID', kind + ' file ' + paths[i] + ': ' + messageOf(e));
+    }
+  }
+}
+
 function readFileKeys(ctx: EdgeContext, cfg: EdgeConfig): KeySet[] {
   const sets: KeySet[] = [];
-  const jwks = cfg.keys.jwksFiles;
-  for (let i = 0; i < jwks.length; i++) {
-    const text = ctx.readKeyFile(jwks[i]);
-    try {
-      sets.push(cachedKeySet(text, keySetFromJwks));
-    } catch (e) {
-      throw ljwtError('ERR_CONFIG_INVALID', 'JWKS file ' + jwks[i] + ': ' + messageOf(e));
-    }
-  }
-  const pems = cfg.keys.pemFiles;
-  for (let i = 0; i < pems.length; i++) {
-    const text = ctx.readKeyFile(pems[i]);
-    try {
-      sets.push(cachedKeySet(text, keySetFromPem));
-    } catch (e) {
-      throw ljwtError('ERR_CONFIG_INVALID', 'PEM file ' + pems[i] + ': ' + messageOf(e));
-    }
-  }
+  readKeyFiles(ctx, cfg.keys.jwksFiles, 'JWKS', keySetFromJwks, sets);
+  readKeyFiles(ctx, cfg.keys.pemFiles, 'PEM', keySetFromPem, sets);
   return sets;
 }
 
