@@ -33,9 +33,16 @@ export function summarize(variants, cells, na, errors) {
   });
 }
 
-/** The baseline a row's costs are measured from: f-proxy for floor rows, a-proxy for the others. */
+/** Name suffix of the rows run --baseline runs with another build's bundles, in their own nginx. */
+export const BASELINE_SUFFIX = '-baseline';
+
+/**
+ * The baseline a row's costs are measured from: f-proxy for floor rows, a-proxy-baseline for
+ * --baseline rows, a-proxy for the others.
+ */
 function baselineOf(rows, r) {
-  return rows.find((x) => x.name === (r.group === 'f' ? 'f-proxy' : 'a-proxy') && x.workerUs !== undefined);
+  const name = r.group === 'f' ? 'f-proxy' : r.name.endsWith(BASELINE_SUFFIX) ? `a-proxy${BASELINE_SUFFIX}` : 'a-proxy';
+  return rows.find((x) => x.name === name && x.workerUs !== undefined);
 }
 
 /**

@@ -22,7 +22,14 @@ import { buildVariants, keyFiles, ALGS, AUDIENCE, CACHE_VARIABLE, ISSUER, MEMORY
 import { checkPath, jwkThumbprint, locationPath, rssKiB, runMicros, runtimeVersions, servedRequests, startEdge, startFloor, startService,
   startStaticUpstream, workerPid } from './stack.mjs';
 import { runWrk, statusProblem, wrkVersion } from './wrk.mjs';
-import { attachFloors, document, summarize } from './report.mjs';
+import { attachFloors, document, summarize, BASELINE_SUFFIX } from './report.mjs';
+
+/** The njs bundles of a --baseline directory, as files for the harness (they replace dist/njs's). */
+function baselineBundles(dir) {
+  const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.js')) : [];
+  if (!names.includes('ljwt.js')) throw new Error(`--baseline ${dir}: no ljwt.js there`);
+  return Object.fromEntries(names.map((f) => [f, readFileSync(path.join(dir, f), 'utf8')]));
+}
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cache = path.join(root, 'node_modules/.cache/bench-edge');
@@ -47,6 +54,8 @@ const USAGE = `usage: node bench/edge/run.mjs [options]   (npm run bench -- edge
   --cache-rows           add the "-nocache" rows ($${CACHE_VARIABLE} 0) even if njs/config.ts lacks the variable
   --no-cache-rows        never add them
   --no-build             use dist/ as it is (default: npm run build when dist/ is older than the sources)
+  --baseline DIR         also run every chosen project row (as <row>${BASELINE_SUFFIX}) in a third nginx whose
+                         bundles are DIR/*.js (e.g. another commit's dist/njs): before/after in one run
 `;
 
 function options() {
@@ -58,7 +67,7 @@ function options() {
         rounds: { type: 'string' }, quick: { type: 'boolean' }, threads: { type: 'string' }, connections: { type: 'string' },
         memory: { type: 'boolean' }, 'memory-requests': { type: 'string' }, 'memory-variants': { type: 'string' },
         out: { type: 'string' }, 'cache-rows': { type: 'boolean' }, all: { type: 'boolean' },
-        'no-cache-rows': { type: 'boolean' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean' },
+        'no-cache-rows': { type: 'boolean' }, 'no-build': { type: 'boolean' }, baseline: { type: 'string' }, help: { type: 'boolean' },
       },
       strict: true,
     }).values;
@@ -92,6 +101,7 @@ function options() {
     out: a.out ?? 'edge',
     cacheRows: a['no-cache-rows'] ? false : a['cache-rows'] ? true : null,
     build: !a['no-build'],
+    baseline: a.baseline === undefined ? null : path.resolve(a.baseline),
   };
 }
 
@@ -293,6 +303,13 @@ let variants = buildVariants({ tokens, forgedPrefix, cacheRows });
   const keep = new Set(['a-proxy', 'f-proxy', ...chosen.map((v) => v.name)]);
   for (const v of chosen) if (v.floor) for (const c of ['HIT', '']) { const f = v.floor(c); if (f) keep.add(f); }
   variants = all.filter((v) => keep.has(v.name));
+  if (o.baseline) {
+    const twins = chosen.filter((v) => v.instance !== 'floor' && v.group !== 'a' && !v.service)
+      .map((v) => ({ ...v, name: v.name + BASELINE_SUFFIX, instance: 'baseline', what: `${v.what} (bundles from --baseline)`,
+        target: undefined }));
+    variants = variants.concat(twins, [{ ...all.find((v) => v.name === 'a-proxy'), name: `a-proxy${BASELINE_SUFFIX}`, instance: 'baseline',
+      what: 'plain proxy_pass in the --baseline nginx (its baseline)' }]);
+  }
 }
 const command = process.env.BENCH_COMMAND || ['node', 'bench/edge/run.mjs', ...process.argv.slice(2)].join(' ');
 const run = {
@@ -326,10 +343,12 @@ try {
     let upstream = null;
     let edge = null;
     let floor = null;
+    let baseline = null;
     try {
       upstream = await startStaticUpstream(h, host);
       cleanups.push(upstream.stop);
-      const inProject = active.filter((v) => v.instance !== 'floor');
+      const inProject = active.filter((v) => v.instance !== 'floor' && v.instance !== 'baseline');
+      const inBaseline = active.filter((v) => v.instance === 'baseline');
       const inFloor = active.filter((v) => v.instance === 'floor');
       edge = await startEdge(h, rt, inProject, {
         upstreamPort: upstream.ports.up,
@@ -342,7 +361,16 @@ try {
         floor = await startFloor(h, rt, inFloor, { upstreamPort: upstream.ports.up, keys });
         cleanups.push(floor.stop);
       }
-      const instanceOf = (v) => (v.instance === 'floor' ? floor : edge);
+      if (inBaseline.length > 0) {
+        baseline = await startEdge(h, rt, inBaseline, {
+          upstreamPort: upstream.ports.up,
+          servicePort: null,
+          files: { ...keyFiles(h, keys), ...baselineBundles(o.baseline) },
+          cacheStatus,
+        });
+        cleanups.push(baseline.stop);
+      }
+      const instanceOf = (v) => (v.instance === 'floor' ? floor : v.instance === 'baseline' ? baseline : edge);
       const errors = {};
       const cacheSeen = {};
       for (const v of active) {
@@ -358,6 +386,7 @@ try {
       // measured part: the requests the worker served, not the ones wrk saw complete.
       const workers = new Map([[edge, workerPid(edge)]]);
       if (floor) workers.set(floor, workerPid(floor));
+      if (baseline) workers.set(baseline, workerPid(baseline));
       const cells = [];
       for (let round = 0; round < o.rounds; round++) {
         const order = round % 2 === 0 ? measured : measured.slice().reverse();
@@ -415,7 +444,7 @@ try {
             `${row.lastStartKiB} at ${row.lastStartAt}, ${row.endKiB} after ${row.requests} requests`}`);
         }
       }
-      for (const inst of [edge, floor]) {
+      for (const inst of [edge, floor, baseline]) {
         if (!inst) continue;
         const alerts = inst.errorLog().split('\n').filter((l) => /\[(alert|emerg|crit)\]/.test(l));
         if (alerts.length > 0) say(`${id}: nginx error.log has ${alerts.length} alert/crit lines, e.g. ${alerts[0]}`);
@@ -424,7 +453,7 @@ try {
       entry.error = e.message;
       say(`${id}: ${e.stack}`);
     } finally {
-      for (const inst of [edge, floor, upstream]) {
+      for (const inst of [edge, floor, baseline, upstream]) {
         if (!inst) continue;
         const i = cleanups.indexOf(inst.stop);
         if (i >= 0) cleanups.splice(i, 1);
