@@ -128,6 +128,7 @@ export class SharedSync {
   #loading: Promise<void> = Promise.resolve();
   #refusedGeneration = 0;
   #firstDone: () => void = () => undefined;
+  #firstServed = false;
 
   constructor(engine: SyncEngine, settings: SharedSyncSettings, log: GroupLog, onStatus?: (s: SharedSyncStatus) => void, unref = false) {
     this.#engine = engine;
@@ -163,7 +164,10 @@ export class SharedSync {
   /** Connects, runs the first tick; resolves once a first snapshot is served or the first attempt ended. */
   start(): Promise<void> {
     const first = new Promise<void>((resolve) => {
-      this.#firstDone = resolve;
+      this.#firstDone = () => {
+        this.#firstServed = true;
+        resolve();
+      };
     });
     this.#sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
     void this.#sub.subscribe(PUBLISHED_CHANNEL, REQUEST_CHANNEL, RESULT_CHANNEL).catch(() => undefined);
@@ -186,13 +190,14 @@ export class SharedSync {
       if (wasAlone) this.#log.info('redis answers again; the group sync is shared through it', { role: this.#status.role });
       if (this.#status.role === 'follower') {
         await this.#loadIfNewer();
-        // With nothing published, nobody else is about to publish either: nothing to wait for.
-        if ((await this.#transport.head()) === null && (await this.#lease.holder()) === null) this.#firstDone();
+        // With nothing published and no holder, nobody is about to publish: nothing to wait for.
+        if (!this.#firstServed && (await this.#transport.head()) === null && (await this.#lease.holder()) === null) this.#firstDone();
       }
     } catch (e) {
       if (this.#closed) return;
       this.#goAlone(e);
     }
+    if (this.#closed) return;
     if ((this.#status.role === 'holder' || this.#status.role === 'alone') && this.#syncing === null && Date.now() >= this.#nextSyncAt) {
       void this.#syncOwn().catch(() => undefined);
     }
