@@ -29,6 +29,15 @@ function record(instance: string, fence: number): PublishedRecord {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A fresh lease (none held) taken by "a", with a transport on the same client. */
+async function heldByA(): Promise<{ c: Redis; transport: SnapshotTransport; a: SyncLease }> {
+  const c = client();
+  await c.del(SYNC_KEYS.lease);
+  const a = new SyncLease(c, 1000, 'a');
+  expect(await a.acquire()).toBe(true);
+  return { c, transport: new SnapshotTransport(c), a };
+}
+
 beforeAll(async () => {
   redis = await startRedis();
 });
@@ -99,11 +108,7 @@ describe('group sync lease', () => {
   });
 
   it('unchanged bytes are not sent again; a record-only publish needs the bytes Redis holds', async () => {
-    const c = client();
-    await c.del(SYNC_KEYS.lease);
-    const transport = new SnapshotTransport(c);
-    const a = new SyncLease(c, 1000, 'a');
-    expect(await a.acquire()).toBe(true);
+    const { transport, a } = await heldByA();
     const body = snapshot(['u1', 'u3']);
     const sha = sha256Hex(body);
     const p1 = await transport.publish(a.claim!, body, sha, record('a', a.claim!.fence));
@@ -116,11 +121,7 @@ describe('group sync lease', () => {
   });
 
   it('a loader refuses bytes that fail their SHA-256', async () => {
-    const c = client();
-    await c.del(SYNC_KEYS.lease);
-    const transport = new SnapshotTransport(c);
-    const a = new SyncLease(c, 1000, 'a');
-    expect(await a.acquire()).toBe(true);
+    const { c, transport, a } = await heldByA();
     const body = snapshot(['u1', 'u2', 'u3']);
     await transport.publish(a.claim!, body, sha256Hex(body), record('a', a.claim!.fence));
     // One byte flipped at rest.

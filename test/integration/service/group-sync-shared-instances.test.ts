@@ -2,8 +2,6 @@
 // real slapd: one instance holds the sync lease and syncs, the others load what it
 // publishes. Counted from slapd's own log: the directory sees one group sync per period,
 // not one per instance.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { Redis } from 'ioredis';
@@ -11,19 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type Slapd } from '../../harness/slapd.ts';
 import { startRedis, type RedisHandle } from '../../harness/redis.ts';
 import { http, startDirectory, tempDir, tokenRequest } from '../../harness/service-app.ts';
+import { ensureBuilt, serviceXml, spawnService, type ServiceProcess } from '../../harness/service-process.ts';
 import { SNAPSHOT_KEYS, PUBLISHED_CHANNEL } from '../../../service/src/groups/snapshot-transport.ts';
-
-const MAIN = new URL('../../../dist/service/main.js', import.meta.url).pathname;
-const ROOT = new URL('../../..', import.meta.url).pathname;
 const ENGINEERING = 'cn=engineering,ou=groups,dc=example,dc=com';
 const INTERVAL_S = 5;
 const LEASE_S = 2;
 
-interface Instance {
+interface Instance extends ServiceProcess {
   name: string;
-  base: string;
-  child: ChildProcess;
-  output: string;
 }
 
 let slapd: Slapd;
@@ -31,47 +24,15 @@ let redis: RedisHandle;
 let dir: ReturnType<typeof tempDir>;
 const instances: Instance[] = [];
 
-function xml(name: string, port: number): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<ldapConfig>
-  <ldapServer>
-    <uri>${slapd.url}</uri>
-    <login>cn=ljwt-reader,ou=service-accounts,dc=example,dc=com</login>
-    <password>reader-secret</password>
-    <dnList><dn>${ENGINEERING}</dn></dnList>
-    <userSearchBase>ou=people,dc=example,dc=com</userSearchBase>
-    <userFilter>(uid={username})</userFilter>
-  </ldapServer>
-  <service>
-    <listen>127.0.0.1:${port}</listen>
-    <issuer>http://127.0.0.1:${port}</issuer>
-    <audience>https://app.example.test</audience>
-    <keyDirectory>${dir.dir}/${name}/keys</keyDirectory>
-    <redisUrl>${redis.url}</redisUrl>
-    <adminGroup>${ENGINEERING}</adminGroup>
-    <logLevel>debug</logLevel>
-  </service>
-  <groupSync><intervalSeconds>${INTERVAL_S}</intervalSeconds><leaseSeconds>${LEASE_S}</leaseSeconds></groupSync>
-  <clients>
-    <client>
-      <id>cli</id>
-      <redirectUri>https://app.example.test/callback</redirectUri>
-      <grantType>password</grantType>
-      <scope>openid</scope>
-    </client>
-  </clients>
-</ldapConfig>
-`;
-}
-
 async function startInstance(name: string): Promise<Instance> {
   const port = await freePort();
-  const configFile = join(dir.dir, `${name}.xml`);
-  writeFileSync(configFile, xml(name, port));
-  const child = spawn('node', [MAIN, '--config', configFile], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const inst: Instance = { name, base: `http://127.0.0.1:${port}`, child, output: '' };
-  child.stdout!.on('data', (d) => { inst.output += d.toString(); });
-  child.stderr!.on('data', (d) => { inst.output += d.toString(); });
+  const xml = serviceXml({
+    ldapUrl: slapd.url, port, keyDirectory: `${dir.dir}/${name}/keys`, groupDn: ENGINEERING,
+    service: `\n    <redisUrl>${redis.url}</redisUrl>\n    <adminGroup>${ENGINEERING}</adminGroup>\n    <logLevel>debug</logLevel>`,
+    groupSync: `<intervalSeconds>${INTERVAL_S}</intervalSeconds><leaseSeconds>${LEASE_S}</leaseSeconds>`,
+    grantTypes: ['password'],
+  });
+  const inst = { name, ...spawnService(join(dir.dir, `${name}.xml`), xml, port) };
   instances.push(inst);
   return inst;
 }
@@ -85,7 +46,7 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | null 
       const v = await probe();
       if (v) return v;
     } catch { /* not yet */ }
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms; output:\n${instances.map((i) => `--- ${i.name}\n${i.output.slice(-1500)}`).join('\n')}`);
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms; output:\n${instances.map((i) => `--- ${i.name}\n${i.output().slice(-1500)}`).join('\n')}`);
     await sleep(50);
   }
 }
@@ -134,11 +95,11 @@ async function setMember(op: 'add' | 'delete', dn: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) execFileSync('node', ['scripts/build.mjs'], { cwd: ROOT });
+  ensureBuilt();
   [slapd, redis] = await Promise.all([startDirectory(), startRedis()]);
   dir = tempDir('ljwt-shared-sync-');
   await Promise.all(['a', 'b', 'c'].map(startInstance));
-  await Promise.all(instances.map((i) => until(`${i.name} ready`, 20_000, async () => (await http(`${i.base}/readyz`)).status === 200)));
+  await Promise.all(instances.map((i) => until(`${i.name} ready`, 40_000, async () => (await http(`${i.base}/readyz`)).status === 200)));
 });
 
 afterAll(async () => {
@@ -191,7 +152,7 @@ describe('three instances, one group sync', () => {
     expect(body.syncedBy.role).toBe('holder');
     expect(body.syncedBy.instance).not.toBe('');
     expect(body.answeredBy).not.toBe(body.syncedBy.instance);
-    expect(holder!.output).toContain(body.syncedBy.instance);
+    expect(holder!.output()).toContain(body.syncedBy.instance);
     expect(body.servers[0].servedBy).toBe(slapd.url);
     expect((await syncsSeenBySlapd()) - before).toBe(1);
     // Answered after this instance loaded the result: the change is visible here at once.
@@ -214,7 +175,7 @@ describe('three instances, one group sync', () => {
       r.disconnect();
     }
     await until('refusal counted', 3000, async () => metric(await metrics(follower), 'ljwt_group_sync_load_errors_total') === 1);
-    expect(follower.output).toContain('published group snapshot refused; keeping the current one');
+    expect(follower.output()).toContain('published group snapshot refused; keeping the current one');
     expect(await groupsAt(follower, 'bob')).toEqual([ENGINEERING]);
     // The holder's next sync sends the bytes again; the follower loads them.
     const refusedAt = metric(await metrics(follower), 'ljwt_group_sync_shared_generation');
@@ -252,7 +213,7 @@ describe('three instances, one group sync', () => {
       return flags.every((f) => f === 1);
     });
     for (const i of survivors) {
-      expect(i.output).toContain('redis unreachable; this instance syncs the groups on its own until it answers');
+      expect(i.output()).toContain('redis unreachable; this instance syncs the groups on its own until it answers');
       expect(metric(await metrics(i), 'ljwt_group_sync_lease_holder')).toBe(0);
     }
     // Each reads the directory now: a change reaches each of them by its own sync. (No
