@@ -67,7 +67,13 @@ export interface SharedSyncStatus {
 }
 
 /** A sync's result, with the instance that ran it. */
-export type SharedSyncResult = SyncResult & { syncedBy: { instance: string; role: 'holder' | 'alone' }; answeredBy?: string };
+export type SharedSyncResult = SyncResult & {
+  syncedBy: { instance: string; role: 'holder' | 'alone' };
+  /** The generation published through Redis after this sync (the same on every instance once loaded); 0 when alone. */
+  sharedGeneration: number;
+  /** The instance that was asked, when the holder ran the sync for it. */
+  answeredBy?: string;
+};
 
 export interface SyncLoop {
   restored: boolean;
@@ -252,7 +258,7 @@ export class SharedSync {
       this.#nextSyncAt = anyOk || this.#engine.status.updatedAt !== null ? result.startedAt + this.#settings.intervalMs : Date.now() + retry;
       if (role === 'holder') await this.#publish().catch((e: unknown) => this.#goAlone(e));
       this.#firstDone();
-      return { ...result, syncedBy: { instance: this.#status.instance, role } };
+      return { ...result, syncedBy: { instance: this.#status.instance, role }, sharedGeneration: role === 'holder' ? this.#status.generation : 0 };
     })();
     this.#syncing = run;
     void run.finally(() => {

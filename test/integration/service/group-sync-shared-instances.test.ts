@@ -154,6 +154,7 @@ describe('three instances, one group sync', () => {
     expect(body.answeredBy).not.toBe(body.syncedBy.instance);
     expect(holder!.output()).toContain(body.syncedBy.instance);
     expect(body.servers[0].servedBy).toBe(slapd.url);
+    expect(metric(await metrics(other), 'ljwt_group_sync_shared_generation')).toBeGreaterThanOrEqual(body.sharedGeneration);
     expect((await syncsSeenBySlapd()) - before).toBe(1);
     // Answered after this instance loaded the result: the change is visible here at once.
     expect(await groupsAt(other, 'dave')).toEqual([]);
