@@ -38,24 +38,24 @@ describe('clientIp', () => {
 });
 
 describe('LoginThrottle', () => {
-  it('reserves before the bind and refuses beyond the limit', async () => {
-    const t = new LoginThrottle(new MemoryStore(), { maxFailuresPerUsername: 2, maxFailuresPerIp: 10, windowSeconds: 60 });
-    for (let i = 0; i < 2; i++) {
+  /** n allowed attempts of bob from 1.1.1.1, each released with `outcome`. */
+  async function attemptsEnding(t: LoginThrottle, n: number, outcome: 'failure' | 'neutral'): Promise<void> {
+    for (let i = 0; i < n; i++) {
       const d = await t.attempt('bob', '1.1.1.1');
       expect(d.allowed).toBe(true);
-      if (d.allowed) await d.release('failure');
+      if (d.allowed) await d.release(outcome);
     }
+  }
+  it('reserves before the bind and refuses beyond the limit', async () => {
+    const t = new LoginThrottle(new MemoryStore(), { maxFailuresPerUsername: 2, maxFailuresPerIp: 10, windowSeconds: 60 });
+    await attemptsEnding(t, 2, 'failure');
     const blocked = await t.attempt('BOB', '2.2.2.2');
     expect(blocked).toMatchObject({ allowed: false, limit: 'username' });
     if (!blocked.allowed) expect(blocked.retryAfterSeconds).toBeGreaterThan(0);
   });
   it('a directory outage does not count as a failure', async () => {
     const t = new LoginThrottle(new MemoryStore(), { maxFailuresPerUsername: 1, maxFailuresPerIp: 1, windowSeconds: 60 });
-    for (let i = 0; i < 3; i++) {
-      const d = await t.attempt('bob', '1.1.1.1');
-      expect(d.allowed).toBe(true);
-      if (d.allowed) await d.release('neutral');
-    }
+    await attemptsEnding(t, 3, 'neutral');
   });
   it('an IP refusal does not consume the username budget', async () => {
     const store = new MemoryStore();
