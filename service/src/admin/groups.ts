@@ -61,6 +61,6 @@ export async function adminGroupsEndpoint(ctx: ServiceContext, adminGroupDn: str
   body.objectId = objectId;
   body.groups = ctx.groups.groupsOf(objectId);
   body.snapshot = snapshot;
-  ctx.logger.log('info', 'admin_groups_read', { sub: op.sub, ...('user' in t ? { user: t.user } : {}), object_id: objectId });
+  ctx.logger.info('admin_groups_read', { sub: op.sub, ...('user' in t ? { user: t.user } : {}), object_id: objectId });
   sendNoStoreJson(res, 200, body);
 }

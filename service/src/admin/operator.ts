@@ -45,13 +45,13 @@ export async function requireOperator(ctx: ServiceContext, adminGroupDn: string,
   const sub = typeof r.token.claims.sub === 'string' ? r.token.claims.sub : '';
   const unavailable = groupsUnavailable(ctx.groups.status());
   if (unavailable !== null) {
-    ctx.logger.log('warn', 'admin_unavailable', { sub, reason: unavailable });
+    ctx.logger.warn('admin_unavailable', { sub, reason: unavailable });
     const e = groupsUnavailableError(unavailable);
     sendNoStoreJson(res, e.status, e.body(), e.headers);
     return null;
   }
   if (!isOperator(ctx, adminGroupDn, tokenOids(r.token))) {
-    ctx.logger.log('warn', 'admin_denied', { sub, path: new URL(req.url ?? '/', 'http://service.invalid').pathname });
+    ctx.logger.warn('admin_denied', { sub, path: new URL(req.url ?? '/', 'http://service.invalid').pathname });
     // RFC 6750 §3.1 insufficient_scope: "requires higher privileges than provided by the access token".
     sendNoStoreJson(res, 403, { error: 'insufficient_scope', error_description: 'not a member of the admin group' },
       { 'WWW-Authenticate': bearerChallenge(ctx.tuning.realm, 'ERR_ACCESS_DENIED', 403) });

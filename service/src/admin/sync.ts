@@ -23,12 +23,12 @@ export async function adminSyncEndpoint(ctx: ServiceContext, adminGroupDn: strin
   if (op === null) return;
   // The body means nothing here; drain it so a keep-alive connection stays usable.
   req.resume();
-  ctx.logger.log('info', 'admin_sync_requested', { sub: op.sub });
+  ctx.logger.info('admin_sync_requested', { sub: op.sub });
   let result: unknown;
   try {
     result = await ctx.groups.syncNow();
   } catch (e) {
-    ctx.logger.log('error', 'admin_sync_failed', { sub: op.sub, error: e instanceof Error ? e.message : 'unknown' });
+    ctx.logger.error('admin_sync_failed', { sub: op.sub, error: e instanceof Error ? e.message : 'unknown' });
     sendNoStoreJson(res, 503, { error: 'temporarily_unavailable', error_description: 'group sync is not running' });
     return;
   }

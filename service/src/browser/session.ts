@@ -146,7 +146,7 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
   const pending = p !== null && state !== undefined ? readPendingLogin(req, s, state) : null;
   if (p === null || pending === null) {
     // Unknown, expired or replayed state, or a code injected into another browser (login CSRF, RFC 6749 §10.12).
-    ctx.logger.log('warn', 'browser_callback_rejected', { reason: 'unknown_state' });
+    ctx.logger.warn('browser_callback_rejected', { reason: 'unknown_state' });
     failurePage(res, s, 400, 'Sign-in failed', 'The sign-in request expired or did not start in this browser.', '/');
     return;
   }
@@ -176,7 +176,7 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
       unavailablePage(res, s, e, rd);
       return;
     }
-    ctx.logger.log('warn', 'browser_code_exchange_failed', { error_code: e.error });
+    ctx.logger.warn('browser_code_exchange_failed', { error_code: e.error });
     failurePage(res, s, 400, 'Sign-in failed', 'The sign-in code was invalid or already used.', rd, { 'Set-Cookie': [spent] });
     return;
   }
@@ -194,7 +194,7 @@ async function sendSession(ctx: ServiceContext, s: BrowserSettings, req: Incomin
     cookies = sessionCookies(ctx, req, s, tokens).concat(extraCookies);
   } catch (e) {
     if (!(e instanceof TokenTooLargeError)) throw e;
-    ctx.logger.log('error', 'browser_token_too_large', { bytes: e.bytes, limit: MAX_CHUNKS * CHUNK_SIZE });
+    ctx.logger.error('browser_token_too_large', { bytes: e.bytes, limit: MAX_CHUNKS * CHUNK_SIZE });
     // The browser never receives these tokens: end their session instead of leaving it live in the store.
     const sid = sidOf(tokens.access_token);
     if (sid !== null) await ctx.revocations.revokeFamily(sid);
@@ -241,7 +241,7 @@ export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, re
       unavailablePage(res, s, e, rd);
       return;
     }
-    ctx.logger.log('info', 'browser_refresh_failed', { error_code: e.error });
+    ctx.logger.info('browser_refresh_failed', { error_code: e.error });
     // The refresh cookie is dead (expired, revoked or reused outside the grace): drop it and log in.
     redirect(res, loginUrl(s, rd), { 'Set-Cookie': clearSessionCookies(s, isSecure(ctx, req)) } as unknown as Record<string, string>);
     return;
@@ -256,7 +256,7 @@ export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, re
   if (sid !== null && rotation) {
     const n = await ctx.store.incr(`bffloop:${createHash('sha256').update(sid).digest('base64url')}`, LOOP_WINDOW_SECONDS);
     if (n.count > LOOP_LIMIT) {
-      ctx.logger.log('error', 'browser_refresh_loop', { count: n.count });
+      ctx.logger.error('browser_refresh_loop', { count: n.count });
       await sendSession(ctx, s, req, res, tokens, rd,
         { status: 500, title: 'Sign-in loop', message: 'This site keeps refusing the sign-in. Please contact the administrator.' });
       return;

@@ -45,7 +45,7 @@ export async function authValidateEndpoint(ctx: ServiceContext, req: IncomingMes
     policy = policyFromHeaders(ctx, req);
   } catch (e) {
     ctx.metrics.validations.inc({ result: 'config_error' });
-    ctx.logger.log('error', 'auth_validate_bad_policy', { error: e instanceof Error ? e.message : 'invalid policy' });
+    ctx.logger.error('auth_validate_bad_policy', { error: e instanceof Error ? e.message : 'invalid policy' });
     res.writeHead(500, { 'Content-Length': 0, 'Cache-Control': 'no-store' });
     res.end();
     return;

@@ -118,12 +118,12 @@ function renderForm(ctx: ServiceContext, req: IncomingMessage, res: ServerRespon
 
 function handleParseError(ctx: ServiceContext, res: ServerResponse, e: unknown): void {
   if (e instanceof PageError) {
-    ctx.logger.log('info', 'authorize_rejected', { reason: e.message });
+    ctx.logger.info('authorize_rejected', { reason: e.message });
     sendHtml(res, 400, messagePage('Sign-in request rejected', e.message));
     return;
   }
   if (e instanceof RedirectError) {
-    ctx.logger.log('info', 'authorize_rejected', { reason: e.error });
+    ctx.logger.info('authorize_rejected', { reason: e.error });
     redirectWith(ctx, res, e.target.redirectUri, { error: e.error, error_description: e.message, state: e.target.state });
     return;
   }
@@ -168,7 +168,7 @@ export async function authorizePost(ctx: ServiceContext, req: IncomingMessage, r
   const bindings = cookieValues(req, CSRF_COOKIE);
   const csrf = bindings.length === 1 ? ctx.csrf.check(bindings[0], form.get('csrf_token'), ctx.now()) : null;
   const csrfRejected = () => {
-    ctx.logger.log('warn', 'authorize_csrf_rejected', { client_id: ar.client.clientId });
+    ctx.logger.warn('authorize_csrf_rejected', { client_id: ar.client.clientId });
     renderForm(ctx, req, res, form, ar.client.clientId, 403, { error: 'The sign-in form expired or was not submitted from this site. Please try again.', username });
   };
   if (csrf === null) { csrfRejected(); return; }
@@ -214,6 +214,6 @@ export async function authorizePost(ctx: ServiceContext, req: IncomingMessage, r
     authTime: ctx.now(),
     ...(ar.nonce !== undefined ? { nonce: ar.nonce } : {}),
   }, ar.redirectUri, ar.codeChallenge);
-  ctx.logger.log('info', 'authorization_code_issued', { client_id: ar.client.clientId, username: u.username });
+  ctx.logger.info('authorization_code_issued', { client_id: ar.client.clientId, username: u.username });
   redirectWith(ctx, res, ar.redirectUri, { code, state: ar.state });
 }

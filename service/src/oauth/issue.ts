@@ -54,6 +54,6 @@ export async function mintTokens(ctx: ServiceContext, client: OAuthClientConfig,
       ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
     });
   }
-  ctx.logger.log('info', 'tokens_issued', { grant_type: grantType, client_id: client.clientId, username: grant.subject.username, jti: at.jti });
+  ctx.logger.info('tokens_issued', { grant_type: grantType, client_id: client.clientId, username: grant.subject.username, jti: at.jti });
   return body;
 }

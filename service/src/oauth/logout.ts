@@ -35,12 +35,12 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     try {
       hint = await verifyIdTokenHint(ctx.keys, ctx.config.issuer, hintToken);
     } catch (e) {
-      ctx.logger.log('warn', 'logout_hint_refused', { code: (e as { code?: string }).code ?? 'ERR_JWT_MALFORMED' });
+      ctx.logger.warn('logout_hint_refused', { code: (e as { code?: string }).code ?? 'ERR_JWT_MALFORMED' });
       sendHtml(res, 400, messagePage('Sign-out failed', 'The sign-out request names a session this service did not issue.'));
       return;
     }
     if (clientId !== undefined && !hint.audiences.includes(clientId)) {
-      ctx.logger.log('warn', 'logout_hint_refused', { code: 'client_id_mismatch', client_id: clientId });
+      ctx.logger.warn('logout_hint_refused', { code: 'client_id_mismatch', client_id: clientId });
       sendHtml(res, 400, messagePage('Sign-out failed', 'The sign-out request names another application than its ID token.'));
       return;
     }
@@ -72,7 +72,7 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     }
   }
   for (const f of families) await ctx.revocations.revokeFamily(f);
-  if (families.size > 0) ctx.logger.log('info', 'logout', { families: families.size });
+  if (families.size > 0) ctx.logger.info('logout', { families: families.size });
 
   const secure = ctx.config.issuer.startsWith('https://');
   const clear = browser !== null ? clearSessionCookies(browser, secure, req) : [ctx.tuning.accessTokenCookie, ctx.tuning.refreshTokenCookie]
@@ -90,7 +90,7 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     redirect(res, u.toString(), headers as Record<string, string>);
     return;
   }
-  if (target !== undefined) ctx.logger.log('warn', 'logout_redirect_refused', { client_id: namedClient ?? null });
+  if (target !== undefined) ctx.logger.warn('logout_redirect_refused', { client_id: namedClient ?? null });
   if (ctx.config.logoutRedirectUrl !== undefined) {
     redirect(res, ctx.config.logoutRedirectUrl, headers as Record<string, string>);
     return;

@@ -29,9 +29,9 @@ export async function revokeEndpoint(ctx: ServiceContext, req: IncomingMessage, 
       if (grant === null) return false;
       if (grant.clientId === client.clientId) {
         await ctx.revocations.revokeFamily(grant.familyId);
-        ctx.logger.log('info', 'refresh_family_revoked', { client_id: client.clientId, reason: 'revocation_request' });
+        ctx.logger.info('refresh_family_revoked', { client_id: client.clientId, reason: 'revocation_request' });
       } else {
-        ctx.logger.log('warn', 'revocation_foreign_token', { client_id: client.clientId });
+        ctx.logger.warn('revocation_foreign_token', { client_id: client.clientId });
       }
       return true;
     };
@@ -44,12 +44,12 @@ export async function revokeEndpoint(ctx: ServiceContext, req: IncomingMessage, 
         return false; // invalid or expired: nothing to revoke
       }
       if (claims.client_id !== client.clientId) {
-        ctx.logger.log('warn', 'revocation_foreign_token', { client_id: client.clientId });
+        ctx.logger.warn('revocation_foreign_token', { client_id: client.clientId });
         return true;
       }
       const exp = typeof claims.exp === 'number' ? claims.exp : 0;
       await ctx.revocations.revokeJti(String(claims.jti), exp - ctx.now() + ctx.tuning.leewaySeconds);
-      ctx.logger.log('info', 'access_token_revoked', { client_id: client.clientId, jti: String(claims.jti) });
+      ctx.logger.info('access_token_revoked', { client_id: client.clientId, jti: String(claims.jti) });
       return true;
     };
     // §2.1: the hint only decides the lookup order.

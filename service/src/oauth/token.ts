@@ -52,7 +52,7 @@ export async function authorizationCode(ctx: ServiceContext, client: OAuthClient
   const r = await ctx.codes.redeem(code);
   if (r.replayed) {
     ctx.metrics.codeReuse.inc();
-    ctx.logger.log('warn', 'authorization_code_replayed', { client_id: client.clientId });
+    ctx.logger.warn('authorization_code_replayed', { client_id: client.clientId });
     throw new OAuthError('invalid_grant', 'the authorization code was already used; tokens issued from it are revoked');
   }
   // The code is consumed whatever happens next: a failed check must not leave it redeemable for another try.
@@ -78,7 +78,7 @@ export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfi
   const asked = requested !== undefined && requested.trim() !== '' ? [...new Set(requested.split(' ').filter((s) => s !== ''))] : undefined;
   const rotated = await ctx.refreshTokens.rotate(token, client.clientId, (outcome) => {
     ctx.metrics.refreshReuse.inc({ outcome });
-    ctx.logger.log('warn', 'refresh_token_reused', { client_id: client.clientId, outcome });
+    ctx.logger.warn('refresh_token_reused', { client_id: client.clientId, outcome });
   }, (original) => {
     // RFC 6749 §6: a refresh may narrow, never widen, the original scope. Checked before the
     // rotation: a refused request must not spend the token (its reuse would revoke the family).
@@ -149,7 +149,7 @@ export async function tokenEndpoint(ctx: ServiceContext, req: IncomingMessage, r
     sendNoStoreJson(res, 200, body);
   } catch (e) {
     if (!(e instanceof OAuthError)) throw e;
-    ctx.logger.log('info', 'token_error', { error_code: e.error });
+    ctx.logger.info('token_error', { error_code: e.error });
     sendNoStoreJson(res, e.status, e.body(), e.headers);
   }
 }

@@ -6,10 +6,9 @@ import type { App } from '../../../service/src/app.ts';
 import { createApp } from '../../../service/src/app.ts';
 import type { ServiceConfig } from '../../../service/src/config/types.ts';
 import { startGroupDirectory, type GroupDirectory } from '../../../service/src/groups/directory.ts';
-import { silentLog } from '../../../service/src/groups/log.ts';
 import { normalizeDn } from '../../../njs/authz/dn.ts';
 import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../../service/src/ops/logger.ts';
+import { jsonLogger, silentLogger } from '../../../service/src/ops/logger.ts';
 import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
@@ -54,7 +53,7 @@ async function start(over: Partial<ServiceConfig>, tuning?: { accessTokenCookie:
     ldapServers: [{ ...ldapServer(slapd), groupDns: [ENG, DEV] }],
     ...over,
   });
-  const g = await startGroupDirectory(config, silentLog, { mode: 'in-thread' });
+  const g = await startGroupDirectory(config, silentLogger, { mode: 'in-thread' });
   const logs: string[] = [];
   const app = await createApp(config, {
     store: new MemoryStore(),

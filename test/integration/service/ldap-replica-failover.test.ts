@@ -7,9 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../../service/src/app.ts';
 import type { LdapServerConfig, ServiceConfig } from '../../../service/src/config/types.ts';
 import { startGroupDirectory, type GroupDirectory, type GroupDirectoryExtras } from '../../../service/src/groups/directory.ts';
-import { silentLog } from '../../../service/src/groups/log.ts';
 import { createLdapAuthenticator, type PooledAuthenticator } from '../../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../../service/src/ops/logger.ts';
+import { jsonLogger, silentLogger } from '../../../service/src/ops/logger.ts';
 import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import { startReplicas } from '../../harness/ldap-replicas.ts';
 import type { Slapd } from '../../harness/slapd.ts';
@@ -54,7 +53,7 @@ function directory(): LdapServerConfig {
 
 async function start(): Promise<Running> {
   const config = makeConfig(r1, `${dir.dir}/keys`, { ldapServers: [directory()], adminGroupDn: ADMINS });
-  const groups = await startGroupDirectory(config, silentLog, { mode: 'in-thread' });
+  const groups = await startGroupDirectory(config, silentLogger, { mode: 'in-thread' });
   const auth = createLdapAuthenticator(config.ldapServers, config.usernamePattern);
   const app = await createApp(config, { store: new MemoryStore(), authenticator: auth, groups, logger: jsonLogger(() => undefined, 'error') });
   const { port } = await app.listen();

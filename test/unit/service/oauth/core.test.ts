@@ -172,12 +172,12 @@ describe('logger', () => {
   it('redacts secret-looking fields and writes one JSON line per event', () => {
     const lines: string[] = [];
     const log = jsonLogger((l) => lines.push(l));
-    log.log('info', 'x', { username: 'u', password: 'pw', refresh_token: 'rt', code: 'c', client_secret: 's', grant_type: 'password' });
+    log.info('x', { username: 'u', password: 'pw', refresh_token: 'rt', code: 'c', client_secret: 's', grant_type: 'password' });
     expect(lines).toHaveLength(1);
     const o = JSON.parse(lines[0]!);
     expect(o).toMatchObject({ level: 'info', event: 'x', username: 'u', password: '[redacted]', refresh_token: '[redacted]', code: '[redacted]', client_secret: '[redacted]', grant_type: 'password' });
     expect(redact({ authorization: 'Bearer x' }).authorization).toBe('[redacted]');
-    log.log('debug', 'hidden');
+    log.debug('hidden');
     expect(lines).toHaveLength(1);
   });
 });
