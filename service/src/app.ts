@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServiceConfig } from './config/types.ts';
-import { HttpError } from './http/request.ts';
+import { sendError, ServiceError } from './http/errors.ts';
 import { baseHeaders, sendJson, sendNoStoreJson, sendText } from './http/respond.ts';
 import { Router } from './http/router.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
@@ -192,12 +192,12 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     try {
       await m.handler(req, res, url);
     } catch (e) {
-      if (e instanceof HttpError) {
-        if (!res.headersSent) sendNoStoreJson(res, e.status, { error: e.code, error_description: e.message });
+      if (e instanceof ServiceError) {
+        if (!res.headersSent) sendError(res, e, 'json');
         return;
       }
       logger.error('request_failed', { path: url.pathname, error: e instanceof Error ? `${e.name}: ${e.message}` : 'unknown' });
-      if (!res.headersSent) sendNoStoreJson(res, 500, { error: 'server_error', error_description: 'internal error' });
+      if (!res.headersSent) sendError(res, new ServiceError('server_error', 'internal error', { status: 500 }), 'json');
       else res.destroy();
     }
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError, ServiceError } from '../http/errors.ts';
 import { sendNoStoreJson } from '../http/respond.ts';
 import type { ServiceContext } from '../oauth/context.ts';
 import { requireOperator } from './operator.ts';
@@ -29,7 +30,7 @@ export async function adminSyncEndpoint(ctx: ServiceContext, adminGroupDn: strin
     result = await ctx.groups.syncNow();
   } catch (e) {
     ctx.logger.error('admin_sync_failed', { sub: op.sub, error: e instanceof Error ? e.message : 'unknown' });
-    sendNoStoreJson(res, 503, { error: 'temporarily_unavailable', error_description: 'group sync is not running' });
+    sendError(res, new ServiceError('temporarily_unavailable', 'group sync is not running', { status: 503 }), 'json');
     return;
   }
   sendNoStoreJson(res, syncSucceeded(result) ? 200 : 502, result);

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, readForm } from '../http/request.ts';
+import { readForm } from '../http/request.ts';
 import { sendNoStoreJson } from '../http/respond.ts';
 import { authenticateClient } from './client-auth.ts';
 import type { ServiceContext } from './context.ts';
-import { OAuthError } from './errors.ts';
+import { sendError, ServiceError, serviceError } from '../http/errors.ts';
 
 /**
  * RFC 7009. A refresh token revokes its whole family (and with it the access
@@ -13,16 +13,10 @@ import { OAuthError } from './errors.ts';
  */
 export async function revokeEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    let form: Map<string, string>;
-    try {
-      form = await readForm(req, ctx.tuning.maxBodyBytes);
-    } catch (e) {
-      if (e instanceof HttpError) throw new OAuthError('invalid_request', e.message, e.status === 413 ? 413 : 400);
-      throw e;
-    }
+    const form = await readForm(req, ctx.tuning.maxBodyBytes);
     const { client } = authenticateClient(req, form, ctx.config.clients);
     const token = form.get('token');
-    if (token === undefined || token === '') throw new OAuthError('invalid_request', 'missing parameter token');
+    if (token === undefined || token === '') throw new ServiceError('invalid_request', 'missing parameter token');
     const hint = form.get('token_type_hint');
     const tryRefresh = async () => {
       const grant = await ctx.refreshTokens.find(token);
@@ -57,7 +51,6 @@ export async function revokeEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     else if (!(await tryRefresh())) await tryAccess();
     sendNoStoreJson(res, 200, {});
   } catch (e) {
-    if (!(e instanceof OAuthError)) throw e;
-    sendNoStoreJson(res, e.status, e.body(), e.headers);
+    sendError(res, serviceError(e), 'oauth');
   }
 }

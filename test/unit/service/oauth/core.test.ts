@@ -8,7 +8,7 @@ import { MemoryStore } from '../../../../service/src/store/memory-store.ts';
 import { Csrf } from '../../../../service/src/oauth/csrf.ts';
 import { s256, verifyPkce, isValidChallenge } from '../../../../service/src/oauth/pkce.ts';
 import { authenticateClient } from '../../../../service/src/oauth/client-auth.ts';
-import { OAuthError } from '../../../../service/src/oauth/errors.ts';
+import type { ServiceError } from '../../../../service/src/http/errors.ts';
 import { RefreshTokens } from '../../../../service/src/oauth/refresh-tokens.ts';
 import { Revocations } from '../../../../service/src/oauth/revocation.ts';
 import { parseForm } from '../../../../service/src/http/request.ts';
@@ -108,7 +108,7 @@ describe('authenticateClient', () => {
   ];
   const req = (authorization?: string) => ({ headers: authorization ? { authorization } : {} }) as IncomingMessage;
   const basic = (id: string, s: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(s)}`).toString('base64')}`;
-  const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as OAuthError).error; } };
+  const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as ServiceError).code; } };
 
   it('basic with form-urlencoded id and secret (RFC 6749 §2.3.1)', () => {
     expect(authenticateClient(req(basic('c:1', 's p+c')), new Map(), clients).method).toBe('client_secret_basic');
@@ -147,17 +147,17 @@ describe('RefreshTokens', () => {
     expect(dump).not.toContain(t0);
     expect(dump).not.toContain(r1.refreshToken);
     clock.t += 6;
-    await expect(rt.rotate(t0, 'c', (o) => reuse.push(o))).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(rt.rotate(t0, 'c', (o) => reuse.push(o))).rejects.toMatchObject({ code: 'invalid_grant' });
     expect(reuse).toEqual(['grace', 'family_revoked']);
     expect(await rev.isFamilyRevoked('fam1')).toBe(true);
-    await expect(rt.rotate(r1.refreshToken, 'c', () => {})).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(rt.rotate(r1.refreshToken, 'c', () => {})).rejects.toMatchObject({ code: 'invalid_grant' });
   });
   it('grace 0 revokes on any reuse; wrong client is refused', async () => {
     const { rt } = setup(0);
     const t0 = await rt.issue({ ...grant, familyId: 'fam2' });
-    await expect(rt.rotate(t0, 'other', () => {})).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(rt.rotate(t0, 'other', () => {})).rejects.toMatchObject({ code: 'invalid_grant' });
     await rt.rotate(t0, 'c', () => {});
-    await expect(rt.rotate(t0, 'c', () => {})).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(rt.rotate(t0, 'c', () => {})).rejects.toMatchObject({ code: 'invalid_grant' });
   });
 });
 
