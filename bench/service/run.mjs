@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Login throughput of the auth service (issue #6, item 3). Not a test: a benchmark script.
+// Login throughput of the auth service. Not a test: a benchmark script.
 // Starts a real slapd (test/harness/slapd.ts, bulk-loaded with `--users` people with {SSHA}
 // passwords), the real built service (dist/service/main.js, XML config, memory store, group
 // sync worker, logs to a file), then drives logins with wrk on 127.0.0.1, a different user

@@ -1,4 +1,4 @@
-// Nested group membership test for the login group (seed 003 allowed_to_login).
+// Nested group membership test for the login group (<loginGroup>).
 import type { Client } from 'ldapts';
 import { normalizeDn, parseDn } from '../../../njs/authz/dn.ts';
 import { dcSuffix, formatDn } from './dn.ts';

@@ -34,7 +34,7 @@ function policyFromHeaders(ctx: ServiceContext, req: IncomingMessage): LocationP
 }
 
 /**
- * auth_request endpoint for nginx without njs (the seed's /auth/validate):
+ * auth_request endpoint for nginx without njs:
  * 204 + identity headers, 401 with the RFC 6750 challenge, 403 when the
  * location policy refuses, 500 (nginx fails the request) when the policy
  * headers are invalid — never an allow on doubt.

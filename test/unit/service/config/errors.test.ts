@@ -38,7 +38,7 @@ describe('structural errors name the element', () => {
     expect(e.message).toMatch(/^ldapConfig\/ldapServer\[1\]: missing required element <uri> before <login> \(order: uri, login, password, dnList/);
   });
 
-  it('wrong order (extension element before the seed elements end)', () => {
+  it('wrong order (extension element before the original elements end)', () => {
     const e = fromXml(doc([SERVER.replace('<dnList>', '<startTls>true</startTls><dnList>')]));
     expect(e.message).toMatch(/^ldapConfig\/ldapServer\[1\]: missing required element <dnList> before <startTls>/);
   });
