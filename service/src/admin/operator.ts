@@ -2,8 +2,8 @@
 // (validated exactly as /userinfo does, revocation list included) whose user is a
 // (nested) member of service/adminGroup according to the group snapshot.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerChallenge } from '../../../njs/http/challenge.ts';
-import type { ValidatedToken } from '../../../njs/jwt/validate.ts';
+import { bearerChallenge } from '#njs/http/challenge.ts';
+import type { ValidatedToken } from '#njs/jwt/validate.ts';
 import { dnKey } from '../groups/dn.ts';
 import { sendError, ServiceError } from '../http/errors.ts';
 import { authenticateBearer, bearerRefusal } from '../oauth/bearer.ts';

@@ -2,7 +2,7 @@
 // environment (which wins). Every problem is a ConfigError naming the element
 // path or the variable. Defaults are listed in DEFAULTS and in schema.ts docs.
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { normalizeDn } from '../../../njs/authz/dn.ts';
+import { normalizeDn } from '#njs/authz/dn.ts';
 import { dcSuffix } from '../ldap/dn.ts';
 import { ConfigError } from './errors.ts';
 import {
@@ -23,7 +23,7 @@ import {
 } from './schema.ts';
 import type { IdTokenAlgorithm, LdapServerConfig, OAuthClientConfig, ServiceConfig, SigningAlgorithm } from './types.ts';
 import { convertLeaf, type LdapUri } from './values.ts';
-import { secretFromFile } from '../../../njs/revocation/secret.ts';
+import { secretFromFile } from '#njs/revocation/secret.ts';
 import { childNamed, childrenNamed, parseConfigXml, type XNode } from './xml.ts';
 
 export { ConfigError } from './errors.ts';

@@ -8,8 +8,8 @@
 // backoff until the entry's `until` has passed (after that nginx would refuse
 // the token as expired anyway). Every failed attempt is a log line and a metric.
 import { readFileSync } from 'node:fs';
-import { MAX_ENTRIES, isRevocationId, revocationKey, type RevocationKind } from '../../../njs/revocation/entries.ts';
-import { secretFromFile } from '../../../njs/revocation/secret.ts';
+import { MAX_ENTRIES, isRevocationId, revocationKey, type RevocationKind } from '#njs/revocation/entries.ts';
+import { secretFromFile } from '#njs/revocation/secret.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { GaugeSource, Metrics } from '../ops/metrics.ts';
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseEdgeConfig } from '../../../njs/config.ts';
-import { evaluatePolicy, type LocationPolicy } from '../../../njs/authz/policy.ts';
-import { bearerChallenge } from '../../../njs/http/challenge.ts';
-import { identityFromClaims } from '../../../njs/identity/headers.ts';
+import { parseEdgeConfig } from '#njs/config.ts';
+import { evaluatePolicy, type LocationPolicy } from '#njs/authz/policy.ts';
+import { bearerChallenge } from '#njs/http/challenge.ts';
+import { identityFromClaims } from '#njs/identity/headers.ts';
 import { authenticateBearer } from './bearer.ts';
 import type { ServiceContext } from './context.ts';
 

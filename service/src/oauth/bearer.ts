@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { extractToken } from '../../../njs/http/token.ts';
-import { bearerChallenge } from '../../../njs/http/challenge.ts';
-import type { ValidatedToken } from '../../../njs/jwt/validate.ts';
-import type { ErrorCode } from '../../../njs/lib/errors.ts';
+import { extractToken } from '#njs/http/token.ts';
+import { bearerChallenge } from '#njs/http/challenge.ts';
+import type { ValidatedToken } from '#njs/jwt/validate.ts';
+import type { ErrorCode } from '#njs/lib/errors.ts';
 import { ServiceError } from '../http/errors.ts';
 import type { ServiceContext } from './context.ts';
 

@@ -6,7 +6,7 @@ import { messagePage, redirect, sendHtml } from '../http/respond.ts';
 import type { ServiceContext } from './context.ts';
 import { browserSettings } from '../browser/session.ts';
 import { clearSessionCookies } from '../browser/cookies.ts';
-import { extractToken } from '../../../njs/http/token.ts';
+import { extractToken } from '#njs/http/token.ts';
 import { verifyIdTokenHint, type IdTokenHint } from '../tokens/id-token-hint.ts';
 
 const SIGN_OUT_FAILED = { page: 'Sign-out failed' };

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change, Client } from 'ldapts';
 import type { ServiceConfig } from '../../../service/src/config/types.ts';
-import { normalizeDn } from '../../../njs/authz/dn.ts';
+import { normalizeDn } from '#njs/authz/dn.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
 import {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keySetFromJwks, keySetFromPem } from '../../../../njs/keys/key-set.ts';
-import { verifyCompactJws } from '../../../../njs/jws/verify.ts';
-import { validateJwt } from '../../../../njs/jwt/validate.ts';
-import type { ValidateOptions } from '../../../../njs/jwt/validate.ts';
+import { keySetFromJwks, keySetFromPem } from '#njs/keys/key-set.ts';
+import { verifyCompactJws } from '#njs/jws/verify.ts';
+import { validateJwt } from '#njs/jwt/validate.ts';
+import type { ValidateOptions } from '#njs/jwt/validate.ts';
 import { outcomeOf } from '../../../harness/outcome.ts';
 
 interface Vector { name: string; alg: string; jwt: boolean; token: string; jwk: { [k: string]: string }; payloadText: string }

@@ -2,12 +2,12 @@ import { createHmac, createPublicKey, type KeyObject } from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { SignJWT, exportJWK } from 'jose';
-import { keySetFromJwks } from '../../../../njs/keys/key-set.ts';
-import type { KeySet } from '../../../../njs/keys/key-set.ts';
-import { validateJwt } from '../../../../njs/jwt/validate.ts';
-import type { ValidateOptions } from '../../../../njs/jwt/validate.ts';
-import { validateClaims } from '../../../../njs/jwt/claims.ts';
-import type { ClaimsOptions } from '../../../../njs/jwt/claims.ts';
+import { keySetFromJwks } from '#njs/keys/key-set.ts';
+import type { KeySet } from '#njs/keys/key-set.ts';
+import { validateJwt } from '#njs/jwt/validate.ts';
+import type { ValidateOptions } from '#njs/jwt/validate.ts';
+import { validateClaims } from '#njs/jwt/claims.ts';
+import type { ClaimsOptions } from '#njs/jwt/claims.ts';
 import { ALL_ALGS, AUDIENCE, ISSUER, NOW, b64u, baseClaims, baseOptions, makeKeys, makeToken, publicJwk, octJwk, signingKey } from '../../../vectors/generate-edge-cases.mjs';
 import { outcomeOf } from '../../../harness/outcome.ts';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Filter } from 'ldapts';
 import { expandGroups, type DirectorySource, type RawEntry } from '../../../../service/src/groups/expand.ts';
 import { commonSuffixKey, dnKey, isUnderKey, stripOptionalUid } from '../../../../service/src/groups/dn.ts';
-import { dnEquals, normalizeDn } from '../../../../njs/authz/dn.ts';
+import { dnEquals, normalizeDn } from '#njs/authz/dn.ts';
 import { silentLogger } from '../../../../service/src/ops/logger.ts';
 
 const RANGE = 1500;
