@@ -63,26 +63,15 @@ function options(argv) {
   };
 }
 
-const REST = `  <throttle>
-    <maxFailuresPerUsername>1000000</maxFailuresPerUsername>
-    <maxFailuresPerIp>1000000</maxFailuresPerIp>
-  </throttle>
-  <groupSync><intervalSeconds>300</intervalSeconds></groupSync>
-  <clients>
-    <client>
-      <id>cli</id>
-      <redirectUri>https://app.bench.example/callback</redirectUri>
-      <grantType>password</grantType>
-      <scope>openid</scope>
-      <scope>api</scope>
-    </client>
-  </clients>`;
-
 /** The built service with `uris` as the replicas of its one directory; resolves once it is ready. */
 async function startService(h, uris) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ljwt-bench-faults-'));
   const port = await h.freePort();
-  const xml = serviceXml({ uris, port, dir, service: `\n    <adminGroup>${groupDn(0)}</adminGroup>`, rest: REST });
+  const xml = serviceXml({
+    uris, port, dir, service: { adminGroup: groupDn(0) },
+    throttle: { maxFailuresPerUsername: 1_000_000, maxFailuresPerIp: 1_000_000 },
+    clients: [{ id: 'cli', redirectUri: 'https://app.bench.example/callback', grantTypes: ['password'], scopes: ['openid', 'api'] }],
+  });
   const svc = await startBuiltService({ mainJs: path.join(root, 'dist/service/main.js'), dir, port, xml });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   return {

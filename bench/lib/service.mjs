@@ -7,6 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serviceConfigXml } from '../../scripts/lib/service-xml.mjs';
 import { GROUPS, groupDn, PEOPLE, READER_DN, READER_PASSWORD } from '../service/directory.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,28 +27,20 @@ export async function bundleHarness(cacheDir, names) {
 
 /**
  * The service's XML config for the bench directory: one <ldapServer> listing `uris`, the service
- * on 127.0.0.1:port with keys under dir, and `rest`: the XML elements after </service>.
+ * on 127.0.0.1:port with keys under dir plus `service` (more <service> children, in schema
+ * order), the group sync every 300 s, `throttle` and `clients` as serviceConfigXml takes them.
  */
-export function serviceXml({ uris, port, dir, service = '', rest }) {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<ldapConfig>
-  <ldapServer>
-${uris.map((u) => `    <uri>${u}</uri>`).join('\n')}
-    <login>${READER_DN}</login>
-    <password>${READER_PASSWORD}</password>
-    <dnList>${Array.from({ length: GROUPS }, (_, g) => `<dn>${groupDn(g)}</dn>`).join('')}</dnList>
-    <userSearchBase>${PEOPLE}</userSearchBase>
-    <userFilter>(uid={username})</userFilter>
-  </ldapServer>
-  <service>
-    <listen>127.0.0.1:${port}</listen>
-    <issuer>http://127.0.0.1:${port}</issuer>
-    <audience>https://app.bench.example</audience>
-    <keyDirectory>${dir}/keys</keyDirectory>${service}
-  </service>
-${rest}
-</ldapConfig>
-`;
+export function serviceXml({ uris, port, dir, service = {}, throttle, clients }) {
+  return serviceConfigXml({
+    server: {
+      uris, login: READER_DN, password: READER_PASSWORD, groupDns: Array.from({ length: GROUPS }, (_, g) => groupDn(g)),
+      userSearchBase: PEOPLE, userFilter: '(uid={username})',
+    },
+    service: { listen: `127.0.0.1:${port}`, issuer: `http://127.0.0.1:${port}`, audience: 'https://app.bench.example', keyDirectory: `${dir}/keys`, ...service },
+    throttle,
+    groupSync: { intervalSeconds: 300 },
+    clients,
+  });
 }
 
 /** One HTTP request; resolves with the status, the headers and the body as text. */

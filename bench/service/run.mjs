@@ -119,18 +119,8 @@ function childPid(command = 'slapd') {
   throw new Error(`${command} process not found`);
 }
 
-/** A client of the bench's service config: redirect to REDIRECT, scopes openid and api. */
-const client = (id, grants) => `    <client>
-      <id>${id}</id>
-      <redirectUri>${REDIRECT}</redirectUri>
-${grants.map((g) => `      <grantType>${g}</grantType>`).join('\n')}
-      <scope>openid</scope>
-      <scope>api</scope>
-    </client>`;
-const CLIENTS = `  <clients>
-${client('cli', ['password', 'refresh_token'])}
-${client('web', ['authorization_code', 'refresh_token'])}
-  </clients>`;
+const client = (id, grantTypes) => ({ id, redirectUri: REDIRECT, grantTypes, scopes: ['openid', 'api'] });
+const CLIENTS = [client('cli', ['password', 'refresh_token']), client('web', ['authorization_code', 'refresh_token'])];
 
 const get = (url, headers, agent) => request(agent, 'GET', url, headers);
 
@@ -243,8 +233,9 @@ async function startService(mainJs, slapd, dir, o, freePort, name) {
   const own = path.join(dir, name);
   const xml = serviceXml({
     uris: [slapd.url], port, dir: own,
-    service: `\n    <jwksFile>${own}/public/jwks.json</jwksFile>${o.redisUrl !== undefined ? `\n    <redisUrl>${o.redisUrl}</redisUrl>` : ''}`,
-    rest: `  <throttle>\n    <maxFailuresPerIp>${o.maxFailuresPerIp}</maxFailuresPerIp>\n  </throttle>\n  <groupSync><intervalSeconds>300</intervalSeconds></groupSync>\n${CLIENTS}`,
+    service: { jwksFile: `${own}/public/jwks.json`, ...(o.redisUrl !== undefined ? { redisUrl: o.redisUrl } : {}) },
+    throttle: { maxFailuresPerIp: o.maxFailuresPerIp },
+    clients: CLIENTS,
   });
   const nodeArgs = [...o.nodeOptions, ...(o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [])];
   const svc = await startBuiltService({ mainJs, dir: own, port, xml, nodeArgs, env: { PATH: process.env.PATH } });

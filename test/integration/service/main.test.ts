@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type Slapd } from '../../harness/slapd.ts';
 import { startRedis, type RedisHandle } from '../../harness/redis.ts';
 import { http, startDirectory, tempDir, tokenRequest } from '../../harness/service-app.ts';
+import { serviceConfigXml } from '../../../scripts/lib/service-xml.mjs';
 
 const MAIN = new URL('../../../dist/service/main.js', import.meta.url).pathname;
 const ROOT = new URL('../../..', import.meta.url).pathname;
@@ -21,36 +22,18 @@ let child: ChildProcess;
 let stdout = '';
 
 function xml(port: number): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<ldapConfig>
-  <ldapServer>
-    <uri>${slapd.url}</uri>
-    <login>cn=ljwt-reader,ou=service-accounts,dc=example,dc=com</login>
-    <password>reader-secret</password>
-    <dnList><dn>cn=engineering,ou=groups,dc=example,dc=com</dn></dnList>
-    <userSearchBase>ou=people,dc=example,dc=com</userSearchBase>
-    <userFilter>(uid={username})</userFilter>
-  </ldapServer>
-  <service>
-    <listen>127.0.0.1:${port}</listen>
-    <issuer>http://127.0.0.1:${port}</issuer>
-    <audience>https://app.example.test</audience>
-    <keyDirectory>${dir.dir}/keys</keyDirectory>
-    <jwksFile>${dir.dir}/public/jwks.json</jwksFile>
-    <redisUrl>${redis.url}</redisUrl>
-  </service>
-  <groupSync><intervalSeconds>60</intervalSeconds></groupSync>
-  <clients>
-    <client>
-      <id>cli</id>
-      <redirectUri>https://app.example.test/callback</redirectUri>
-      <grantType>password</grantType>
-      <grantType>refresh_token</grantType>
-      <scope>openid</scope>
-    </client>
-  </clients>
-</ldapConfig>
-`;
+  return serviceConfigXml({
+    server: {
+      uris: [slapd.url], login: 'cn=ljwt-reader,ou=service-accounts,dc=example,dc=com', password: 'reader-secret',
+      groupDns: ['cn=engineering,ou=groups,dc=example,dc=com'], userSearchBase: 'ou=people,dc=example,dc=com', userFilter: '(uid={username})',
+    },
+    service: {
+      listen: `127.0.0.1:${port}`, issuer: `http://127.0.0.1:${port}`, audience: 'https://app.example.test',
+      keyDirectory: `${dir.dir}/keys`, jwksFile: `${dir.dir}/public/jwks.json`, redisUrl: redis.url,
+    },
+    groupSync: { intervalSeconds: 60 },
+    clients: [{ id: 'cli', redirectUri: 'https://app.example.test/callback', grantTypes: ['password', 'refresh_token'], scopes: ['openid'] }],
+  });
 }
 
 async function waitFor(url: string, ms = 20_000): Promise<void> {
