@@ -14,7 +14,7 @@ import { Metrics } from '../../../../service/src/ops/metrics.ts';
 import { jsonLogger } from '../../../../service/src/ops/logger.ts';
 import { loadConfigFromString } from '../../../../service/src/config/load.ts';
 import { ConfigError } from '../../../../service/src/config/errors.ts';
-import { parseRevocationBody } from '../../../../njs/revocation/entries.ts';
+import { parseRevocationBody } from '#njs/revocation/entries.ts';
 
 const SECRET = 'S'.repeat(40);
 const dir = mkdtempSync(join(tmpdir(), 'ljwt-edge-push-'));

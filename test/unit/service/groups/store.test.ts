@@ -94,13 +94,18 @@ describe('snapshot codec', () => {
   });
 });
 
+/** A store with a 64-byte initial slot, its writer, and a reader registered with the writer over a channel. */
+function smallStore(): { writer: SnapshotWriter; reader: SnapshotReader; ch: MessageChannel } {
+  const handle = createStoreHandle(64);
+  const ch = new MessageChannel();
+  const writer = new SnapshotWriter(handle);
+  writer.addReaderPort(ch.port2);
+  return { writer, reader: new SnapshotReader({ ...handle, port: ch.port1 }), ch };
+}
+
 describe('snapshot store', () => {
   it('same-thread: empty before the first publish, then the latest generation, decoded once per generation', () => {
-    const handle = createStoreHandle(64);
-    const ch = new MessageChannel();
-    const writer = new SnapshotWriter(handle);
-    writer.addReaderPort(ch.port2);
-    const reader = new SnapshotReader({ ...handle, port: ch.port1 });
+    const { writer, reader, ch } = smallStore();
     expect(reader.read().generation).toBe(0);
     expect(reader.read().groupsOf('u')).toEqual([]);
     writer.publish({ groups: new Map([['cn=a', ['u']]]), updatedAt: 1 });
@@ -124,11 +129,7 @@ describe('snapshot store', () => {
   });
 
   it('a second writer takes over from the reader\'s handle (worker restart) and readers continue', () => {
-    const handle = createStoreHandle(64);
-    const ch = new MessageChannel();
-    const w1 = new SnapshotWriter(handle);
-    w1.addReaderPort(ch.port2);
-    const reader = new SnapshotReader({ ...handle, port: ch.port1 });
+    const { writer: w1, reader, ch } = smallStore();
     w1.publish({ groups: new Map([['cn=a', Array.from({ length: 500 }, (_, i) => `u${i}`)]]), updatedAt: 1 }); // grows slot 1
     expect(reader.read().generation).toBe(1);
     // w1 "dies"; the replacement gets the buffers the reader holds and a new port.
