@@ -5,11 +5,13 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServiceConfig } from '../config/types.ts';
-import { errorText, stderrLog, type GroupLog } from './log.ts';
+import type { Logger } from '../ops/logger.ts';
+import { errorText, stderrLog } from './log.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { SnapshotReader, SnapshotWriter, createStoreHandle, type ReaderHandle } from './snapshot-store.ts';
 import { SyncEngine, initialEngineStatus, type DirectorySyncStatus, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
 import { syncTargets } from './sync-targets.ts';
+import { sharedSyncSettings, startSyncLoop, type SharedSyncStatus } from './shared-sync.ts';
 
 export type { SyncResult, SyncServerResult, DirectorySyncStatus } from './sync-engine.ts';
 
@@ -37,6 +39,8 @@ export interface GroupDirectoryStatus {
   lastSyncDurationMs: number | null;
   lastError: string | null;
   syncErrors: number;
+  /** With Redis: this instance's part in the shared sync (lease holder or not, loaded generation). */
+  shared?: SharedSyncStatus;
 }
 
 export interface GroupDirectory {
@@ -92,13 +96,15 @@ function defaultWorkerFile(): URL {
 
 export async function startGroupDirectory(
   config: ServiceConfig,
-  log: GroupLog = stderrLog,
+  log: Logger = stderrLog,
   options: GroupDirectoryOptions = {},
 ): Promise<GroupDirectory & GroupDirectoryExtras> {
   const mode = options.mode ?? (import.meta.url.endsWith('.ts') ? 'in-thread' : 'worker');
   const syncConfig = { ldapServers: syncTargets(config, log), groupSync: config.groupSync };
   const store = createStoreHandle(options.initialBufferBytes);
   let engineStatus: EngineStatus = initialEngineStatus();
+  const shared = sharedSyncSettings(config);
+  let sharedStatus: SharedSyncStatus | undefined;
   let crashErrors = 0;
   let crashError: string | null = null;
 
@@ -119,6 +125,7 @@ export async function startGroupDirectory(
       lastSyncDurationMs: engineStatus.lastSyncDurationMs,
       lastError: crashError ?? engineStatus.lastError,
       syncErrors: engineStatus.syncErrors + crashErrors,
+      ...(sharedStatus !== undefined ? { shared: sharedStatus } : {}),
     };
   };
   const common = {
@@ -155,19 +162,23 @@ export async function startGroupDirectory(
       onStatus: (s) => {
         engineStatus = s;
       },
+      schedule: shared === undefined,
+      keepBody: shared !== undefined,
     });
-    const { restored, firstSync } = await engine.start();
-    if (!restored && options.awaitFirstSync !== false) await firstSync.catch(() => undefined);
+    const loop = await startSyncLoop(engine, shared, log, (s) => {
+      sharedStatus = s;
+    }, true);
+    if (!loop.restored && options.awaitFirstSync !== false) await loop.firstSync.catch(() => undefined);
     return {
       ...common,
-      syncNow: () => engine.syncNow(),
+      syncNow: () => loop.syncNow(),
       async createReaderHandle() {
         const ch = new MessageChannel();
         writer.addReaderPort(ch.port2);
         return { ...reader.handle(), port: ch.port1 };
       },
       async close() {
-        await engine.close();
+        await loop.close();
         reader.close();
         channel.port2.close();
       },
@@ -198,7 +209,7 @@ export async function startGroupDirectory(
   let restoredAtStart = false;
 
   const spawn = (readerPort: import('node:worker_threads').MessagePort): Promise<void> => {
-    const init: WorkerInit = { config: syncConfig, store: reader.handle(), readerPort, expand: options.expand };
+    const init: WorkerInit = { config: syncConfig, store: reader.handle(), readerPort, expand: options.expand, ...(shared !== undefined ? { shared } : {}) };
     const w = new Worker(workerPath, { workerData: init, transferList: [readerPort] });
     worker = w;
     return new Promise<void>((resolve, reject) => {
@@ -214,6 +225,9 @@ export async function startGroupDirectory(
             break;
           case 'status':
             engineStatus = m.status;
+            break;
+          case 'shared-status':
+            sharedStatus = m.status;
             break;
           case 'first-sync':
             engineStatus = m.status;
@@ -233,7 +247,7 @@ export async function startGroupDirectory(
             break;
           }
           case 'log':
-            (m.level === 'debug' ? log.debug : log[m.level])?.call(log, m.msg, m.fields);
+            log[m.level](m.msg, m.fields);
             break;
           case 'closed':
             break;

@@ -1,6 +1,6 @@
 // Binary form of a group snapshot (what the writer puts into shared memory).
 //
-// Why not the seed's JSON + gzip: every reader decodes each generation, and with 100k
+// Why not JSON + gzip: every reader decodes each generation, and with 100k
 // users gunzip + JSON.parse + building the index costs hundreds of ms and several
 // copies of the data; compression buys little because the bulk is UUIDs. Instead:
 //   header   magic "LJG1", generation u32, updatedAt f64 (NaN = never), counts u32 x4

@@ -1,4 +1,4 @@
-// The seed's "swap-two" store done without locks: one writer (the sync worker), any
+// A two-slot ("swap-two") snapshot store without locks: one writer (the sync worker), any
 // number of readers (the main thread, other worker threads), all sharing memory.
 //
 // Layout: a control block (Int32Array over a SharedArrayBuffer) and two data slots,

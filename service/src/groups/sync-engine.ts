@@ -18,7 +18,8 @@ import { dnKey } from './dn.ts';
 import { expandGroups, type ExpandOptions, type ExpandStats } from './expand.ts';
 import { ldaptsSource } from './ldapts-source.ts';
 import { pagingState, type PagingState } from '../ldap/paged-search.ts';
-import { errorText, type GroupLog } from './log.ts';
+import type { Logger } from '../ops/logger.ts';
+import { errorText } from './log.ts';
 import { readSnapshotFile, serverKey, writeSnapshotFile, type PersistedPart } from './persist.ts';
 import { encodeTable, stampSnapshot } from './snapshot-codec.ts';
 import { memberCountOf, mergeTables, selectGroups, type MemberTable } from './member-table.ts';
@@ -85,7 +86,7 @@ export type GroupSyncConfig = Pick<ServiceConfig, 'ldapServers' | 'groupSync'>;
 export interface SyncEngineOptions {
   config: GroupSyncConfig;
   writer: SnapshotWriter;
-  log: GroupLog;
+  log: Logger;
   /** Connected and bound client for a server (`uri` is the replica to use); default openServiceClient. */
   connect?: (server: LdapServerConfig) => Promise<Client>;
   expand?: Pick<ExpandOptions, 'mode' | 'bulkThreshold' | 'concurrency' | 'uidBatchSize'> & { pageSize?: number };
@@ -94,6 +95,15 @@ export interface SyncEngineOptions {
   schedule?: boolean;
   /** Keep the timer from holding the event loop open (in-thread use). */
   unrefTimer?: boolean;
+  /** Keep the last published encoding for published() (to hand it to other instances: shared-sync.ts). */
+  keepBody?: boolean;
+}
+
+/** The current snapshot as encoded, before generation and time are stamped in (equal content, equal bytes). */
+export interface EncodedSnapshot {
+  body: Uint8Array;
+  /** SHA-256 of body, hex. */
+  sha256: string;
 }
 
 interface Part {
@@ -131,6 +141,7 @@ export class SyncEngine {
   readonly #paging = new Map<string, PagingState>();
   #status: EngineStatus = initialEngineStatus();
   #lastDigest: string | null = null;
+  #lastBody: Uint8Array | null = null;
   #running: Promise<SyncResult> | null = null;
   #again: Promise<SyncResult> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -153,12 +164,13 @@ export class SyncEngine {
 
   /** Restores the persisted snapshot (if any) and starts the first sync. */
   async start(): Promise<{ restored: boolean; firstSync: Promise<SyncResult> }> {
-    const restored = await this.#restore();
+    const restored = await this.restore();
     const firstSync = this.syncNow();
     return { restored, firstSync };
   }
 
-  async #restore(): Promise<boolean> {
+  /** Restores the persisted snapshot (if any) without syncing; true when one was published. */
+  async restore(): Promise<boolean> {
     const file = this.#opts.config.groupSync.snapshotFile;
     if (!file) return false;
     let parts: PersistedPart[] | null;
@@ -231,11 +243,7 @@ export class SyncEngine {
     const key = serverKey(server);
     let set = this.#replicas.get(key);
     if (set === undefined) {
-      const log = this.#opts.log;
-      set = new ReplicaSet(server, {
-        probe: (uri) => probeServer(atReplica(server, uri)),
-        log: (level, msg, fields) => (level === 'debug' ? log.debug : log[level])?.call(log, msg, fields),
-      });
+      set = new ReplicaSet(server, { probe: (uri) => probeServer(atReplica(server, uri)), log: this.#opts.log });
       this.#replicas.set(key, set);
     }
     return set;
@@ -405,13 +413,43 @@ export class SyncEngine {
       this.#emit();
       return false;
     }
-    this.#lastDigest = digest;
-    const next = (this.#opts.writer.generation + 1) | 0;
-    const { generation, byteLength } = this.#opts.writer.publishEncoded(stampSnapshot(body, next, updatedAt), next);
-    this.#status.generation = generation;
-    this.#status.snapshotBytes = byteLength;
+    this.#publishLocally(body, digest, updatedAt);
     this.#emit();
     return true;
+  }
+
+  /** Into the shared memory as the next generation; body is left unstamped (the writer copied it). */
+  #publishLocally(body: Uint8Array, digest: string, updatedAt: number | null): void {
+    const next = (this.#opts.writer.generation + 1) | 0;
+    const { generation, byteLength } = this.#opts.writer.publishEncoded(stampSnapshot(body, next, updatedAt), next);
+    stampSnapshot(body, 0, null);
+    this.#lastDigest = digest;
+    if (this.#opts.keepBody) this.#lastBody = body;
+    this.#status.generation = generation;
+    this.#status.snapshotBytes = byteLength;
+  }
+
+  /** The last published encoding (keepBody only), null before the first. */
+  published(): EncodedSnapshot | null {
+    return this.#lastBody === null || this.#lastDigest === null ? null : { body: this.#lastBody, sha256: this.#lastDigest };
+  }
+
+  /**
+   * Serves a snapshot another instance synced (shared-sync.ts): `body` as published() gave it
+   * there, already checked against `sha256`. Its bytes are published only when they differ
+   * from the current ones; the sync's facts (time, directories) are taken either way.
+   */
+  adopt(body: Uint8Array, sha256: string, facts: { updatedAt: number | null; groupCount: number; memberCount: number; directories: DirectorySyncStatus[] }): void {
+    if (this.#closed) return;
+    if (sha256 !== this.#lastDigest) this.#publishLocally(body, sha256, facts.updatedAt);
+    this.#status.updatedAt = facts.updatedAt;
+    this.#status.groupCount = facts.groupCount;
+    this.#status.memberCount = facts.memberCount;
+    this.#status.directories = facts.directories;
+    this.#status.degraded = facts.directories.length < this.#opts.config.ldapServers.length || facts.directories.some((d) => d.failing);
+    const errors = facts.directories.filter((d) => d.lastError !== null).map((d) => `${d.directory}: ${d.lastError}`);
+    this.#status.lastError = errors.length ? errors.join('; ') : null;
+    this.#emit();
   }
 
   async #persist(): Promise<void> {

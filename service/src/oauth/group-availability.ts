@@ -10,7 +10,7 @@
 // directory is briefly unreachable would turn a directory blip into an outage.
 import type { ServiceContext } from './context.ts';
 import type { GroupStatus } from './deps.ts';
-import { OAuthError } from './errors.ts';
+import { ServiceError } from '../http/errors.ts';
 
 /** What a refused client is told to wait: the first sync is retried at this pace (groups/sync-engine.ts). */
 export const GROUPS_RETRY_AFTER_SECONDS = 5;
@@ -21,12 +21,14 @@ export function groupsUnavailable(status: GroupStatus): string | null {
   return status.lastSyncDurationMs === null ? 'no group snapshot yet: first group sync running' : 'no group snapshot yet: first group sync failed, retrying';
 }
 
-/** OAuth's error for it (RFC 6749 §5.2 / §4.1.2.1 temporarily_unavailable), with Retry-After. */
-export function groupsUnavailableError(reason: string): OAuthError {
-  return new OAuthError('temporarily_unavailable', reason, 503, { 'Retry-After': String(GROUPS_RETRY_AFTER_SECONDS) });
+/** The error for it: 503 with Retry-After, OAuth's temporarily_unavailable (RFC 6749 §5.2 / §4.1.2.1). */
+export function groupsUnavailableError(reason: string): ServiceError {
+  return new ServiceError('groups_unavailable', reason, {
+    status: 503, oauthError: 'temporarily_unavailable', headers: { 'Retry-After': String(GROUPS_RETRY_AFTER_SECONDS) },
+  });
 }
 
-/** The group DNs a token for `objectId` carries; throws the 503 OAuthError while there is no snapshot. */
+/** The group DNs a token for `objectId` carries; throws groupsUnavailableError while there is no snapshot. */
 export function groupsForToken(ctx: ServiceContext, objectId: string): string[] {
   const reason = groupsUnavailable(ctx.groups.status());
   if (reason !== null) throw groupsUnavailableError(reason);

@@ -5,32 +5,23 @@
 // nothing. Real slapd, real group sync (in-thread), the app over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'ldapts';
-import { createApp, type App } from '../../../service/src/app.ts';
-import type { LdapServerConfig, ServiceConfig } from '../../../service/src/config/types.ts';
-import { startGroupDirectory, type GroupDirectory } from '../../../service/src/groups/directory.ts';
+import type { LdapServerConfig } from '../../../service/src/config/types.ts';
 import { closeLdapClient, openLdapClient } from '../../../service/src/ldap/connect.ts';
-import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../../service/src/ops/logger.ts';
-import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import { issueAccessToken } from '../../../service/src/tokens/access-token.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
-import { authorize, decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, PUBLIC_CLIENT, pkcePair, tempDir, tokenRequest } from '../../harness/service-app.ts';
-import { captureLog } from '../ldap/groups-fixtures.ts';
+import {
+  authorize, decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, passwordGrant, PUBLIC_CLIENT, pkcePair, startWithGroupSync, tempDir,
+  type ServiceWithGroupSync,
+} from '../../harness/service-app.ts';
+import { captureLog, groupDn, groupOfNames, userDn } from '../ldap/groups-fixtures.ts';
 
-const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
-const ADMINS = 'cn=ljwt-admins,ou=groups,dc=example,dc=com';
-const ADMIN_LDIF = `dn: ${ADMINS}\nobjectClass: groupOfNames\ncn: ljwt-admins\nmember: uid=bob,ou=people,dc=example,dc=com\n`;
-
-interface Running {
-  app: App;
-  base: string;
-  groups: GroupDirectory;
-  config: ServiceConfig;
-}
+const ENG = groupDn('engineering');
+const ADMINS = groupDn('ljwt-admins');
+const ADMIN_LDIF = groupOfNames('ljwt-admins', [userDn('bob')]);
 
 let dir: ReturnType<typeof tempDir>;
-const running: Running[] = [];
+const running: ServiceWithGroupSync[] = [];
 const slapds: Slapd[] = [];
 
 beforeAll(() => {
@@ -38,35 +29,24 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const r of running.reverse()) {
-    await r.app.close();
-    await r.groups.close();
-  }
+  for (const r of running.reverse()) await r.close();
   for (const s of slapds) await s.destroy();
   dir?.remove();
 });
 
-async function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<Running> {
+async function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<ServiceWithGroupSync> {
   const config = makeConfig(slapd, `${dir.dir}/keys-${running.length}`, { adminGroupDn: ADMINS });
   // bulk: one paged subtree scan, what a large directory gets.
-  const groups = await startGroupDirectory(config, captureLog(), { mode: 'in-thread', awaitFirstSync: false, expand: { mode: 'bulk' }, ...(connect ? { connect } : {}) });
-  const app = await createApp(config, {
-    store: new MemoryStore(),
-    authenticator: createLdapAuthenticator(config.ldapServers, config.usernamePattern),
-    groups,
-    logger: jsonLogger(() => undefined, 'error'),
+  const r = await startWithGroupSync(config, {
+    sync: { awaitFirstSync: false, expand: { mode: 'bulk' }, ...(connect ? { connect } : {}) },
+    syncLog: captureLog(),
   });
-  const { port } = await app.listen();
-  const r = { app, base: `http://127.0.0.1:${port}`, groups, config };
   running.push(r);
   return r;
 }
 
-const passwordGrant = (base: string, username: string, password: string) =>
-  tokenRequest(base, { grant_type: 'password', username, password, client_id: PASSWORD_CLIENT, scope: 'openid api' });
-
 /** An access token for bob signed by the service's own keys, as if issued before a restart. */
-async function bobToken(r: Running, oid: string): Promise<string> {
+async function bobToken(r: ServiceWithGroupSync, oid: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const { token } = await issueAccessToken(r.app.context.keys, {
     issuer: r.config.issuer, audience: r.config.audience, ttlSeconds: 300, subject: { username: 'bob', objectId: oid, dn: 'uid=bob,ou=people,dc=example,dc=com' },
@@ -84,7 +64,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
 }
 
 describe('first group sync failing (the server caps every search of the bulk scan)', () => {
-  let svc: Running;
+  let svc: ServiceWithGroupSync;
   beforeAll(async () => {
     // Paging refused and unpaged results capped at 5 entries: the bulk scan cannot complete,
     // while a login (one entry per search) works.
@@ -133,7 +113,7 @@ describe('first group sync failing (the server caps every search of the bulk sca
 });
 
 describe('slow first group sync', () => {
-  let svc: Running;
+  let svc: ServiceWithGroupSync;
   let release: () => void = () => undefined;
   beforeAll(async () => {
     const slapd = await startFixtureSlapd({ ldif: [ADMIN_LDIF] });
