@@ -217,9 +217,11 @@ export class SyncEngine {
   #scheduleNext(): void {
     if (this.#closed || this.#opts.schedule === false || this.#again) return;
     const interval = Math.max(1, this.#opts.config.groupSync.intervalSeconds) * 1000;
-    // Without any snapshot every login is refused (503), so a failed first sync is retried
-    // soon, backing off (5 s, 10 s, 20 s, ...) up to the normal interval.
-    const ms = this.#parts.size > 0 ? interval : Math.min(interval, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, Math.max(0, this.#status.syncs - 1)));
+    // Until a directory's groups were read once, its users' logins are refused (503), so
+    // a sync that leaves any directory without groups is retried soon, backing off (5 s,
+    // 10 s, 20 s, ...) up to the normal interval.
+    const allRead = this.#opts.config.ldapServers.every((server) => this.#parts.has(serverKey(server)));
+    const ms = allRead ? interval : Math.min(interval, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, Math.max(0, this.#status.syncs - 1)));
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.syncNow().catch(() => undefined);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNoStoreJson } from '../http/respond.ts';
 import { authenticateBearer } from './bearer.ts';
 import type { ServiceContext } from './context.ts';
-import { groupsUnavailable, groupsUnavailableError } from './group-availability.ts';
+import { groupsUnavailableError, groupsUnavailableFor } from './group-availability.ts';
 
 /** OIDC Core §5.3. Groups come from the group directory now, not from the (possibly older) token. */
 export async function userinfoEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -11,7 +11,8 @@ export async function userinfoEndpoint(ctx: ServiceContext, req: IncomingMessage
     sendNoStoreJson(res, 401, { error: r.code === 'ERR_TOKEN_MISSING' ? 'invalid_request' : 'invalid_token' }, { 'WWW-Authenticate': r.challenge });
     return;
   }
-  const unavailable = groupsUnavailable(ctx.groups.status());
+  // The token names no directory: its groups may come from any, so all must have been read.
+  const unavailable = groupsUnavailableFor(ctx);
   if (unavailable !== null) {
     const e = groupsUnavailableError(unavailable);
     sendNoStoreJson(res, e.status, e.body(), e.headers);
