@@ -6,7 +6,7 @@
 // writes the slot readers are NOT using. Each slot has a sequence counter (seqlock):
 //   writer: seq[s]++ (odd) -> [grow] -> copy bytes, set len -> seq[s]++ (even) -> PUB = g+1
 //   reader: g = PUB; s = g % 2; q1 = seq[s] (retry if odd); copy len bytes;
-//           q2 = seq[s] (retry if q2 != q1); decode the private copy.
+//           q2 = seq[s] (retry if q2 != q1); open the private copy (O(1), lookups read it).
 // A reader never waits for a write in progress (that write targets the other slot), and
 // a copy that overlapped a rewrite of its slot (the writer lapped it by two generations)
 // is detected by the changed sequence and retried, so a read is always one whole
@@ -193,7 +193,9 @@ export class SnapshotReader {
       // with): keep answering from the last whole generation instead of spinning.
       if (buf === null) break;
       if (len > buf.byteLength) continue;
-      const copy = new Uint8Array(len);
+      // A memcpy (no zero-fill: every byte is overwritten); decoding it is O(1)
+      // (snapshot-codec.ts), so this copy is a new generation's only cost on this thread.
+      const copy = Buffer.allocUnsafeSlow(len);
       copy.set(new Uint8Array(buf, 0, len));
       if (Atomics.add(this.#ctl, base, 0) !== q1) continue;
       const snap = decodeSnapshot(copy);

@@ -92,6 +92,52 @@ describe('snapshot codec', () => {
   });
 });
 
+describe('snapshot codec: lookups on the encoded bytes', () => {
+  it('finds every id among 20k (hash collisions probed past), non-ASCII and look-alike ids included', () => {
+    const groups = new Map<string, string[]>();
+    const ids = Array.from({ length: 20_000 }, (_, i) => `id-${i}`);
+    for (let g = 0; g < 50; g++) groups.set(`cn=g${g},dc=x`, ids.filter((_, i) => i % 50 === g || i % 7 === g % 7));
+    groups.set('cn=ünï,dc=x', ['ü-id', 'id-1']);
+    const snap = decodeSnapshot(encodeSnapshot({ groups, updatedAt: null }, 1));
+    const want = (i: number): string[] => [...groups.keys()].filter((dn) => groups.get(dn)!.includes(`id-${i}`));
+    for (const i of [0, 1, 2, 49, 50, 9999, 19_999]) expect(snap.groupsOf(`id-${i}`)).toEqual(want(i));
+    let found = 0;
+    for (const id of ids) found += snap.groupsOf(id).length > 0 ? 1 : 0;
+    expect(found).toBe(ids.length);
+    expect(snap.groupsOf('ü-id')).toEqual(['cn=ünï,dc=x']);
+    for (const miss of ['id-20000', 'id-', 'ID-1', 'id-1 ', '']) expect(snap.groupsOf(miss)).toEqual([]);
+  });
+
+  it('more than 65,536 groups: group indices widen to 4 bytes', () => {
+    const groups = new Map<string, string[]>();
+    for (let g = 0; g < 70_000; g++) groups.set(`cn=g${g}`, g % 1000 === 0 || g === 69_999 ? ['u'] : []);
+    const snap = decodeSnapshot(encodeSnapshot({ groups, updatedAt: null }, 1));
+    expect(snap.groupsOf('u')).toEqual([...Array.from({ length: 70 }, (_, k) => `cn=g${k * 1000}`), 'cn=g69999']);
+  });
+
+  it('a damaged index inside the bytes fails the lookup with the format error, never reads outside its section', () => {
+    const bytes = encodeSnapshot({ groups: new Map([['cn=a', ['x', 'y']]]), updatedAt: null }, 1);
+    const slotsAt = 48 + 4 * 2 + 4 * 3 + 4 * 2 + 4 * 2; // header, groupOff, idOff, idSet, idHash
+    const broken = Uint8Array.from(bytes);
+    new Uint32Array(broken.buffer, slotsAt, 4).forEach((v, i, a) => {
+      if (v !== 0) a[i] = 1000;
+    });
+    const snap = decodeSnapshot(broken);
+    expect(() => snap.groupsOf('x')).toThrow(SnapshotFormatError);
+    const intact = decodeSnapshot(Uint8Array.from(bytes));
+    expect(intact.groupsOf('x')).toEqual(['cn=a']);
+  });
+
+  it('reads from a misaligned view (bytes inside a larger buffer)', () => {
+    const bytes = encodeSnapshot({ groups: new Map([['cn=a', ['x']]]), updatedAt: 5 }, 3);
+    const big = new Uint8Array(bytes.length + 3);
+    big.set(bytes, 1);
+    const snap = decodeSnapshot(big.subarray(1, 1 + bytes.length));
+    expect(snap.groupsOf('x')).toEqual(['cn=a']);
+    expect(snap.updatedAt).toBe(5);
+  });
+});
+
 describe('snapshot store', () => {
   it('same-thread: empty before the first publish, then the latest generation, decoded once per generation', () => {
     const handle = createStoreHandle(64);
