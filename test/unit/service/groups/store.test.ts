@@ -1,5 +1,5 @@
 // The shared snapshot store under contention: real worker threads read while the main
-// thread publishes generations as fast as it can, with sizes that force buffer growth.
+// thread publishes generations of varying sizes as fast as it can.
 import { describe, expect, it } from 'vitest';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
@@ -15,7 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 /** Generation g: groups "cn=g<g>-<k>", every member "u<g>-<j>" in all of them; size varies with g. */
 function generationContent(g: number): Map<string, string[]> {
   const groupCount = 1 + (g % 7);
-  const memberCount = g % 5 === 0 ? 3000 : 1 + (g % 13) * 20; // every 5th is large: growth
+  const memberCount = g % 5 === 0 ? 3000 : 1 + (g % 13) * 20; // every 5th is large
   const ids = Array.from({ length: memberCount }, (_, j) => `u${g}-${j}`);
   const m = new Map<string, string[]>();
   for (let k = 0; k < groupCount; k++) m.set(`cn=g${g}-${k},ou=groups,dc=example,dc=com`, ids);
@@ -140,7 +140,7 @@ describe('snapshot codec: lookups on the encoded bytes', () => {
 
 describe('snapshot store', () => {
   it('same-thread: empty before the first publish, then the latest generation, decoded once per generation', () => {
-    const handle = createStoreHandle(64);
+    const handle = createStoreHandle();
     const ch = new MessageChannel();
     const writer = new SnapshotWriter(handle);
     writer.addReaderPort(ch.port2);
@@ -149,7 +149,7 @@ describe('snapshot store', () => {
     expect(reader.read().groupsOf('u')).toEqual([]);
     writer.publish({ groups: new Map([['cn=a', ['u']]]), updatedAt: 1 });
     expect(reader.read().groupsOf('u')).toEqual(['cn=a']);
-    // Far beyond the 64-byte initial slots: the writer grows them and hands them over.
+    // A larger generation: a buffer of its own, handed over on the port.
     const big = Array.from({ length: 5000 }, (_, i) => `user-${i}`);
     writer.publish({ groups: new Map([['cn=big', big]]), updatedAt: 2 });
     const s = reader.read();
@@ -168,31 +168,31 @@ describe('snapshot store', () => {
   });
 
   it('a second writer takes over from the reader\'s handle (worker restart) and readers continue', () => {
-    const handle = createStoreHandle(64);
+    const handle = createStoreHandle();
     const ch = new MessageChannel();
     const w1 = new SnapshotWriter(handle);
     w1.addReaderPort(ch.port2);
     const reader = new SnapshotReader({ ...handle, port: ch.port1 });
-    w1.publish({ groups: new Map([['cn=a', Array.from({ length: 500 }, (_, i) => `u${i}`)]]), updatedAt: 1 }); // grows slot 1
+    w1.publish({ groups: new Map([['cn=a', Array.from({ length: 500 }, (_, i) => `u${i}`)]]), updatedAt: 1 });
     expect(reader.read().generation).toBe(1);
-    // w1 "dies"; the replacement gets the buffers the reader holds and a new port.
+    // w1 "dies"; the replacement gets the generation the reader holds and a new port.
     const ch2 = new MessageChannel();
     const r2 = new SnapshotReader({ ...reader.handle(), port: ch2.port1 });
     const w2 = new SnapshotWriter(r2.handle());
     w2.addReaderPort(ch2.port2);
     expect(w2.generation).toBe(1);
-    w2.publish({ groups: new Map([['cn=b', Array.from({ length: 2000 }, (_, i) => `v${i}`)]]), updatedAt: 2 }); // grows slot 0
+    w2.publish({ groups: new Map([['cn=b', Array.from({ length: 2000 }, (_, i) => `v${i}`)]]), updatedAt: 2 });
     w2.publish({ groups: new Map([['cn=c', ['w']]]), updatedAt: 3 });
     expect(r2.read().generation).toBe(3);
     expect(r2.read().groupsOf('w')).toEqual(['cn=c']);
-    // The old reader (not registered with w2) cannot follow a grown buffer; it keeps its
+    // The old reader (not registered with w2) is sent nothing by it; it keeps its
     // last whole generation instead of spinning or returning garbage.
     const old = reader.read();
     expect(old.generation === 1 || old.generation === 3).toBe(true);
     for (const p of [ch.port1, ch.port2, ch2.port1, ch2.port2]) p.close();
   });
 
-  it('readers in 3 threads never see a torn or mixed generation while the writer swaps and grows', async () => {
+  it('readers in 3 threads never see a torn or mixed generation while the writer publishes', async () => {
     const { outputFiles } = await build({
       stdin: { contents: READER_SOURCE, resolveDir: root, loader: 'js' },
       bundle: true,
@@ -204,7 +204,7 @@ describe('snapshot store', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'groups-store-'));
     const readerFile = path.join(dir, 'reader.mjs');
     writeFileSync(readerFile, outputFiles[0]!.text);
-    const handle = createStoreHandle(1024); // small: generation 5 already outgrows it
+    const handle = createStoreHandle();
     const writer = new SnapshotWriter(handle);
     const stop = new SharedArrayBuffer(4);
     const workers: Worker[] = [];
@@ -225,7 +225,8 @@ describe('snapshot store', () => {
     await new Promise((r) => setTimeout(r, 300)); // let the readers start
     const end = Date.now() + 1500;
     let published = 0;
-    while (Date.now() < end) {
+    // At least 200 generations however loaded the machine is (the readers spin on the same cores).
+    while (Date.now() < end || published < 200) {
       writer.publish({ groups: generationContent(writer.generation + 1), updatedAt: Date.now() });
       published++;
       // Yield now and then so the readers' start-up messages are processed.
@@ -235,7 +236,7 @@ describe('snapshot store', () => {
     const out = await Promise.all(results);
     await Promise.all(workers.map((w) => w.terminate()));
     rmSync(dir, { recursive: true, force: true });
-    expect(published).toBeGreaterThan(200);
+    expect(published).toBeGreaterThanOrEqual(200);
     for (const r of out) {
       expect(r.errors).toEqual([]);
       expect(r.bad).toBe(0);
