@@ -5,68 +5,27 @@
 // nothing. Real slapd, real group sync (in-thread), the app over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'ldapts';
-import { createApp, type App } from '../../../service/src/app.ts';
-import type { LdapServerConfig, ServiceConfig } from '../../../service/src/config/types.ts';
-import { startGroupDirectory, type GroupDirectory } from '../../../service/src/groups/directory.ts';
+import type { LdapServerConfig } from '../../../service/src/config/types.ts';
 import { closeLdapClient, openLdapClient } from '../../../service/src/ldap/connect.ts';
-import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../../service/src/ops/logger.ts';
-import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import { issueAccessToken } from '../../../service/src/tokens/access-token.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
-import { authorize, decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, PUBLIC_CLIENT, pkcePair, tempDir, tokenRequest } from '../../harness/service-app.ts';
-import { captureLog } from '../ldap/groups-fixtures.ts';
+import { decodeJwtParts, http, makeConfig, PASSWORD_CLIENT } from '../../harness/service-app.ts';
+import { loginFormOutcome, passwordGrant, syncedServices, until, type SyncedService } from '../../harness/synced-service.ts';
 
 const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
 const ADMINS = 'cn=ljwt-admins,ou=groups,dc=example,dc=com';
 const ADMIN_LDIF = `dn: ${ADMINS}\nobjectClass: groupOfNames\ncn: ljwt-admins\nmember: uid=bob,ou=people,dc=example,dc=com\n`;
 
-interface Running {
-  app: App;
-  base: string;
-  groups: GroupDirectory;
-  config: ServiceConfig;
+const services = syncedServices('ljwt-first-snapshot-');
+afterAll(() => services.closeAll());
+
+function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<SyncedService> {
+  return services.start(makeConfig(slapd, services.keyDirectory(), { adminGroupDn: ADMINS }), connect);
 }
-
-let dir: ReturnType<typeof tempDir>;
-const running: Running[] = [];
-const slapds: Slapd[] = [];
-
-beforeAll(() => {
-  dir = tempDir('ljwt-first-snapshot-');
-});
-
-afterAll(async () => {
-  for (const r of running.reverse()) {
-    await r.app.close();
-    await r.groups.close();
-  }
-  for (const s of slapds) await s.destroy();
-  dir?.remove();
-});
-
-async function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<Running> {
-  const config = makeConfig(slapd, `${dir.dir}/keys-${running.length}`, { adminGroupDn: ADMINS });
-  // bulk: one paged subtree scan, what a large directory gets.
-  const groups = await startGroupDirectory(config, captureLog(), { mode: 'in-thread', awaitFirstSync: false, expand: { mode: 'bulk' }, ...(connect ? { connect } : {}) });
-  const app = await createApp(config, {
-    store: new MemoryStore(),
-    authenticator: createLdapAuthenticator(config.ldapServers, config.usernamePattern),
-    groups,
-    logger: jsonLogger(() => undefined, 'error'),
-  });
-  const { port } = await app.listen();
-  const r = { app, base: `http://127.0.0.1:${port}`, groups, config };
-  running.push(r);
-  return r;
-}
-
-const passwordGrant = (base: string, username: string, password: string) =>
-  tokenRequest(base, { grant_type: 'password', username, password, client_id: PASSWORD_CLIENT, scope: 'openid api' });
 
 /** An access token for bob signed by the service's own keys, as if issued before a restart. */
-async function bobToken(r: Running, oid: string): Promise<string> {
+async function bobToken(r: SyncedService, oid: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const { token } = await issueAccessToken(r.app.context.keys, {
     issuer: r.config.issuer, audience: r.config.audience, ttlSeconds: 300, subject: { username: 'bob', objectId: oid, dn: 'uid=bob,ou=people,dc=example,dc=com' },
@@ -75,21 +34,12 @@ async function bobToken(r: Running, oid: string): Promise<string> {
   return token;
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('first group sync failing (the server caps every search of the bulk scan)', () => {
-  let svc: Running;
+  let svc: SyncedService;
   beforeAll(async () => {
     // Paging refused and unpaged results capped at 5 entries: the bulk scan cannot complete,
     // while a login (one entry per search) works.
-    const slapd = await startFixtureSlapd({ ldif: [ADMIN_LDIF], limits: ['users size.soft=5 size.hard=5 size.prtotal=disabled'] });
-    slapds.push(slapd);
+    const slapd = services.adopt(await startFixtureSlapd({ ldif: [ADMIN_LDIF], limits: ['users size.soft=5 size.hard=5 size.prtotal=disabled'] }));
     svc = await start(slapd);
     await until('the first sync to end', () => svc.groups.status().lastSyncDurationMs !== null);
   });
@@ -112,12 +62,7 @@ describe('first group sync failing (the server caps every search of the bulk sca
   });
 
   it('login form: 503 page saying sign-in is not available yet, with Retry-After, no code', async () => {
-    const { challenge } = pkcePair();
-    const { res, location } = await authorize(svc.base, { client_id: PUBLIC_CLIENT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: 's' }, 'bob', 'bob-pw');
-    expect(res.status).toBe(503);
-    expect(location).toBeUndefined();
-    expect(res.text).toContain('not available yet');
-    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await loginFormOutcome(svc.base, 'bob', 'bob-pw')).toEqual({ status: 503, redirected: false, notAvailableYet: true, retryAfter: 5 });
   });
 
   it('an operator with a valid token gets 503, not 403; userinfo gets 503, not an empty dns', async () => {
@@ -133,11 +78,10 @@ describe('first group sync failing (the server caps every search of the bulk sca
 });
 
 describe('slow first group sync', () => {
-  let svc: Running;
+  let svc: SyncedService;
   let release: () => void = () => undefined;
   beforeAll(async () => {
-    const slapd = await startFixtureSlapd({ ldif: [ADMIN_LDIF] });
-    slapds.push(slapd);
+    const slapd = services.adopt(await startFixtureSlapd({ ldif: [ADMIN_LDIF] }));
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });

@@ -6,16 +6,11 @@
 // restart) its users log in with their groups. Real slapd (two servers), real group sync
 // (in-thread), the app over HTTP.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../../service/src/app.ts';
-import type { LdapServerConfig, ServiceConfig } from '../../../service/src/config/types.ts';
-import { startGroupDirectory, type GroupDirectory, type GroupDirectoryExtras } from '../../../service/src/groups/directory.ts';
-import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../../service/src/ops/logger.ts';
-import { MemoryStore } from '../../../service/src/store/memory-store.ts';
+import type { LdapServerConfig } from '../../../service/src/config/types.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import { startSlapd, type Slapd } from '../../harness/slapd.ts';
-import { authorize, decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, PUBLIC_CLIENT, pkcePair, tempDir, tokenRequest } from '../../harness/service-app.ts';
-import { captureLog } from '../ldap/groups-fixtures.ts';
+import { decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, tokenRequest } from '../../harness/service-app.ts';
+import { loginFormOutcome, passwordGrant, syncedServices, until, type SyncedService } from '../../harness/synced-service.ts';
 
 const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
 const OTHER_BASE = 'dc=other,dc=test';
@@ -46,68 +41,22 @@ function otherServer(slapd: Slapd): LdapServerConfig {
   };
 }
 
-interface Running {
-  app: App;
-  base: string;
-  groups: GroupDirectory & GroupDirectoryExtras;
-  config: ServiceConfig;
+const services = syncedServices('ljwt-dir-readiness-');
+afterAll(() => services.closeAll());
+
+function start(first: Slapd, other: Slapd): Promise<SyncedService> {
+  return services.start(makeConfig(first, services.keyDirectory(), { ldapServers: [ldapServer(first), otherServer(other)] }));
 }
-
-let dir: ReturnType<typeof tempDir>;
-const running: Running[] = [];
-const slapds: Slapd[] = [];
-
-beforeAll(() => {
-  dir = tempDir('ljwt-dir-readiness-');
-});
-
-afterAll(async () => {
-  for (const r of running.reverse()) {
-    await r.app.close();
-    await r.groups.close();
-  }
-  for (const s of slapds) await s.destroy();
-  dir?.remove();
-});
-
-async function start(first: Slapd, other: Slapd): Promise<Running> {
-  const config = makeConfig(first, `${dir.dir}/keys-${running.length}`, { ldapServers: [ldapServer(first), otherServer(other)] });
-  // bulk: one paged subtree scan per directory, what a large directory gets.
-  const groups = await startGroupDirectory(config, captureLog(), { mode: 'in-thread', awaitFirstSync: false, expand: { mode: 'bulk' } });
-  const app = await createApp(config, {
-    store: new MemoryStore(),
-    authenticator: createLdapAuthenticator(config.ldapServers, config.usernamePattern),
-    groups,
-    logger: jsonLogger(() => undefined, 'error'),
-  });
-  const { port } = await app.listen();
-  const r = { app, base: `http://127.0.0.1:${port}`, groups, config };
-  running.push(r);
-  return r;
-}
-
-const passwordGrant = (base: string, username: string, password: string) =>
-  tokenRequest(base, { grant_type: 'password', username, password, client_id: PASSWORD_CLIENT, scope: 'openid api' });
 
 const dnsOf = (accessToken: string): string[] => [...decodeJwtParts(accessToken).payload.dns].sort();
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('second directory caps every search, so its group sync never completes (logins still work there)', () => {
-  let svc: Running;
+  let svc: SyncedService;
   let other: Slapd;
   beforeAll(async () => {
-    const first = await startFixtureSlapd();
-    slapds.push(first);
+    const first = services.adopt(await startFixtureSlapd());
     // Paging refused and unpaged results capped at 5 entries: the scan fails, one-entry login searches do not.
-    other = await startSlapd({ baseDn: OTHER_BASE, ldif: OTHER_LDIF, limits: ['users size.soft=5 size.hard=5 size.prtotal=disabled'] });
-    slapds.push(other);
+    other = services.adopt(await startSlapd({ baseDn: OTHER_BASE, ldif: OTHER_LDIF, limits: ['users size.soft=5 size.hard=5 size.prtotal=disabled'] }));
     svc = await start(first, other);
     await until('the first sync to end', () => svc.groups.status().lastSyncDurationMs !== null);
   });
@@ -129,12 +78,7 @@ describe('second directory caps every search, so its group sync never completes 
   });
 
   it('login form: the 503 page saying sign-in is not available yet, with Retry-After, no code', async () => {
-    const { challenge } = pkcePair();
-    const { res, location } = await authorize(svc.base, { client_id: PUBLIC_CLIENT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: 's' }, 'zoe', 'zoe-pw');
-    expect(res.status).toBe(503);
-    expect(location).toBeUndefined();
-    expect(res.text).toContain('not available yet');
-    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await loginFormOutcome(svc.base, 'zoe', 'zoe-pw')).toEqual({ status: 503, redirected: false, notAvailableYet: true, retryAfter: 5 });
   });
 
   it('/readyz: 503 naming the directory whose groups were never read; the other directory is fine', async () => {
@@ -148,13 +92,11 @@ describe('second directory caps every search, so its group sync never completes 
 });
 
 describe('second directory down during the first sync, back before the next', () => {
-  let svc: Running;
+  let svc: SyncedService;
   let other: Slapd;
   beforeAll(async () => {
-    const first = await startFixtureSlapd();
-    slapds.push(first);
-    other = await startSlapd({ baseDn: OTHER_BASE, ldif: OTHER_LDIF });
-    slapds.push(other);
+    const first = services.adopt(await startFixtureSlapd());
+    other = services.adopt(await startSlapd({ baseDn: OTHER_BASE, ldif: OTHER_LDIF }));
     await other.stop();
     svc = await start(first, other);
     await until('the first sync to end', () => svc.groups.status().lastSyncDurationMs !== null);
