@@ -115,19 +115,29 @@ export class SnapshotReader {
     this.#ctl = new Int32Array(handle.control);
     this.#latest = handle.current;
     this.#port = 'port' in handle ? handle.port : undefined;
+    if (this.#port) {
+      // Also taken as they arrive while this thread's event loop runs: a thread that does
+      // not read for a long time must not queue a buffer per generation; only the newest is
+      // kept. Unref'd: waiting for generations keeps no thread alive.
+      this.#port.on('message', (m: unknown) => this.#take(m));
+      this.#port.unref();
+    }
     this.#drain();
   }
 
-  /** Takes every generation waiting on the port; keeps the newest. */
+  #take(m: unknown): void {
+    if (isGenerationMessage(m) && (this.#latest === null || newer(m.generation, this.#latest.generation))) {
+      this.#latest = { generation: m.generation, buffer: m.buffer, length: m.length };
+    }
+  }
+
+  /** Takes every generation waiting on the port (synchronously: a busy thread reads too); keeps the newest. */
   #drain(): void {
     if (!this.#port) return;
     for (;;) {
       const m = receiveMessageOnPort(this.#port);
       if (!m) return;
-      const g = m.message;
-      if (isGenerationMessage(g) && (this.#latest === null || newer(g.generation, this.#latest.generation))) {
-        this.#latest = { generation: g.generation, buffer: g.buffer, length: g.length };
-      }
+      this.#take(m.message);
     }
   }
 

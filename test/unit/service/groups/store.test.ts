@@ -1,7 +1,7 @@
 // The shared snapshot store under contention: real worker threads read while the main
 // thread publishes generations of varying sizes as fast as it can.
 import { describe, expect, it } from 'vitest';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import path from 'node:path';
 import os from 'node:os';
@@ -165,6 +165,20 @@ describe('snapshot store', () => {
     const late = new SnapshotReader({ ...reader.handle(), port: ch2.port1 });
     expect(late.read().groupsOf('user-1')).toEqual(['cn=big']);
     for (const p of [ch.port1, ch.port2, ch2.port1, ch2.port2]) p.close();
+  });
+
+  it('a reader that does not read keeps only the newest generation, not one buffer per generation', async () => {
+    const handle = createStoreHandle();
+    const ch = new MessageChannel();
+    const writer = new SnapshotWriter(handle);
+    writer.addReaderPort(ch.port2);
+    const reader = new SnapshotReader({ ...handle, port: ch.port1 });
+    for (let g = 1; g <= 5; g++) writer.publish({ groups: new Map([[`cn=g${g}`, ['u']]]), updatedAt: g });
+    await new Promise((r) => setTimeout(r, 50)); // the reader's thread runs its event loop, no read
+    expect(receiveMessageOnPort(ch.port1)).toBeUndefined();
+    expect(reader.read().groupsOf('u')).toEqual(['cn=g5']);
+    expect(reader.decodes).toBe(1);
+    for (const p of [ch.port1, ch.port2]) p.close();
   });
 
   it('a second writer takes over from the reader\'s handle (worker restart) and readers continue', () => {
