@@ -29,7 +29,8 @@ export async function adminSyncEndpoint(ctx: ServiceContext, adminGroupDn: strin
     result = await ctx.groups.syncNow();
   } catch (e) {
     ctx.logger.log('error', 'admin_sync_failed', { sub: op.sub, error: e instanceof Error ? e.message : 'unknown' });
-    sendNoStoreJson(res, 503, { error: 'temporarily_unavailable', error_description: 'group sync is not running' });
+    const holderSilent = e instanceof Error && e.message.includes('the group sync lease holder did not answer');
+    sendNoStoreJson(res, 503, { error: 'temporarily_unavailable', error_description: holderSilent ? 'the group sync lease holder did not answer' : 'group sync is not running' });
     return;
   }
   sendNoStoreJson(res, syncSucceeded(result) ? 200 : 502, result);

@@ -44,6 +44,7 @@ export const GLOBAL_ENV: EnvVarDef[] = [
   { name: 'LJWT_GROUP_SYNC_INTERVAL_SECONDS', target: 'groupSync/intervalSeconds', doc: 'seconds' },
   { name: 'LJWT_GROUP_SYNC_MAX_STALE_SECONDS', target: 'groupSync/maxStaleSeconds', doc: 'seconds' },
   { name: 'LJWT_GROUP_SYNC_SNAPSHOT_FILE', target: 'groupSync/snapshotFile', doc: 'file path' },
+  { name: 'LJWT_GROUP_SYNC_LEASE_SECONDS', target: 'groupSync/leaseSeconds', doc: 'seconds' },
   { name: 'LJWT_GROUP_SYNC_PAGE_SIZE', target: 'groupSync/pageSize', doc: 'entries per page' },
   { name: 'LJWT_EDGE_REVOCATION_URLS', target: 'edgeRevocation/url', list: 'comma', doc: 'comma-separated nginx revocation endpoint URLs' },
   { name: 'LJWT_EDGE_REVOCATION_SECRET_FILE', target: 'edgeRevocation/secretFile', doc: 'file holding the secret shared with nginx' },

@@ -323,6 +323,7 @@ function buildConfig(root: XNode | undefined, env: ReadEnv): ServiceConfig {
   }
   const snapshotFile = r.one<string>(syncEl, 'groupSync/snapshotFile', g('LJWT_GROUP_SYNC_SNAPSHOT_FILE'));
   const pageSize = r.one<number>(syncEl, 'groupSync/pageSize', g('LJWT_GROUP_SYNC_PAGE_SIZE'));
+  const leaseSeconds = r.one<number>(syncEl, 'groupSync/leaseSeconds', g('LJWT_GROUP_SYNC_LEASE_SECONDS'));
 
   const cfg: ServiceConfig = {
     ldapServers,
@@ -351,6 +352,7 @@ function buildConfig(root: XNode | undefined, env: ReadEnv): ServiceConfig {
   };
   if (snapshotFile !== undefined) cfg.groupSync.snapshotFile = snapshotFile;
   if (pageSize !== undefined) cfg.groupSync.pageSize = pageSize;
+  if (leaseSeconds !== undefined) cfg.groupSync.leaseSeconds = leaseSeconds;
   const jwksFile = r.one<string>(service, `${sv}/jwksFile`, g('LJWT_JWKS_FILE'));
   if (jwksFile !== undefined) cfg.jwksFile = jwksFile;
   const redisUrl = r.one<string>(service, `${sv}/redisUrl`, g('REDIS_URL'));

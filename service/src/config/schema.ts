@@ -151,6 +151,7 @@ const groupSync = group('groupSync', 'Background sync of the dnList group member
   leaf('intervalSeconds', { kind: 'int', min: 5, max: 86_400 }, 'Seconds between syncs.', { default: '300' }),
   leaf('maxStaleSeconds', { kind: 'int', min: 5, max: 604_800 }, '/readyz fails when the last good snapshot is older than this; at least intervalSeconds.', { default: '3 x intervalSeconds' }),
   leaf('snapshotFile', { kind: 'path' }, 'Last good snapshot persisted here (used at start when LDAP is down).', { default: 'not persisted' }),
+  leaf('leaseSeconds', { kind: 'int', min: 1, max: 3600 }, 'With service/redisUrl: one instance holds the sync lease in Redis for this long (renewed while it runs), syncs and publishes the snapshot through Redis; the others load it. When the holder stops, another instance takes over within this long plus a tenth of it.', { default: '30' }),
   leaf('pageSize', { kind: 'int', min: 10, max: 100_000 }, 'Entries per page of the sync\'s paged searches (RFC 2696). A server that refuses this size (OpenLDAP size.pr, AD MaxPageSize) gets halved pages down to 10, then one unpaged search; set it to the server\'s limit to skip those retries.', { default: '500' }),
 ]);
 

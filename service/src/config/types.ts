@@ -105,6 +105,8 @@ export interface ServiceConfig {
     snapshotFile?: string;
     /** RFC 2696 page size of the sync's searches (halved when a server limits it); default 500. */
     pageSize?: number;
+    /** With redisUrl: the sync lease's lifetime, seconds (groups/shared-sync.ts); default 30. */
+    leaseSeconds?: number;
   };
   /** Trust X-Forwarded-For from these proxy addresses (for per-IP throttling). */
   trustedProxies: string[];

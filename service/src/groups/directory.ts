@@ -10,6 +10,7 @@ import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { SnapshotReader, SnapshotWriter, createStoreHandle, type ReaderHandle } from './snapshot-store.ts';
 import { SyncEngine, initialEngineStatus, type DirectorySyncStatus, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
 import { syncTargets } from './sync-targets.ts';
+import { sharedSyncSettings, startSyncLoop, type SharedSyncStatus } from './shared-sync.ts';
 
 export type { SyncResult, SyncServerResult, DirectorySyncStatus } from './sync-engine.ts';
 
@@ -37,6 +38,8 @@ export interface GroupDirectoryStatus {
   lastSyncDurationMs: number | null;
   lastError: string | null;
   syncErrors: number;
+  /** With Redis: this instance's part in the shared sync (lease holder or not, loaded generation). */
+  shared?: SharedSyncStatus;
 }
 
 export interface GroupDirectory {
@@ -97,6 +100,8 @@ export async function startGroupDirectory(
   const syncConfig = { ldapServers: syncTargets(config, log), groupSync: config.groupSync };
   const store = createStoreHandle();
   let engineStatus: EngineStatus = initialEngineStatus();
+  const shared = sharedSyncSettings(config);
+  let sharedStatus: SharedSyncStatus | undefined;
   let crashErrors = 0;
   let crashError: string | null = null;
 
@@ -117,6 +122,7 @@ export async function startGroupDirectory(
       lastSyncDurationMs: engineStatus.lastSyncDurationMs,
       lastError: crashError ?? engineStatus.lastError,
       syncErrors: engineStatus.syncErrors + crashErrors,
+      ...(sharedStatus !== undefined ? { shared: sharedStatus } : {}),
     };
   };
   const common = {
@@ -153,19 +159,23 @@ export async function startGroupDirectory(
       onStatus: (s) => {
         engineStatus = s;
       },
+      schedule: shared === undefined,
+      keepBody: shared !== undefined,
     });
-    const { restored, firstSync } = await engine.start();
-    if (!restored && options.awaitFirstSync !== false) await firstSync.catch(() => undefined);
+    const loop = await startSyncLoop(engine, shared, log, (s) => {
+      sharedStatus = s;
+    }, true);
+    if (!loop.restored && options.awaitFirstSync !== false) await loop.firstSync.catch(() => undefined);
     return {
       ...common,
-      syncNow: () => engine.syncNow(),
+      syncNow: () => loop.syncNow(),
       async createReaderHandle() {
         const ch = new MessageChannel();
         writer.addReaderPort(ch.port2);
         return { ...reader.handle(), port: ch.port1 };
       },
       async close() {
-        await engine.close();
+        await loop.close();
         reader.close();
         channel.port2.close();
       },
@@ -196,7 +206,7 @@ export async function startGroupDirectory(
   let restoredAtStart = false;
 
   const spawn = (readerPort: import('node:worker_threads').MessagePort): Promise<void> => {
-    const init: WorkerInit = { config: syncConfig, store: reader.handle(), readerPort, expand: options.expand };
+    const init: WorkerInit = { config: syncConfig, store: reader.handle(), readerPort, expand: options.expand, ...(shared !== undefined ? { shared } : {}) };
     const w = new Worker(workerPath, { workerData: init, transferList: [readerPort] });
     worker = w;
     return new Promise<void>((resolve, reject) => {
@@ -212,6 +222,9 @@ export async function startGroupDirectory(
             break;
           case 'status':
             engineStatus = m.status;
+            break;
+          case 'shared-status':
+            sharedStatus = m.status;
             break;
           case 'first-sync':
             engineStatus = m.status;

@@ -2,6 +2,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { EngineStatus, GroupSyncConfig, SyncEngineOptions, SyncResult } from './sync-engine.ts';
 import type { StoreHandle } from './snapshot-store.ts';
+import type { SharedSyncSettings, SharedSyncStatus } from './shared-sync.ts';
 
 export interface WorkerInit {
   config: GroupSyncConfig;
@@ -9,6 +10,8 @@ export interface WorkerInit {
   /** The main thread's reader port (receives grown buffers). */
   readerPort: MessagePort;
   expand?: SyncEngineOptions['expand'];
+  /** With Redis: the sync is shared between instances (shared-sync.ts). */
+  shared?: SharedSyncSettings;
 }
 
 export type ToWorker =
@@ -19,6 +22,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'started'; restored: boolean; status: EngineStatus }
   | { type: 'status'; status: EngineStatus }
+  | { type: 'shared-status'; status: SharedSyncStatus }
   | { type: 'first-sync'; status: EngineStatus }
   | { type: 'sync-result'; id: number; result?: SyncResult; error?: string }
   | { type: 'reader-added'; id: number }

@@ -94,6 +94,15 @@ export interface SyncEngineOptions {
   schedule?: boolean;
   /** Keep the timer from holding the event loop open (in-thread use). */
   unrefTimer?: boolean;
+  /** Keep the last published encoding for published() (to hand it to other instances: shared-sync.ts). */
+  keepBody?: boolean;
+}
+
+/** The current snapshot as encoded, before generation and time are stamped in (equal content, equal bytes). */
+export interface EncodedSnapshot {
+  body: Uint8Array;
+  /** SHA-256 of body, hex. */
+  sha256: string;
 }
 
 interface Part {
@@ -131,6 +140,7 @@ export class SyncEngine {
   readonly #paging = new Map<string, PagingState>();
   #status: EngineStatus = initialEngineStatus();
   #lastDigest: string | null = null;
+  #lastBody: Uint8Array | null = null;
   #running: Promise<SyncResult> | null = null;
   #again: Promise<SyncResult> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -145,6 +155,15 @@ export class SyncEngine {
     this.#opts = opts;
   }
 
+  /**
+   * Every directory's groups have been read at least once. Until then its users' logins are
+   * refused (503), so a sync that leaves one without groups is retried soon, not after the
+   * full interval (here and in shared-sync.ts).
+   */
+  get allDirectoriesRead(): boolean {
+    return this.#opts.config.ldapServers.every((server) => this.#parts.has(serverKey(server)));
+  }
+
   get status(): EngineStatus {
     return { ...this.#status };
   }
@@ -155,12 +174,13 @@ export class SyncEngine {
 
   /** Restores the persisted snapshot (if any) and starts the first sync. */
   async start(): Promise<{ restored: boolean; firstSync: Promise<SyncResult> }> {
-    const restored = await this.#restore();
+    const restored = await this.restore();
     const firstSync = this.syncNow();
     return { restored, firstSync };
   }
 
-  async #restore(): Promise<boolean> {
+  /** Restores the persisted snapshot (if any) without syncing; true when one was published. */
+  async restore(): Promise<boolean> {
     const file = this.#opts.config.groupSync.snapshotFile;
     if (!file) return false;
     let parts: PersistedPart[] | null;
@@ -219,11 +239,8 @@ export class SyncEngine {
   #scheduleNext(): void {
     if (this.#closed || this.#opts.schedule === false || this.#again) return;
     const interval = Math.max(1, this.#opts.config.groupSync.intervalSeconds) * 1000;
-    // Until a directory's groups were read once, its users' logins are refused (503), so
-    // a sync that leaves any directory without groups is retried soon, backing off (5 s,
-    // 10 s, 20 s, ...) up to the normal interval.
-    const allRead = this.#opts.config.ldapServers.every((server) => this.#parts.has(serverKey(server)));
-    const ms = allRead ? interval : Math.min(interval, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, Math.max(0, this.#status.syncs - 1)));
+    // Backing off (5 s, 10 s, 20 s, ...) up to the normal interval while a directory has no groups.
+    const ms = this.allDirectoriesRead ? interval : Math.min(interval, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, Math.max(0, this.#status.syncs - 1)));
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.syncNow().catch(() => undefined);
@@ -418,13 +435,43 @@ export class SyncEngine {
       this.#emit();
       return false;
     }
-    this.#lastDigest = digest;
-    const next = (this.#opts.writer.generation + 1) | 0;
-    const { generation, byteLength } = this.#opts.writer.publishEncoded(stampSnapshot(body, next, updatedAt), next);
-    this.#status.generation = generation;
-    this.#status.snapshotBytes = byteLength;
+    this.#publishLocally(body, digest, updatedAt);
     this.#emit();
     return true;
+  }
+
+  /** Into the shared memory as the next generation; body is left unstamped (the writer copied it). */
+  #publishLocally(body: Uint8Array, digest: string, updatedAt: number | null): void {
+    const next = (this.#opts.writer.generation + 1) | 0;
+    const { generation, byteLength } = this.#opts.writer.publishEncoded(stampSnapshot(body, next, updatedAt), next);
+    stampSnapshot(body, 0, null);
+    this.#lastDigest = digest;
+    if (this.#opts.keepBody) this.#lastBody = body;
+    this.#status.generation = generation;
+    this.#status.snapshotBytes = byteLength;
+  }
+
+  /** The last published encoding (keepBody only), null before the first. */
+  published(): EncodedSnapshot | null {
+    return this.#lastBody === null || this.#lastDigest === null ? null : { body: this.#lastBody, sha256: this.#lastDigest };
+  }
+
+  /**
+   * Serves a snapshot another instance synced (shared-sync.ts): `body` as published() gave it
+   * there, already checked against `sha256`. Its bytes are published only when they differ
+   * from the current ones; the sync's facts (time, directories) are taken either way.
+   */
+  adopt(body: Uint8Array, sha256: string, facts: { updatedAt: number | null; groupCount: number; memberCount: number; directories: DirectorySyncStatus[] }): void {
+    if (this.#closed) return;
+    if (sha256 !== this.#lastDigest) this.#publishLocally(body, sha256, facts.updatedAt);
+    this.#status.updatedAt = facts.updatedAt;
+    this.#status.groupCount = facts.groupCount;
+    this.#status.memberCount = facts.memberCount;
+    this.#status.directories = facts.directories;
+    this.#status.degraded = facts.directories.length < this.#opts.config.ldapServers.length || facts.directories.some((d) => d.failing);
+    const errors = facts.directories.filter((d) => d.lastError !== null).map((d) => `${d.directory}: ${d.lastError}`);
+    this.#status.lastError = errors.length ? errors.join('; ') : null;
+    this.#emit();
   }
 
   async #persist(): Promise<void> {

@@ -6,6 +6,7 @@ import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { SnapshotWriter } from './snapshot-store.ts';
 import { SyncEngine } from './sync-engine.ts';
 import { errorText, type GroupLog } from './log.ts';
+import { startSyncLoop } from './shared-sync.ts';
 
 if (!parentPort) throw new Error('sync.worker must run in a worker thread');
 const port = parentPort;
@@ -27,12 +28,18 @@ const engine = new SyncEngine({
   log,
   expand: init.expand,
   onStatus: (status) => send({ type: 'status', status }),
+  // Shared: the loop in shared-sync.ts decides when this instance syncs.
+  schedule: init.shared === undefined,
+  keepBody: init.shared !== undefined,
 });
+// Started once the snapshot file (if any) is restored; the first sync's end is reported
+// separately, so the HTTP side can listen (and refuse logins with a retryable 503) meanwhile.
+const loop = await startSyncLoop(engine, init.shared, log, (status) => send({ type: 'shared-status', status }));
 
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'sync':
-      engine.syncNow().then(
+      loop.syncNow().then(
         (result) => send({ type: 'sync-result', id: m.id, result }),
         (e: unknown) => send({ type: 'sync-result', id: m.id, error: errorText(e) }),
       );
@@ -42,7 +49,7 @@ port.on('message', (m: ToWorker) => {
       send({ type: 'reader-added', id: m.id });
       break;
     case 'close':
-      void engine.close().then(() => {
+      void loop.close().then(() => {
         send({ type: 'closed' });
         port.close();
       });
@@ -50,9 +57,6 @@ port.on('message', (m: ToWorker) => {
   }
 });
 
-// Started once the snapshot file (if any) is restored; the first sync's end is reported
-// separately, so the HTTP side can listen (and refuse logins with a retryable 503) meanwhile.
-const { restored, firstSync } = await engine.start();
-send({ type: 'started', restored, status: engine.status });
-await firstSync.catch(() => undefined);
+send({ type: 'started', restored: loop.restored, status: engine.status });
+await loop.firstSync.catch(() => undefined);
 send({ type: 'first-sync', status: engine.status });

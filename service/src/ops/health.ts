@@ -1,5 +1,6 @@
 import type { ServiceContext } from '../oauth/context.ts';
 import { directoryNotLoaded, groupsUnavailable } from '../oauth/group-availability.ts';
+import type { GroupStatus } from '../oauth/deps.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -106,6 +107,21 @@ export function groupGauges(ctx: ServiceContext) {
         value: g.lastSyncDurationMs === null ? null : g.lastSyncDurationMs / 1000 },
       { name: 'ljwt_group_sync_errors_total', help: 'Failed server syncs since start.', value: g.syncErrors, type: 'counter' as const },
       { name: 'ljwt_signing_keys_published', help: 'Signing keys currently published in the JWKS.', value: ctx.keys.list().length },
+      ...sharedSyncGauges(g.shared),
     ];
   };
+}
+
+/** With Redis (groups/shared-sync.ts): this instance's part in the one shared group sync. */
+function sharedSyncGauges(s: GroupStatus['shared']) {
+  if (s === undefined) return [];
+  return [
+    { name: 'ljwt_group_sync_lease_holder', help: '1 while this instance holds the group sync lease (it syncs and publishes through Redis).', value: s.role === 'holder' ? 1 : 0 },
+    { name: 'ljwt_group_sync_alone', help: '1 while Redis is unreachable and this instance syncs the groups on its own.', value: s.role === 'alone' ? 1 : 0 },
+    { name: 'ljwt_group_sync_shared_generation', help: 'Generation of the snapshot published through Redis that this instance serves.', value: s.generation },
+    { name: 'ljwt_group_sync_last_load_timestamp_seconds', help: 'When this instance last loaded a snapshot published through Redis (unix seconds).',
+      value: s.lastLoadAt === null ? null : s.lastLoadAt / 1000 },
+    { name: 'ljwt_group_sync_loads_total', help: 'Snapshots loaded from Redis.', value: s.loads, type: 'counter' as const },
+    { name: 'ljwt_group_sync_load_errors_total', help: 'Snapshots published through Redis that were refused (checksum mismatch).', value: s.loadErrors, type: 'counter' as const },
+  ];
 }

@@ -102,8 +102,16 @@ describe('LDAP connection pools', () => {
     expect(auth.connections()[0]).toMatchObject({ search: 1, bind: 2, waiting: 0 });
     await auth.close();
     const log = (await settledLog(slapd)).slice(before);
-    expect(log.match(/ ACCEPT from /g)?.length).toBe(3);
-    expect(log.match(/ fd=\d+ closed/g)?.length).toBe(3);
+    // At most 3 connections open at any moment (a loaded machine may replace one that timed out,
+    // so the total accepted can exceed 3; the number open at once cannot), and all closed at the end.
+    let open = 0;
+    let mostOpen = 0;
+    for (const m of log.matchAll(/ ACCEPT from | fd=\d+ closed/g)) {
+      open += m[0].includes('ACCEPT') ? 1 : -1;
+      mostOpen = Math.max(mostOpen, open);
+    }
+    expect(mostOpen).toBe(3);
+    expect(open).toBe(0);
   });
 
   it('a failed bind on a bind connection is a failure, whoever bound on it before', async () => {

@@ -1,16 +1,14 @@
 // The built service (dist/service/main.js) as an operator runs it: XML config,
 // real slapd and redis-server, group sync worker, graceful SIGTERM, key rotation CLI.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type Slapd } from '../../harness/slapd.ts';
 import { startRedis, type RedisHandle } from '../../harness/redis.ts';
 import { http, startDirectory, tempDir, tokenRequest } from '../../harness/service-app.ts';
-
-const MAIN = new URL('../../../dist/service/main.js', import.meta.url).pathname;
-const ROOT = new URL('../../..', import.meta.url).pathname;
+import { ensureBuilt, SERVICE_MAIN as MAIN, serviceXml, spawnService, type ServiceProcess } from '../../harness/service-process.ts';
 
 let slapd: Slapd;
 let redis: RedisHandle;
@@ -18,39 +16,15 @@ let dir: ReturnType<typeof tempDir>;
 let configFile: string;
 let base: string;
 let child: ChildProcess;
-let stdout = '';
+let service: ServiceProcess;
 
 function xml(port: number): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<ldapConfig>
-  <ldapServer>
-    <uri>${slapd.url}</uri>
-    <login>cn=ljwt-reader,ou=service-accounts,dc=example,dc=com</login>
-    <password>reader-secret</password>
-    <dnList><dn>cn=engineering,ou=groups,dc=example,dc=com</dn></dnList>
-    <userSearchBase>ou=people,dc=example,dc=com</userSearchBase>
-    <userFilter>(uid={username})</userFilter>
-  </ldapServer>
-  <service>
-    <listen>127.0.0.1:${port}</listen>
-    <issuer>http://127.0.0.1:${port}</issuer>
-    <audience>https://app.example.test</audience>
-    <keyDirectory>${dir.dir}/keys</keyDirectory>
-    <jwksFile>${dir.dir}/public/jwks.json</jwksFile>
-    <redisUrl>${redis.url}</redisUrl>
-  </service>
-  <groupSync><intervalSeconds>60</intervalSeconds></groupSync>
-  <clients>
-    <client>
-      <id>cli</id>
-      <redirectUri>https://app.example.test/callback</redirectUri>
-      <grantType>password</grantType>
-      <grantType>refresh_token</grantType>
-      <scope>openid</scope>
-    </client>
-  </clients>
-</ldapConfig>
-`;
+  return serviceXml({
+    ldapUrl: slapd.url, port, keyDirectory: `${dir.dir}/keys`, groupDn: 'cn=engineering,ou=groups,dc=example,dc=com',
+    service: `\n    <jwksFile>${dir.dir}/public/jwks.json</jwksFile>\n    <redisUrl>${redis.url}</redisUrl>`,
+    groupSync: '<intervalSeconds>60</intervalSeconds>',
+    grantTypes: ['password', 'refresh_token'],
+  });
 }
 
 async function waitFor(url: string, ms = 20_000): Promise<void> {
@@ -59,22 +33,19 @@ async function waitFor(url: string, ms = 20_000): Promise<void> {
     try {
       if ((await http(url)).status === 200) return;
     } catch { /* not up yet */ }
-    if (Date.now() > end) throw new Error(`${url} not ready; output: ${stdout.slice(-2000)}`);
+    if (Date.now() > end) throw new Error(`${url} not ready; output: ${service.output().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) execFileSync('node', ['scripts/build.mjs'], { cwd: ROOT });
+  ensureBuilt();
   [slapd, redis] = await Promise.all([startDirectory(), startRedis()]);
   dir = tempDir();
   const port = await freePort();
   configFile = join(dir.dir, 'config.xml');
-  writeFileSync(configFile, xml(port));
-  base = `http://127.0.0.1:${port}`;
-  child = spawn('node', [MAIN, '--config', configFile], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => { stdout += d.toString(); });
-  child.stderr!.on('data', (d) => { stdout += d.toString(); });
+  service = spawnService(configFile, xml(port), port);
+  ({ child, base } = service);
   await waitFor(`${base}/healthz`);
 });
 
@@ -140,9 +111,9 @@ describe('dist/service/main.js', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(response).toMatch(/^HTTP\/1\.1 200/);
     expect(code).toBe(0);
-    expect(stdout).toContain('"event":"shutdown_complete"');
-    for (const line of stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
-    expect(stdout).not.toContain('alice-pw');
-    expect(stdout).not.toContain('reader-secret');
+    expect(service.output()).toContain('"event":"shutdown_complete"');
+    for (const line of service.output().trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    expect(service.output()).not.toContain('alice-pw');
+    expect(service.output()).not.toContain('reader-secret');
   });
 });

@@ -27,7 +27,8 @@ function generationContent(g: number): Map<string, string[]> {
 const READER_SOURCE = `
 import { parentPort, workerData } from 'node:worker_threads';
 import { SnapshotReader } from ${JSON.stringify(path.join(root, 'service/src/groups/snapshot-store.ts'))};
-const { handle, stop } = workerData;
+const { handle, stop, index } = workerData;
+// Slot 0: the writer's stop flag; slot 1 + index: how many generations this reader has seen.
 const stopFlag = new Int32Array(stop);
 const reader = new SnapshotReader(handle);
 let reads = 0, bad = 0, lastGen = 0, generationsSeen = 0, backwards = 0;
@@ -39,6 +40,7 @@ while (Atomics.load(stopFlag, 0) === 0) {
   if (s.generation < lastGen) backwards++;
   if (s.generation !== lastGen) {
     generationsSeen++;
+    Atomics.store(stopFlag, 1 + index, generationsSeen);
     lastGen = s.generation;
     const g = s.generation;
     const okGroups = s.groups.length === 1 + (g % 7) && s.groups.every((dn) => dn.startsWith('cn=g' + g + '-'));
@@ -220,14 +222,14 @@ describe('snapshot store', () => {
     writeFileSync(readerFile, outputFiles[0]!.text);
     const handle = createStoreHandle();
     const writer = new SnapshotWriter(handle);
-    const stop = new SharedArrayBuffer(4);
+    const stop = new SharedArrayBuffer(4 * 4);
     const workers: Worker[] = [];
     const results: Array<Promise<{ reads: number; bad: number; generationsSeen: number; backwards: number; retries: number; decodes: number; errors: unknown[] }>> = [];
     for (let i = 0; i < 3; i++) {
       const ch = new MessageChannel();
       writer.addReaderPort(ch.port2);
       const w = new Worker(readerFile, {
-        workerData: { handle: { ...handle, port: ch.port1 }, stop },
+        workerData: { handle: { ...handle, port: ch.port1 }, stop, index: i },
         transferList: [ch.port1],
       });
       workers.push(w);
@@ -236,21 +238,23 @@ describe('snapshot store', () => {
         w.once('error', reject);
       }));
     }
-    await new Promise((r) => setTimeout(r, 300)); // let the readers start
-    const end = Date.now() + 1500;
+    // Counted, not timed: publish until every reader has seen enough generations (a loaded
+    // machine only makes this take longer); the deadline only ends a run whose readers are stuck.
+    const progress = new Int32Array(stop);
+    const readersSeen = () => Math.min(progress[1]!, progress[2]!, progress[3]!);
+    const deadline = Date.now() + 20_000;
     let published = 0;
-    // At least 200 generations however loaded the machine is (the readers spin on the same cores).
-    while (Date.now() < end || published < 200) {
+    while ((published < 300 || readersSeen() < 30) && Date.now() < deadline) {
       writer.publish({ groups: generationContent(writer.generation + 1), updatedAt: Date.now() });
       published++;
       // Yield now and then so the readers' start-up messages are processed.
-      if (published % 200 === 0) await new Promise((r) => setImmediate(r));
+      if (published % 50 === 0) await new Promise((r) => setImmediate(r));
     }
     Atomics.store(new Int32Array(stop), 0, 1);
     const out = await Promise.all(results);
     await Promise.all(workers.map((w) => w.terminate()));
     rmSync(dir, { recursive: true, force: true });
-    expect(published).toBeGreaterThanOrEqual(200);
+    expect(published).toBeGreaterThanOrEqual(300);
     for (const r of out) {
       expect(r.errors).toEqual([]);
       expect(r.bad).toBe(0);
@@ -258,5 +262,5 @@ describe('snapshot store', () => {
       expect(r.generationsSeen).toBeGreaterThan(20);
       expect(r.reads).toBeGreaterThan(r.generationsSeen);
     }
-  }, 30_000);
+  }, 40_000);
 });
