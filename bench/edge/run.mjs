@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Edge benchmark (a script, not a test): nginx-side throughput and latency of in-nginx
 // token validation on every runtime of the test matrix, against a plain proxy_pass
-// baseline, the seed's auth_request-to-the-service design and the rejection path.
+// baseline, auth_request to the service's /auth/validate (the setup for nginx without
+// njs) and the rejection path.
 // Per runtime: one nginx under test (the project's nginx/*.conf via test/harness/nginx.ts),
 // one floor nginx of the same runtime (bench/edge/floor/floor.js: the least work any njs
 // validator must do), a static upstream (host nginx), wrk on 127.0.0.1; the service (for c)

@@ -68,7 +68,7 @@ export async function startEdge(h, runtime, variants, { upstreamPort, servicePor
     const lines = v.directives.slice();
     if (v.protect) lines.push(`include {{DIR}}/${PROTECT_INCLUDE[v.protect]};`);
     if (v.service) {
-      // The seed's design as README "/auth/validate for nginx without njs" shows it.
+      // auth_request to the service's /auth/validate, as docs/operators/service.md shows it for nginx without njs.
       lines.push('auth_request /_bench/validate;',
         'auth_request_set $bench_user   $upstream_http_x_authenticated_user;',
         'auth_request_set $bench_groups $upstream_http_x_authenticated_group_dns;',

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { startGroupDirectory } from '../../service/src/groups/directory.ts';
 import type { ServiceConfig } from '../../service/src/config/types.ts';
-import { silentLog } from '../../service/src/groups/log.ts';
+import { silentLogger } from '../../service/src/ops/logger.ts';
 
 interface ProbeInput {
   url: string;
@@ -46,7 +46,7 @@ const config = {
 const rssBefore = process.memoryUsage().rss;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const dir = await startGroupDirectory(config, silentLog, { mode: 'worker', workerFile: input.workerFile });
+const dir = await startGroupDirectory(config, silentLogger, { mode: 'worker', workerFile: input.workerFile });
 const startMs = performance.now() - t0;
 // CPU of this process (all threads: the sync worker and this one), which a loaded machine
 // inflates far less than wall time.

@@ -22,20 +22,16 @@
 //        [--slow-logins 40] [--rows healthy,hung,...] [--quick] [--out FILE] [--no-build]
 //   --rows: only these rows (names as above, "-" for spaces: all-hung, restart-mid-sync).
 //   --quick: 500 users, 50 logins per row (a smoke run).
-import { build } from 'esbuild';
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchLdif, GROUPS, groupDn, PEOPLE, passwordOf, READER_DN, READER_PASSWORD } from '../service/directory.mjs';
+import { buildTree, bundleHarness, firstLine, intOption, request, root, serviceXml, sleep, startBuiltService, usage } from '../lib/service.mjs';
+import { benchLdif, GROUPS, groupDn, passwordOf } from '../service/directory.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cacheDir = path.join(root, 'node_modules/.cache/bench-ldap-faults');
 const GOAL = { hungP99Ms: 100, allDownMs: 3000 };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function options(argv) {
   const { values } = parseArgs({
@@ -54,127 +50,35 @@ function options(argv) {
     strict: true,
   });
   const quick = values.quick === true;
-  const num = (v, d, name) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
+  const num = (name, fallback) => intOption(values, name, fallback, 1_000_000);
   return {
     help: values.help === true,
-    users: num(values.users, quick ? 500 : 2000, 'users'),
-    logins: num(values.logins, quick ? 50 : 200, 'logins'),
-    concurrency: num(values.concurrency, 8, 'concurrency'),
-    slowLogins: num(values['slow-logins'], quick ? 16 : 40, 'slow-logins'),
+    users: num('users', quick ? 500 : 2000),
+    logins: num('logins', quick ? 50 : 200),
+    concurrency: num('concurrency', 8),
+    slowLogins: num('slow-logins', quick ? 16 : 40),
     out: values.out ?? path.join(root, 'bench/results/ldap-faults.md'),
     rows: values.rows === undefined ? null : values.rows.split(',').map((r) => r.trim().replace(/-/g, ' ')),
     build: values['no-build'] !== true,
   };
 }
 
-async function bundleHarness() {
-  mkdirSync(cacheDir, { recursive: true });
-  const files = ['slapd', 'tcp-relay', 'ldap-replicas'];
-  await build({
-    entryPoints: files.map((f) => path.join(root, `test/harness/${f}.ts`)),
-    outdir: cacheDir, outExtension: { '.js': '.mjs' },
-    bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning',
-  });
-  const mods = await Promise.all(files.map((f) => import(pathToFileURL(path.join(cacheDir, `${f}.mjs`)).href)));
-  return Object.assign({}, ...mods);
-}
-
-function serviceXml(uris, port, dir) {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<ldapConfig>
-  <ldapServer>
-${uris.map((u) => `    <uri>${u}</uri>`).join('\n')}
-    <login>${READER_DN}</login>
-    <password>${READER_PASSWORD}</password>
-    <dnList>${Array.from({ length: GROUPS }, (_, g) => `<dn>${groupDn(g)}</dn>`).join('')}</dnList>
-    <userSearchBase>${PEOPLE}</userSearchBase>
-    <userFilter>(uid={username})</userFilter>
-  </ldapServer>
-  <service>
-    <listen>127.0.0.1:${port}</listen>
-    <issuer>http://127.0.0.1:${port}</issuer>
-    <audience>https://app.bench.example</audience>
-    <keyDirectory>${dir}/keys</keyDirectory>
-    <adminGroup>${groupDn(0)}</adminGroup>
-  </service>
-  <throttle>
-    <maxFailuresPerUsername>1000000</maxFailuresPerUsername>
-    <maxFailuresPerIp>1000000</maxFailuresPerIp>
-  </throttle>
-  <groupSync><intervalSeconds>300</intervalSeconds></groupSync>
-  <clients>
-    <client>
-      <id>cli</id>
-      <redirectUri>https://app.bench.example/callback</redirectUri>
-      <grantType>password</grantType>
-      <scope>openid</scope>
-      <scope>api</scope>
-    </client>
-  </clients>
-</ldapConfig>
-`;
-}
-
-function request(agent, method, url, headers = {}, body = undefined) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function freePort() {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The built service with `uris` as the replicas of its one directory; resolves once a login works. */
-async function startService(uris) {
+/** The built service with `uris` as the replicas of its one directory; resolves once it is ready. */
+async function startService(h, uris) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ljwt-bench-faults-'));
-  const port = await freePort();
-  const config = path.join(dir, 'config.xml');
-  writeFileSync(config, serviceXml(uris, port, dir));
-  const logFile = path.join(dir, 'service.log');
-  const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [path.join(root, 'dist/service/main.js'), '--config', config], { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  const base = `http://127.0.0.1:${port}`;
+  const port = await h.freePort();
+  const xml = serviceXml({
+    uris, port, dir, service: { adminGroup: groupDn(0) },
+    throttle: { maxFailuresPerUsername: 1_000_000, maxFailuresPerIp: 1_000_000 },
+    clients: [{ id: 'cli', redirectUri: 'https://app.bench.example/callback', grantTypes: ['password'], scopes: ['openid', 'api'] }],
+  });
+  const svc = await startBuiltService({ mainJs: path.join(root, 'dist/service/main.js'), dir, port, xml });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const end = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-    try {
-      if ((await request(agent, 'GET', `${base}/readyz`)).status === 200) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > end) throw new Error(`service not ready:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-    await sleep(100);
-  }
   return {
-    base, agent, logFile,
+    base: svc.base, agent, logFile: svc.logFile,
     async stop() {
       agent.destroy();
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
+      await svc.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -255,11 +159,6 @@ function summarize(name, what, first, batch, sync, replica1Up, stale) {
 
 const fmt = (v) => (Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 
-function firstLine(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0].trim() || 'unknown';
-}
-
 function report(rows, o, seconds) {
   const cpu = os.cpus();
   const hung = rows.find((r) => r.name === 'hung');
@@ -297,15 +196,12 @@ function report(rows, o, seconds) {
 async function main() {
   const o = options(process.argv.slice(2));
   if (o.help) {
-    process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+    process.stdout.write(usage(import.meta.url));
     return;
   }
   const t0 = performance.now();
-  if (o.build) {
-    const b = spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
-    if (b.status !== 0) throw new Error('build failed');
-  }
-  const h = await bundleHarness();
+  if (o.build) buildTree();
+  const h = await bundleHarness(cacheDir, ['slapd', 'tcp-relay', 'ldap-replicas']);
   const ldif = h.withStableEntryUuids(benchLdif(o.users));
   const [s1, s2] = await Promise.all([0, 1].map(() => h.startSlapd({ baseDn: 'dc=bench,dc=example', ldif: [ldif], indexes: ['uid eq', 'member eq'] })));
   const rows = [];
@@ -313,7 +209,7 @@ async function main() {
     if (o.rows !== null && !o.rows.includes(name)) return;
     process.stderr.write(`[ldap-faults] ${name}\n`);
     const relay = opts.delayMs !== undefined ? await h.startRelay(s1.port, { delayMs: opts.delayMs }) : null;
-    const svc = await startService([relay ? relay.url : s1.url, s2.url]);
+    const svc = await startService(h, [relay ? relay.url : s1.url, s2.url]);
     try {
       const warm = await login(svc, 1);
       const admin = await login(svc, 0);

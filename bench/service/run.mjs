@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Login throughput of the auth service (issue #6, item 3). Not a test: a benchmark script.
+// Login throughput of the auth service. Not a test: a benchmark script.
 // Starts a real slapd (test/harness/slapd.ts, bulk-loaded with `--users` people with {SSHA}
 // passwords), the real built service (dist/service/main.js, XML config, memory store, group
 // sync worker, logs to a file), then drives logins with wrk on 127.0.0.1, a different user
@@ -20,17 +20,16 @@
 //        [--store memory|redis]  (the service's store; redis: a local redis-server, test/harness/redis.ts)
 //        [--no-build]      (use dist/service as it is; default: npm run build's scripts/build.mjs first)
 //   --quick: 4 s rows and 2000 users (a smoke run; the figures are not the goal's).
-import { build } from 'esbuild';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BASE_DN, benchLdif, GROUPS, groupDn, PEOPLE, passwordOf, READER_DN, READER_PASSWORD } from './directory.mjs';
+import { buildTree, bundleHarness, firstLine, intOption, request, root, serviceXml, sleep, startBuiltService, usage } from '../lib/service.mjs';
+import { BASE_DN, benchLdif, GROUPS, passwordOf } from './directory.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cacheDir = path.join(root, 'node_modules/.cache/bench-service');
 const LUA = path.join(root, 'bench/service/login.lua');
 const REDIRECT = 'https://app.bench.example/callback';
@@ -61,23 +60,18 @@ function options(argv) {
     strict: true,
   });
   const quick = values.quick === true;
-  const num = (v, d, name) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
+  const num = (name, fallback) => intOption(values, name, fallback);
   if (values.store !== undefined && !['memory', 'redis'].includes(values.store)) throw new Error('--store is memory or redis');
   const modes = (values.modes ?? 'healthz,password,form').split(',').filter((m) => m !== '');
   for (const m of modes) if (!['healthz', 'password', 'form'].includes(m)) throw new Error(`unknown mode ${m}`);
   return {
     help: values.help === true,
     quick,
-    duration: num(values.duration, quick ? 4 : 20, 'duration'),
-    connections: num(values.connections, 32, 'connections'),
-    users: num(values.users, quick ? 2000 : 10000, 'users'),
-    threads: num(values.threads, 1, 'threads'),
-    rounds: num(values.rounds, 1, 'rounds'),
+    duration: num('duration', quick ? 4 : 20),
+    connections: num('connections', 32),
+    users: num('users', quick ? 2000 : 10000),
+    threads: num('threads', 1),
+    rounds: num('rounds', 1),
     modes,
     out: values.out ?? path.join(root, 'bench/results/service.md'),
     build: values['no-build'] !== true,
@@ -86,11 +80,9 @@ function options(argv) {
     nodeOptions: (values['node-options'] ?? SERVICE_NODE_OPTIONS).split(' ').filter((x) => x !== ''),
     baseline: values.baseline !== undefined ? path.resolve(values.baseline) : undefined,
     store: values.store ?? 'memory',
-    maxFailuresPerIp: values['max-failures-per-ip'] !== undefined ? num(values['max-failures-per-ip'], 20, 'max-failures-per-ip') : undefined,
+    maxFailuresPerIp: values['max-failures-per-ip'] !== undefined ? num('max-failures-per-ip', 20) : undefined,
   };
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** utime+stime of a process, seconds (all threads). */
 function cpuSeconds(pid) {
@@ -127,98 +119,10 @@ function childPid(command = 'slapd') {
   throw new Error(`${command} process not found`);
 }
 
-function firstLine(cmd, args) {
-  // slapd -VV and wrk --version print to stderr (wrk also exits 1).
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0].trim() || 'unknown';
-}
+const client = (id, grantTypes) => ({ id, redirectUri: REDIRECT, grantTypes, scopes: ['openid', 'api'] });
+const CLIENTS = [client('cli', ['password', 'refresh_token']), client('web', ['authorization_code', 'refresh_token'])];
 
-async function bundleHarness() {
-  mkdirSync(cacheDir, { recursive: true });
-  await build({
-    entryPoints: [path.join(root, 'test/harness/slapd.ts')],
-    outfile: path.join(cacheDir, 'slapd.mjs'),
-    bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning',
-  });
-  await build({
-    entryPoints: [path.join(root, 'test/harness/redis.ts')],
-    outfile: path.join(cacheDir, 'redis.mjs'),
-    bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning',
-  });
-  return {
-    ...(await import(pathToFileURL(path.join(cacheDir, 'slapd.mjs')).href)),
-    ...(await import(pathToFileURL(path.join(cacheDir, 'redis.mjs')).href)),
-  };
-}
-
-function serviceXml(slapdUrl, port, dir, o) {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<ldapConfig>
-  <ldapServer>
-    <uri>${slapdUrl}</uri>
-    <login>${READER_DN}</login>
-    <password>${READER_PASSWORD}</password>
-    <dnList>${Array.from({ length: GROUPS }, (_, g) => `<dn>${groupDn(g)}</dn>`).join('')}</dnList>
-    <userSearchBase>${PEOPLE}</userSearchBase>
-    <userFilter>(uid={username})</userFilter>
-  </ldapServer>
-  <service>
-    <listen>127.0.0.1:${port}</listen>
-    <issuer>http://127.0.0.1:${port}</issuer>
-    <audience>https://app.bench.example</audience>
-    <keyDirectory>${dir}/keys</keyDirectory>
-    <jwksFile>${dir}/public/jwks.json</jwksFile>${o.redisUrl !== undefined ? `\n    <redisUrl>${o.redisUrl}</redisUrl>` : ''}
-  </service>
-  <throttle>
-    <maxFailuresPerIp>${o.maxFailuresPerIp}</maxFailuresPerIp>
-  </throttle>
-  <groupSync><intervalSeconds>300</intervalSeconds></groupSync>
-  <clients>
-    <client>
-      <id>cli</id>
-      <redirectUri>${REDIRECT}</redirectUri>
-      <grantType>password</grantType>
-      <grantType>refresh_token</grantType>
-      <scope>openid</scope>
-      <scope>api</scope>
-    </client>
-    <client>
-      <id>web</id>
-      <redirectUri>${REDIRECT}</redirectUri>
-      <grantType>authorization_code</grantType>
-      <grantType>refresh_token</grantType>
-      <scope>openid</scope>
-      <scope>api</scope>
-    </client>
-  </clients>
-</ldapConfig>
-`;
-}
-
-function get(url, headers, agent) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-  });
-}
-
-async function waitReady(base, child, logFile) {
-  const end = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-    try {
-      const r = await get(`${base}/readyz`, {});
-      if (r.status === 200) return;
-    } catch { /* not listening yet */ }
-    if (Date.now() > end) throw new Error(`service not ready:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-    await sleep(100);
-  }
-}
+const get = (url, headers, agent) => request(agent, 'GET', url, headers);
 
 const unescapeHtml = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
@@ -246,7 +150,7 @@ async function fetchForms(base, count, users, file) {
       const r = await get(url, { cookie }, agent);
       if (r.status !== 200) throw new Error(`GET /authorize: ${r.status}`);
       const fields = new URLSearchParams();
-      for (const m of r.body.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) fields.set(unescapeHtml(m[1]), unescapeHtml(m[2]));
+      for (const m of r.text.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) fields.set(unescapeHtml(m[1]), unescapeHtml(m[2]));
       if (!fields.has('csrf_token')) throw new Error('login form without csrf_token');
       const u = j % users;
       fields.set('username', `u${u}`);
@@ -326,31 +230,16 @@ function table(rows) {
 /** Starts dist/service/main.js (or another build) on a free port with its own key directory. */
 async function startService(mainJs, slapd, dir, o, freePort, name) {
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const own = path.join(dir, name);
-  mkdirSync(own, { recursive: true });
-  writeFileSync(path.join(own, 'config.xml'), serviceXml(slapd.url, port, own, o));
-  const logFile = path.join(own, 'service.log');
-  const fd = openSync(logFile, 'a');
-  const nodeArgs = [...o.nodeOptions, ...(o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [])];
-  const child = spawn(process.execPath, [...nodeArgs, mainJs, '--config', path.join(own, 'config.xml')], {
-    cwd: root, env: { PATH: process.env.PATH }, stdio: ['ignore', fd, fd],
+  const xml = serviceXml({
+    uris: [slapd.url], port, dir: own,
+    service: { jwksFile: `${own}/public/jwks.json`, ...(o.redisUrl !== undefined ? { redisUrl: o.redisUrl } : {}) },
+    throttle: { maxFailuresPerIp: o.maxFailuresPerIp },
+    clients: CLIENTS,
   });
-  closeSync(fd);
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  try {
-    await waitReady(base, child, logFile);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { base, pids: { service: child.pid, slapd: childPid('slapd'), ...(o.redisUrl !== undefined ? { redis: childPid('redis-server') } : {}) }, stop };
+  const nodeArgs = [...o.nodeOptions, ...(o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [])];
+  const svc = await startBuiltService({ mainJs, dir: own, port, xml, nodeArgs, env: { PATH: process.env.PATH } });
+  return { base: svc.base, pids: { service: svc.child.pid, slapd: childPid('slapd'), ...(o.redisUrl !== undefined ? { redis: childPid('redis-server') } : {}) }, stop: svc.stop };
 }
 
 /** This build against the baseline build, per login kind (best row of each). */
@@ -374,17 +263,17 @@ function comparison(rows) {
 export async function main(argv = process.argv.slice(2)) {
   const o = options(argv);
   if (o.help) {
-    process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+    process.stdout.write(usage(import.meta.url));
     return 0;
   }
   // The throttle reserves a per-IP slot for every attempt in flight (successes give it back when
   // they finish), so one client address with N concurrent logins needs maxFailuresPerIp >= N.
   o.maxFailuresPerIp ??= Math.max(20, 2 * o.connections);
-  if (o.build) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (o.build) buildTree();
   const serviceMain = path.join(root, 'dist/service/main.js');
   if (!existsSync(serviceMain)) throw new Error('dist/service/main.js is missing (npm run build)');
 
-  const { startSlapd, freePort, startRedis } = await bundleHarness();
+  const { startSlapd, freePort, startRedis } = await bundleHarness(cacheDir, ['slapd', 'redis']);
   const redis = o.store === 'redis' ? await startRedis() : undefined;
   o.redisUrl = redis?.url;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ljwt-bench-service-'));

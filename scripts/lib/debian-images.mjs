@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { withDirLock } from './dir-lock.mjs';
 
 /** Label on every image built here: the content hash it was built from. */
 export const LABEL_INPUTS = 'org.nginx-ldap-jwt.inputs-sha256';
@@ -67,33 +68,9 @@ async function imageExists(tag, dockerHost) {
   }
 }
 
-function pidAlive(pid) {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
-/** Runs fn under a per-tag lock (mkdir is atomic), so parallel callers build once. */
-async function withLock(name, fn) {
-  mkdirSync(LOCK_DIR, { recursive: true });
-  const lock = join(LOCK_DIR, name.replace(/[^\w.-]/g, '_'));
-  const deadline = Date.now() + BUILD_TIMEOUT_MS + 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch {
-      let owner = 0;
-      try { owner = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { /* being created */ }
-      if (owner && !pidAlive(owner)) { rmSync(lock, { recursive: true, force: true }); continue; }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+/** Runs fn under a per-tag lock, so parallel callers build once. */
+function withLock(name, fn) {
+  return withDirLock(join(LOCK_DIR, name.replace(/[^\w.-]/g, '_')), { timeoutMs: BUILD_TIMEOUT_MS + 60_000 }, fn);
 }
 
 /**

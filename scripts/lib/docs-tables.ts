@@ -4,7 +4,7 @@
 // test/unit/docs/reference-tables.test.ts compares and (UPDATE_DOCS=1) rewrites.
 import { walkSchema, type ElementDef } from '../../service/src/config/schema.ts';
 import { CONFIG_FILE_ENV, CLIENT_SECRET_ENV_PREFIX, GLOBAL_ENV, SERVER_ENV, serverEnvName } from '../../service/src/config/env.ts';
-import { EDGE_SETTINGS } from '../../njs/config.ts';
+import { EDGE_SETTINGS } from '#njs/config.ts';
 
 /** A markdown table cell: pipes escaped, newlines folded. */
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServiceConfig } from './config/types.ts';
-import { HttpError } from './http/request.ts';
+import { sendError, ServiceError } from './http/errors.ts';
 import { baseHeaders, sendJson, sendNoStoreJson, sendText } from './http/respond.ts';
 import { Router } from './http/router.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
@@ -162,7 +162,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
   if (browser !== null) {
     // Browsers reach these endpoints through nginx: unless it is a trusted proxy, every browser
     // shares nginx's address, and maxFailuresPerIp wrong passwords from anyone lock out all users.
-    if (config.trustedProxies.length === 0) logger.log('warn', 'browser_untrusted_proxy', { hint: 'list nginx in service/trustedProxies' });
+    if (config.trustedProxies.length === 0) logger.warn('browser_untrusted_proxy', { hint: 'list nginx in service/trustedProxies' });
     router
       .on('GET', '/login', (req, res, url) => browserLogin(context, browser, req, res, url))
       .on('GET', '/callback', (req, res, url) => browserCallback(context, browser, req, res, url))
@@ -192,12 +192,12 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
     try {
       await m.handler(req, res, url);
     } catch (e) {
-      if (e instanceof HttpError) {
-        if (!res.headersSent) sendNoStoreJson(res, e.status, { error: e.code, error_description: e.message });
+      if (e instanceof ServiceError) {
+        if (!res.headersSent) sendError(res, e, 'json');
         return;
       }
-      logger.log('error', 'request_failed', { path: url.pathname, error: e instanceof Error ? `${e.name}: ${e.message}` : 'unknown' });
-      if (!res.headersSent) sendNoStoreJson(res, 500, { error: 'server_error', error_description: 'internal error' });
+      logger.error('request_failed', { path: url.pathname, error: e instanceof Error ? `${e.name}: ${e.message}` : 'unknown' });
+      if (!res.headersSent) sendError(res, new ServiceError('server_error', 'internal error', { status: 500 }), 'json');
       else res.destroy();
     }
   }
@@ -207,7 +207,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 64 * 1024 }, (req, res) => { void handle(req, res); });
   // Other instances may rotate keys in a shared key directory; pick that up, and rotate/prune on schedule.
   const maintenance = setInterval(() => {
-    keys.maintain().catch((e) => logger.log('error', 'key_maintenance_failed', { error: e instanceof Error ? e.message : 'unknown' }));
+    keys.maintain().catch((e) => logger.error('key_maintenance_failed', { error: e instanceof Error ? e.message : 'unknown' }));
   }, 60_000);
   maintenance.unref();
 
@@ -219,7 +219,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
       server.listen(config.listen.port, config.listen.host, () => {
         server.off('error', reject);
         const port = (server.address() as AddressInfo).port;
-        logger.log('info', 'listening', { host: config.listen.host, port, store: deps.store.kind, signing_alg: keys.algorithm, kid: keys.activeKid() });
+        logger.info('listening', { host: config.listen.host, port, store: deps.store.kind, signing_alg: keys.algorithm, kid: keys.activeKid() });
         resolve({ port });
       });
     }),
@@ -231,7 +231,7 @@ export async function createApp(config: ServiceConfig, deps: AppDeps): Promise<A
       server.closeIdleConnections();
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, tuning.shutdownGraceMs).unref());
       await Promise.race([closed, deadline]);
-      if (inFlight.size > 0) logger.log('warn', 'shutdown_forced', { in_flight: inFlight.size });
+      if (inFlight.size > 0) logger.warn('shutdown_forced', { in_flight: inFlight.size });
       server.closeAllConnections();
       await closed;
       // Revocations made by the last requests: a short chance to reach nginx.

@@ -5,9 +5,8 @@ import { configKeyManager, configTuning, createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { ServiceConfig } from './config/types.ts';
 import { startGroupDirectory } from './groups/directory.ts';
-import type { GroupLog } from './groups/log.ts';
 import { createLdapAuthenticator } from './ldap/login.ts';
-import { jsonLogger, type Logger } from './ops/logger.ts';
+import { childLogger, jsonLogger, type Logger } from './ops/logger.ts';
 import { createStore } from './store/create-store.ts';
 
 const USAGE = `usage: main.js [--config FILE] [--rotate-keys]
@@ -17,21 +16,12 @@ const USAGE = `usage: main.js [--config FILE] [--rotate-keys]
                   within a minute, the old keys stay published until every token they signed has expired
 `;
 
-function groupLog(logger: Logger): GroupLog {
-  return {
-    debug: (msg, fields) => logger.log('debug', msg, { component: 'groups', ...fields }),
-    info: (msg, fields) => logger.log('info', msg, { component: 'groups', ...fields }),
-    warn: (msg, fields) => logger.log('warn', msg, { component: 'groups', ...fields }),
-    error: (msg, fields) => logger.log('error', msg, { component: 'groups', ...fields }),
-  };
-}
-
 async function rotateKeys(config: ServiceConfig, logger: Logger): Promise<void> {
   const keys = configKeyManager(config, configTuning(config));
   await keys.init();
   const kid = await keys.rotate();
   const active = Object.fromEntries(keys.algorithms.map((alg) => [alg, keys.activeKid(alg)]));
-  logger.log('info', 'signing_key_rotated', { kid, active, published: keys.list().map((k) => k.kid) });
+  logger.info('signing_key_rotated', { kid, active, published: keys.list().map((k) => k.kid) });
 }
 
 async function main(): Promise<number> {
@@ -55,9 +45,9 @@ async function main(): Promise<number> {
   if (args.values['rotate-keys']) { await rotateKeys(config, logger); return 0; }
 
   const store = createStore(config.redisUrl);
-  const authenticator = createLdapAuthenticator(config.ldapServers, config.usernamePattern, (level, msg, fields) => logger.log(level, msg, { component: 'ldap', ...fields }));
+  const authenticator = createLdapAuthenticator(config.ldapServers, config.usernamePattern, childLogger(logger, { component: 'ldap' }));
   // Listen at once: until the first snapshot exists, what needs groups answers 503 + Retry-After.
-  const groups = await startGroupDirectory(config, groupLog(logger), { awaitFirstSync: false });
+  const groups = await startGroupDirectory(config, childLogger(logger, { component: 'groups' }), { awaitFirstSync: false });
   const app = await createApp(config, { store, authenticator, groups, logger });
   await app.listen();
 
@@ -65,19 +55,19 @@ async function main(): Promise<number> {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
-        logger.log('warn', 'shutdown_interrupted', { signal });
+        logger.warn('shutdown_interrupted', { signal });
         resolve(1);
         return;
       }
       stopping = true;
-      logger.log('info', 'shutdown_started', { signal });
+      logger.info('shutdown_started', { signal });
       // Stop accepting and drain in-flight requests first; their handlers still need the store and LDAP.
       app.close()
         .then(() => authenticator.close())
         .then(() => groups.close())
         .then(() => store.close())
-        .then(() => { logger.log('info', 'shutdown_complete'); resolve(0); })
-        .catch((e) => { logger.log('error', 'shutdown_failed', { error: e instanceof Error ? e.message : 'unknown' }); resolve(1); });
+        .then(() => { logger.info('shutdown_complete'); resolve(0); })
+        .catch((e) => { logger.error('shutdown_failed', { error: e instanceof Error ? e.message : 'unknown' }); resolve(1); });
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

@@ -10,6 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { pidAlive } from '../../scripts/lib/dir-lock.mjs';
 
 export const OWN_SOCKET = '/run/ljwt-docker.sock';
 const OWN_DATA_ROOT = '/var/lib/ljwt-docker';
@@ -65,15 +66,6 @@ export async function pingDocker(socketPath: string): Promise<boolean> {
 
 function onPath(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Why the project's own dockerd cannot be started here, or undefined when it can be tried. */

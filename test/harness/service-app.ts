@@ -5,15 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { LdapServerConfig, ServiceConfig } from '../../service/src/config/types.ts';
 import { createApp, type App } from '../../service/src/app.ts';
 import type { Authenticator, GroupDirectory, GroupStatus } from '../../service/src/oauth/deps.ts';
 import type { Tuning } from '../../service/src/oauth/context.ts';
 import type { Store } from '../../service/src/store/store.ts';
 import { MemoryStore } from '../../service/src/store/memory-store.ts';
-import { jsonLogger } from '../../service/src/ops/logger.ts';
-import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
+import { jsonLogger, silentLogger, type Logger } from '../../service/src/ops/logger.ts';
+import { createLdapAuthenticator, type PooledAuthenticator } from '../../service/src/ldap/login.ts';
+import { startGroupDirectory, type GroupDirectoryOptions } from '../../service/src/groups/directory.ts';
 import { startSlapd, type Slapd } from './slapd.ts';
 
 export const FIXTURE = new URL('../fixtures/directory.ldif', import.meta.url);
@@ -139,6 +140,48 @@ export async function startService(config: ServiceConfig, store: Store, opts: { 
   return { app, base: `http://127.0.0.1:${port}`, logs, auth, groups, config, close: () => app.close() };
 }
 
+export interface ServiceWithGroupSync {
+  app: App;
+  base: string;
+  /** Every log line of the app (debug and up). */
+  logs: string[];
+  auth: PooledAuthenticator;
+  groups: Awaited<ReturnType<typeof startGroupDirectory>>;
+  config: ServiceConfig;
+  /** Closes the app, the authenticator's connections and the group directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * The app wired as main.ts wires it, with a memory store: the real LDAP authenticator and a
+ * real group directory syncing the configured servers, in this thread unless `sync` says otherwise.
+ */
+export async function startWithGroupSync(config: ServiceConfig,
+  opts: { sync?: GroupDirectoryOptions; syncLog?: Logger; tuning?: Partial<Tuning> } = {}): Promise<ServiceWithGroupSync> {
+  const groups = await startGroupDirectory(config, opts.syncLog ?? silentLogger, { mode: 'in-thread', ...opts.sync });
+  const auth = createLdapAuthenticator(config.ldapServers, config.usernamePattern);
+  const logs: string[] = [];
+  const app = await createApp(config, {
+    store: new MemoryStore(),
+    authenticator: auth,
+    groups,
+    logger: jsonLogger((l) => { logs.push(l); }, 'debug'),
+    ...(opts.tuning ? { tuning: opts.tuning } : {}),
+  });
+  const { port } = await app.listen();
+  const close = async (): Promise<void> => {
+    await app.close();
+    await auth.close();
+    await groups.close();
+  };
+  return { app, base: `http://127.0.0.1:${port}`, logs, auth, groups, config, close };
+}
+
+/** POST /token with the password grant for PASSWORD_CLIENT, scope "openid api". */
+export function passwordGrant(base: string, username: string, password: string): Promise<HttpResult> {
+  return tokenRequest(base, { grant_type: 'password', username, password, client_id: PASSWORD_CLIENT, scope: 'openid api' });
+}
+
 export interface ServiceSuite {
   /** The fixture directory (valid once the suite's beforeAll has run). */
   readonly slapd: Slapd;
@@ -245,6 +288,23 @@ export async function authorize(base: string, p: AuthzParams, username: string, 
 export async function tokenRequest(base: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<HttpResult> {
   const f = form(params);
   return http(`${base}/token`, { method: 'POST', headers: { ...f.headers, ...headers }, body: f.body });
+}
+
+/** POST /token with grant_type=refresh_token for a public or password client (RFC 6749 §6). */
+export function refreshRequest(base: string, refreshToken: string, clientId: string): Promise<HttpResult> {
+  return tokenRequest(base, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId });
+}
+
+/**
+ * Two refreshes of one refresh token at once, at bases a and b (one instance twice, or two
+ * sharing a store): within the reuse grace both succeed with the same successor, returned.
+ */
+export async function refreshTwiceAtOnce(a: string, b: string, refreshToken: string, clientId: string): Promise<HttpResult> {
+  const [x, y] = await Promise.all([refreshRequest(a, refreshToken, clientId), refreshRequest(b, refreshToken, clientId)]);
+  expect(x.status).toBe(200);
+  expect(y.status).toBe(200);
+  expect(x.json().refresh_token).toBe(y.json().refresh_token);
+  return x;
 }
 
 export function basicAuth(id: string, secret: string): Record<string, string> {

@@ -3,6 +3,7 @@
 // output is collected.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { serviceConfigXml } from '../../scripts/lib/service-xml.mjs';
 
 export const SERVICE_MAIN = new URL('../../dist/service/main.js', import.meta.url).pathname;
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -13,41 +14,27 @@ export interface ServiceXmlOptions {
   keyDirectory: string;
   groupDn: string;
   /** Further <service> elements, after keyDirectory (in schema order). */
-  service?: string;
-  /** The <groupSync> element's content. */
-  groupSync: string;
+  service?: Record<string, string | number>;
+  /** The <groupSync> elements (in schema order). */
+  groupSync: Record<string, number>;
   /** Grant types of the client "cli". */
   grantTypes: string[];
 }
 
 /** A configuration with the fixture's service account and one client "cli". */
 export function serviceXml(o: ServiceXmlOptions): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<ldapConfig>
-  <ldapServer>
-    <uri>${o.ldapUrl}</uri>
-    <login>cn=ljwt-reader,ou=service-accounts,dc=example,dc=com</login>
-    <password>reader-secret</password>
-    <dnList><dn>${o.groupDn}</dn></dnList>
-    <userSearchBase>ou=people,dc=example,dc=com</userSearchBase>
-    <userFilter>(uid={username})</userFilter>
-  </ldapServer>
-  <service>
-    <listen>127.0.0.1:${o.port}</listen>
-    <issuer>http://127.0.0.1:${o.port}</issuer>
-    <audience>https://app.example.test</audience>
-    <keyDirectory>${o.keyDirectory}</keyDirectory>${o.service ?? ''}
-  </service>
-  <groupSync>${o.groupSync}</groupSync>
-  <clients>
-    <client>
-      <id>cli</id>
-      <redirectUri>https://app.example.test/callback</redirectUri>
-${o.grantTypes.map((g) => `      <grantType>${g}</grantType>\n`).join('')}      <scope>openid</scope>
-    </client>
-  </clients>
-</ldapConfig>
-`;
+  return serviceConfigXml({
+    server: {
+      uris: [o.ldapUrl], login: 'cn=ljwt-reader,ou=service-accounts,dc=example,dc=com', password: 'reader-secret',
+      groupDns: [o.groupDn], userSearchBase: 'ou=people,dc=example,dc=com', userFilter: '(uid={username})',
+    },
+    service: {
+      listen: `127.0.0.1:${o.port}`, issuer: `http://127.0.0.1:${o.port}`, audience: 'https://app.example.test',
+      keyDirectory: o.keyDirectory, ...o.service,
+    },
+    groupSync: o.groupSync,
+    clients: [{ id: 'cli', redirectUri: 'https://app.example.test/callback', grantTypes: o.grantTypes, scopes: ['openid'] }],
+  });
 }
 
 export interface ServiceProcess {

@@ -1,30 +1,18 @@
-// The service over HTTP with the real group sync (in-thread, against real slapd), started
-// without waiting for the first sync, as a service without a snapshot file starts: for
-// tests of what happens before and between group syncs. Started services and the slapd
-// servers handed to `adopt` are closed by `closeAll`.
+// Services with the real group sync (startWithGroupSync, in-thread, against real slapd)
+// started without waiting for the first sync, as a service without a snapshot file starts:
+// for tests of what happens before and between group syncs. Started services and the
+// slapd servers handed to `adopt` are closed by `closeAll`.
 import type { Client } from 'ldapts';
-import { createApp, type App } from '../../service/src/app.ts';
 import type { LdapServerConfig, ServiceConfig } from '../../service/src/config/types.ts';
-import { startGroupDirectory, type GroupDirectory, type GroupDirectoryExtras } from '../../service/src/groups/directory.ts';
-import { createLdapAuthenticator } from '../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../service/src/ops/logger.ts';
-import { MemoryStore } from '../../service/src/store/memory-store.ts';
 import { captureLog } from '../integration/ldap/groups-fixtures.ts';
-import { authorize, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, tempDir, tokenRequest, type HttpResult } from './service-app.ts';
+import { authorize, pkcePair, PUBLIC_CLIENT, startWithGroupSync, tempDir, type HttpResult, type ServiceWithGroupSync } from './service-app.ts';
 import type { Slapd } from './slapd.ts';
-
-export interface SyncedService {
-  app: App;
-  base: string;
-  groups: GroupDirectory & GroupDirectoryExtras;
-  config: ServiceConfig;
-}
 
 export interface SyncedServices {
   /** A key directory for the next service (config.keyDirectory). */
   keyDirectory(): string;
   /** Starts the app with the group sync (bulk: one paged subtree scan per directory, what a large directory gets). */
-  start(config: ServiceConfig, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<SyncedService>;
+  start(config: ServiceConfig, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<ServiceWithGroupSync>;
   /** Destroyed by closeAll. */
   adopt(slapd: Slapd): Slapd;
   closeAll(): Promise<void>;
@@ -32,21 +20,16 @@ export interface SyncedServices {
 
 export function syncedServices(prefix: string): SyncedServices {
   const dir = tempDir(prefix);
-  const running: SyncedService[] = [];
+  const running: ServiceWithGroupSync[] = [];
   const slapds: Slapd[] = [];
   let keys = 0;
   return {
     keyDirectory: () => `${dir.dir}/keys-${keys++}`,
     async start(config, connect) {
-      const groups = await startGroupDirectory(config, captureLog(), { mode: 'in-thread', awaitFirstSync: false, expand: { mode: 'bulk' }, ...(connect ? { connect } : {}) });
-      const app = await createApp(config, {
-        store: new MemoryStore(),
-        authenticator: createLdapAuthenticator(config.ldapServers, config.usernamePattern),
-        groups,
-        logger: jsonLogger(() => undefined, 'error'),
+      const r = await startWithGroupSync(config, {
+        sync: { awaitFirstSync: false, expand: { mode: 'bulk' }, ...(connect ? { connect } : {}) },
+        syncLog: captureLog(),
       });
-      const { port } = await app.listen();
-      const r = { app, base: `http://127.0.0.1:${port}`, groups, config };
       running.push(r);
       return r;
     },
@@ -55,18 +38,12 @@ export function syncedServices(prefix: string): SyncedServices {
       return slapd;
     },
     async closeAll() {
-      for (const r of running.reverse()) {
-        await r.app.close();
-        await r.groups.close();
-      }
+      for (const r of running.reverse()) await r.close();
       for (const s of slapds) await s.destroy();
       dir.remove();
     },
   };
 }
-
-export const passwordGrant = (base: string, username: string, password: string): Promise<HttpResult> =>
-  tokenRequest(base, { grant_type: 'password', username, password, client_id: PASSWORD_CLIENT, scope: 'openid api' });
 
 /** The login form submitted (public client, PKCE): the response and the redirect, if any. */
 export function submitLoginForm(base: string, username: string, password: string): Promise<{ res: HttpResult; location?: URL }> {

@@ -2,9 +2,11 @@
 // covers: `testing` (nginx 1.30, njs 1.0.x, njs and QuickJS engines) and `trixie` (Debian 13,
 // the current stable: nginx 1.26, njs 0.8.9, njs engine only). Built once with debootstrap and
 // reused; parallel test files share one build per suite through a lock directory (mkdir is atomic).
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { debianMirror } from '../../scripts/lib/debian-images.mjs';
+import { withDirLock } from '../../scripts/lib/dir-lock.mjs';
 
 /** The Debian suites that get a chroot (debootstrap's suite names). */
 export type DebianSuite = 'testing' | 'trixie';
@@ -26,18 +28,6 @@ function isComplete(dir: string): boolean {
     existsSync(join(dir, 'usr/bin/njs'));
 }
 
-/** The Debian mirror this machine already uses (first URIs line of the deb822 sources). */
-export function debianMirror(): string {
-  const text = readFileSync('/etc/apt/sources.list.d/debian.sources', 'utf8');
-  const m = /^URIs:\s*(\S+)/m.exec(text);
-  if (!m) throw new Error('no URIs line in /etc/apt/sources.list.d/debian.sources');
-  return m[1];
-}
-
-function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
 function run(argv: string[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -52,29 +42,10 @@ function run(argv: string[], timeoutMs: number): Promise<void> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Returns the suite's chroot path, building it with debootstrap when missing. */
 export async function ensureDebianChroot(suite: DebianSuite, dir = CHROOTS[suite]): Promise<string> {
   if (isComplete(dir)) return dir;
-  mkdirSync(dirname(dir), { recursive: true });
-  const lock = dir + '.lock';
-  const deadline = Date.now() + BUILD_TIMEOUT_MS + 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch {
-      if (isComplete(dir)) return dir;
-      let owner = 0;
-      try { owner = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { /* being created */ }
-      if (owner && !pidAlive(owner)) { rmSync(lock, { recursive: true, force: true }); continue; }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
-      await sleep(2000);
-    }
-  }
-  try {
+  const built = await withDirLock(dir + '.lock', { timeoutMs: BUILD_TIMEOUT_MS + 60_000, pollMs: 2000, done: () => isComplete(dir) }, async () => {
     if (isComplete(dir)) return dir;
     // Build next to the target and rename only when complete, so a killed build never
     // leaves a half chroot that looks usable.
@@ -86,9 +57,8 @@ export async function ensureDebianChroot(suite: DebianSuite, dir = CHROOTS[suite
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
     return dir;
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  });
+  return built ?? dir;
 }
 
 /** The Debian testing chroot (nginx 1.30, njs 1.0.x). */

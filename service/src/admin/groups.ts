@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, singleValued } from '../http/request.ts';
+import { ServiceError } from '../http/errors.ts';
+import { singleValued } from '../http/request.ts';
 import { sendNoStoreJson } from '../http/respond.ts';
 import type { ServiceContext } from '../oauth/context.ts';
 import { ldapErrorCode, type LdapUser } from '../oauth/deps.ts';
@@ -13,15 +14,15 @@ const OID = /^[^\u0000-\u001f\u007f]{1,256}$/u;
 /** Exactly one of `user` / `oid`, nothing else, none repeated. */
 function target(url: URL): { user: string } | { oid: string } {
   const q = singleValued(url.searchParams);
-  for (const k of q.keys()) if (!PARAMETERS.has(k)) throw new HttpError(400, 'invalid_request', `unknown parameter ${k}`);
+  for (const k of q.keys()) if (!PARAMETERS.has(k)) throw new ServiceError('invalid_request', `unknown parameter ${k}`);
   const user = q.get('user');
   const oid = q.get('oid');
-  if ((user === undefined) === (oid === undefined)) throw new HttpError(400, 'invalid_request', 'give exactly one of user or oid');
+  if ((user === undefined) === (oid === undefined)) throw new ServiceError('invalid_request', 'give exactly one of user or oid');
   if (user !== undefined) {
-    if (user === '') throw new HttpError(400, 'invalid_request', 'user is empty');
+    if (user === '') throw new ServiceError('invalid_request', 'user is empty');
     return { user };
   }
-  if (!OID.test(oid!)) throw new HttpError(400, 'invalid_request', 'oid is empty, too long or has control characters');
+  if (!OID.test(oid!)) throw new ServiceError('invalid_request', 'oid is empty, too long or has control characters');
   return { oid: oid! };
 }
 
@@ -31,10 +32,10 @@ async function lookup(ctx: ServiceContext, username: string): Promise<LdapUser> 
     user = await ctx.authenticator.findUser(username);
   } catch (e) {
     const code = ldapErrorCode(e);
-    if (code === 'INVALID_USERNAME') throw new HttpError(400, 'invalid_request', 'user has an invalid format');
-    throw new HttpError(503, 'temporarily_unavailable', 'directory unavailable');
+    if (code === 'INVALID_USERNAME') throw new ServiceError('invalid_request', 'user has an invalid format');
+    throw new ServiceError('temporarily_unavailable', 'directory unavailable', { status: 503 });
   }
-  if (user === null) throw new HttpError(404, 'not_found', 'no single directory entry has this username');
+  if (user === null) throw new ServiceError('not_found', 'no single directory entry has this username', { status: 404 });
   return user;
 }
 
@@ -61,6 +62,6 @@ export async function adminGroupsEndpoint(ctx: ServiceContext, adminGroupDn: str
   body.objectId = objectId;
   body.groups = ctx.groups.groupsOf(objectId);
   body.snapshot = snapshot;
-  ctx.logger.log('info', 'admin_groups_read', { sub: op.sub, ...('user' in t ? { user: t.user } : {}), object_id: objectId });
+  ctx.logger.info('admin_groups_read', { sub: op.sub, ...('user' in t ? { user: t.user } : {}), object_id: objectId });
   sendNoStoreJson(res, 200, body);
 }

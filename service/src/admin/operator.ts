@@ -2,11 +2,11 @@
 // (validated exactly as /userinfo does, revocation list included) whose user is a
 // (nested) member of service/adminGroup according to the group snapshot.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerChallenge } from '../../../njs/http/challenge.ts';
-import type { ValidatedToken } from '../../../njs/jwt/validate.ts';
+import { bearerChallenge } from '#njs/http/challenge.ts';
+import type { ValidatedToken } from '#njs/jwt/validate.ts';
 import { dnKey } from '../groups/dn.ts';
-import { sendNoStoreJson } from '../http/respond.ts';
-import { authenticateBearer } from '../oauth/bearer.ts';
+import { sendError, ServiceError } from '../http/errors.ts';
+import { authenticateBearer, bearerRefusal } from '../oauth/bearer.ts';
 import type { ServiceContext } from '../oauth/context.ts';
 import { directoriesOfAdminGroup, groupsUnavailableError, groupsUnavailableIn } from '../oauth/group-availability.ts';
 
@@ -39,7 +39,7 @@ export function isOperator(ctx: ServiceContext, adminGroupDn: string, oids: stri
 export async function requireOperator(ctx: ServiceContext, adminGroupDn: string, req: IncomingMessage, res: ServerResponse): Promise<Operator | null> {
   const r = await authenticateBearer(ctx, req, false);
   if (!r.ok) {
-    sendNoStoreJson(res, 401, { error: r.code === 'ERR_TOKEN_MISSING' ? 'invalid_request' : 'invalid_token' }, { 'WWW-Authenticate': r.challenge });
+    sendError(res, bearerRefusal(r), 'oauth');
     return null;
   }
   const sub = typeof r.token.claims.sub === 'string' ? r.token.claims.sub : '';
@@ -47,14 +47,14 @@ export async function requireOperator(ctx: ServiceContext, adminGroupDn: string,
   // A "no" needs every directory that syncs the admin group (a "yes" from one is final).
   const unavailable = groupsUnavailableIn(ctx, directoriesOfAdminGroup(ctx, adminGroupDn));
   if (unavailable !== null) {
-    ctx.logger.log('warn', 'admin_unavailable', { sub, reason: unavailable });
-    const e = groupsUnavailableError(unavailable);
-    sendNoStoreJson(res, e.status, e.body(), e.headers);
+    ctx.logger.warn('admin_unavailable', { sub, reason: unavailable });
+    sendError(res, groupsUnavailableError(unavailable), 'oauth');
     return null;
   }
-  ctx.logger.log('warn', 'admin_denied', { sub, path: new URL(req.url ?? '/', 'http://service.invalid').pathname });
+  ctx.logger.warn('admin_denied', { sub, path: new URL(req.url ?? '/', 'http://service.invalid').pathname });
   // RFC 6750 §3.1 insufficient_scope: "requires higher privileges than provided by the access token".
-  sendNoStoreJson(res, 403, { error: 'insufficient_scope', error_description: 'not a member of the admin group' },
-    { 'WWW-Authenticate': bearerChallenge(ctx.tuning.realm, 'ERR_ACCESS_DENIED', 403) });
+  sendError(res, new ServiceError('insufficient_scope', 'not a member of the admin group', {
+    status: 403, headers: { 'WWW-Authenticate': bearerChallenge(ctx.tuning.realm, 'ERR_ACCESS_DENIED', 403) },
+  }), 'oauth');
   return null;
 }

@@ -1,4 +1,4 @@
-// Operator endpoints (issue 4): trigger a group sync, read a user's groups. They exist only
+// Operator endpoints: trigger a group sync, read a user's groups. They exist only
 // when service/adminGroup is configured; otherwise their paths are unknown (404).
 import type { Router } from '../http/router.ts';
 import type { ServiceContext } from '../oauth/context.ts';

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError, ServiceError } from '../http/errors.ts';
 import { sendNoStoreJson } from '../http/respond.ts';
 import type { ServiceContext } from '../oauth/context.ts';
 import { requireOperator } from './operator.ts';
@@ -23,14 +24,14 @@ export async function adminSyncEndpoint(ctx: ServiceContext, adminGroupDn: strin
   if (op === null) return;
   // The body means nothing here; drain it so a keep-alive connection stays usable.
   req.resume();
-  ctx.logger.log('info', 'admin_sync_requested', { sub: op.sub });
+  ctx.logger.info('admin_sync_requested', { sub: op.sub });
   let result: unknown;
   try {
     result = await ctx.groups.syncNow();
   } catch (e) {
-    ctx.logger.log('error', 'admin_sync_failed', { sub: op.sub, error: e instanceof Error ? e.message : 'unknown' });
+    ctx.logger.error('admin_sync_failed', { sub: op.sub, error: e instanceof Error ? e.message : 'unknown' });
     const holderSilent = e instanceof Error && e.message.includes('the group sync lease holder did not answer');
-    sendNoStoreJson(res, 503, { error: 'temporarily_unavailable', error_description: holderSilent ? 'the group sync lease holder did not answer' : 'group sync is not running' });
+    sendError(res, new ServiceError('temporarily_unavailable', holderSilent ? 'the group sync lease holder did not answer' : 'group sync is not running', { status: 503 }), 'json');
     return;
   }
   sendNoStoreJson(res, syncSucceeded(result) ? 200 : 502, result);

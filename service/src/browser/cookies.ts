@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { cookieValues, serializeCookie } from '../http/cookies.ts';
-import { MAX_COOKIE_CHUNKS } from '../../../njs/http/token.ts';
+import { MAX_COOKIE_CHUNKS } from '#njs/http/token.ts';
 
 /** As many chunks as the edge validator (and /auth/validate, /logout) reads. */
 export const MAX_CHUNKS = MAX_COOKIE_CHUNKS;

@@ -18,12 +18,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OAuthClientConfig } from '../config/types.ts';
 import { serializeCookie } from '../http/cookies.ts';
-import { HttpError, singleValued } from '../http/request.ts';
-import { escapeHtml, redirect, sendHtml } from '../http/respond.ts';
+import { ServiceError, serviceError } from '../http/errors.ts';
+import { singleValued } from '../http/request.ts';
+import { escapeHtml, messagePage, redirect, sendHtml } from '../http/respond.ts';
 import type { ServiceContext } from '../oauth/context.ts';
-import { OAuthError } from '../oauth/errors.ts';
 import type { TokenResponse } from '../oauth/issue.ts';
-import { messagePage } from '../oauth/login-page.ts';
 import { s256 } from '../oauth/pkce.ts';
 import { randomToken } from '../oauth/secrets.ts';
 import { authorizationCode, refreshToken } from '../oauth/token.ts';
@@ -80,7 +79,7 @@ function params(url: URL): Map<string, string> | null {
   try {
     return singleValued(url.searchParams);
   } catch (e) {
-    if (e instanceof HttpError) return null;
+    if (e instanceof ServiceError) return null;
     throw e;
   }
 }
@@ -94,9 +93,21 @@ function failurePage(res: ServerResponse, s: BrowserSettings, status: number, ti
   sendHtml(res, status, page, headers as Record<string, string>);
 }
 
-/** A retryable refusal (no group snapshot yet): 503 with the service's Retry-After, cookies untouched. */
-function unavailablePage(res: ServerResponse, s: BrowserSettings, e: OAuthError, rd: string): void {
-  failurePage(res, s, 503, 'Sign-in not available yet', 'The service is still loading group memberships from the directory. Please try again in a few seconds.', rd, e.headers);
+/**
+ * The tokens of a grant, or undefined after answering its refusal: a retryable one (no group
+ * snapshot yet) gets a 503 page with the service's Retry-After and the cookies untouched;
+ * any other goes to `refused`.
+ */
+async function tokensOf(res: ServerResponse, s: BrowserSettings, rd: string, grant: () => Promise<TokenResponse>,
+  refused: (e: ServiceError) => void): Promise<TokenResponse | undefined> {
+  try {
+    return await grant();
+  } catch (caught) {
+    const e = serviceError(caught);
+    if (e.oauthError !== 'temporarily_unavailable') refused(e);
+    else failurePage(res, s, 503, 'Sign-in not available yet', 'The service is still loading group memberships from the directory. Please try again in a few seconds.', rd, e.headers);
+    return undefined;
+  }
 }
 
 function sessionCookies(ctx: ServiceContext, req: IncomingMessage, s: BrowserSettings, tokens: TokenResponse): string[] {
@@ -146,7 +157,7 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
   const pending = p !== null && state !== undefined ? readPendingLogin(req, s, state) : null;
   if (p === null || pending === null) {
     // Unknown, expired or replayed state, or a code injected into another browser (login CSRF, RFC 6749 §10.12).
-    ctx.logger.log('warn', 'browser_callback_rejected', { reason: 'unknown_state' });
+    ctx.logger.warn('browser_callback_rejected', { reason: 'unknown_state' });
     failurePage(res, s, 400, 'Sign-in failed', 'The sign-in request expired or did not start in this browser.', '/');
     return;
   }
@@ -165,21 +176,13 @@ export async function browserCallback(ctx: ServiceContext, s: BrowserSettings, r
       { 'Set-Cookie': [spent] });
     return;
   }
-  let tokens: TokenResponse;
-  try {
-    tokens = await authorizationCode(ctx, s.client, new Map([
-      ['code', code], ['redirect_uri', s.callbackUrl], ['code_verifier', pending.verifier],
-    ]), { idToken: false });
-  } catch (e) {
-    if (!(e instanceof OAuthError)) throw e;
-    if (e.error === 'temporarily_unavailable') {
-      unavailablePage(res, s, e, rd);
-      return;
-    }
-    ctx.logger.log('warn', 'browser_code_exchange_failed', { error_code: e.error });
+  const tokens = await tokensOf(res, s, rd, () => authorizationCode(ctx, s.client, new Map([
+    ['code', code], ['redirect_uri', s.callbackUrl], ['code_verifier', pending.verifier],
+  ]), { idToken: false }), (e) => {
+    ctx.logger.warn('browser_code_exchange_failed', { error_code: e.oauthError });
     failurePage(res, s, 400, 'Sign-in failed', 'The sign-in code was invalid or already used.', rd, { 'Set-Cookie': [spent] });
-    return;
-  }
+  });
+  if (tokens === undefined) return;
   await sendSession(ctx, s, req, res, tokens, rd, undefined, [spent]);
 }
 
@@ -194,7 +197,7 @@ async function sendSession(ctx: ServiceContext, s: BrowserSettings, req: Incomin
     cookies = sessionCookies(ctx, req, s, tokens).concat(extraCookies);
   } catch (e) {
     if (!(e instanceof TokenTooLargeError)) throw e;
-    ctx.logger.log('error', 'browser_token_too_large', { bytes: e.bytes, limit: MAX_CHUNKS * CHUNK_SIZE });
+    ctx.logger.error('browser_token_too_large', { bytes: e.bytes, limit: MAX_CHUNKS * CHUNK_SIZE });
     // The browser never receives these tokens: end their session instead of leaving it live in the store.
     const sid = sidOf(tokens.access_token);
     if (sid !== null) await ctx.revocations.revokeFamily(sid);
@@ -231,21 +234,13 @@ export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, re
     redirect(res, loginUrl(s, rd));
     return;
   }
-  let tokens: TokenResponse;
-  try {
-    tokens = await refreshToken(ctx, s.client, new Map([['refresh_token', token]]), { idToken: false });
-  } catch (e) {
-    if (!(e instanceof OAuthError)) throw e;
-    // Nothing was spent (the refresh token is checked before rotation): keep the cookies, retry later.
-    if (e.error === 'temporarily_unavailable') {
-      unavailablePage(res, s, e, rd);
-      return;
-    }
-    ctx.logger.log('info', 'browser_refresh_failed', { error_code: e.error });
+  // A retryable refusal spends nothing (the refresh token is checked before rotation): the cookies stay.
+  const tokens = await tokensOf(res, s, rd, () => refreshToken(ctx, s.client, new Map([['refresh_token', token]]), { idToken: false }), (e) => {
+    ctx.logger.info('browser_refresh_failed', { error_code: e.oauthError });
     // The refresh cookie is dead (expired, revoked or reused outside the grace): drop it and log in.
     redirect(res, loginUrl(s, rd), { 'Set-Cookie': clearSessionCookies(s, isSecure(ctx, req)) } as unknown as Record<string, string>);
-    return;
-  }
+  });
+  if (tokens === undefined) return;
   const sid = sidOf(tokens.access_token);
   // A site that refuses every fresh token (e.g. an nginx issuer/audience that does not match the
   // service) would send the browser around refresh -> site -> refresh forever. Counted are
@@ -256,7 +251,7 @@ export async function browserRefresh(ctx: ServiceContext, s: BrowserSettings, re
   if (sid !== null && rotation) {
     const n = await ctx.store.incr(`bffloop:${createHash('sha256').update(sid).digest('base64url')}`, LOOP_WINDOW_SECONDS);
     if (n.count > LOOP_LIMIT) {
-      ctx.logger.log('error', 'browser_refresh_loop', { count: n.count });
+      ctx.logger.error('browser_refresh_loop', { count: n.count });
       await sendSession(ctx, s, req, res, tokens, rd,
         { status: 500, title: 'Sign-in loop', message: 'This site keeps refusing the sign-in. Please contact the administrator.' });
       return;

@@ -2,7 +2,7 @@
 // environment (which wins). Every problem is a ConfigError naming the element
 // path or the variable. Defaults are listed in DEFAULTS and in schema.ts docs.
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { normalizeDn } from '../../../njs/authz/dn.ts';
+import { normalizeDn } from '#njs/authz/dn.ts';
 import { dcSuffix } from '../ldap/dn.ts';
 import { ConfigError } from './errors.ts';
 import {
@@ -23,7 +23,7 @@ import {
 } from './schema.ts';
 import type { IdTokenAlgorithm, LdapServerConfig, OAuthClientConfig, ServiceConfig, SigningAlgorithm } from './types.ts';
 import { convertLeaf, type LdapUri } from './values.ts';
-import { secretFromFile } from '../../../njs/revocation/secret.ts';
+import { secretFromFile } from '#njs/revocation/secret.ts';
 import { childNamed, childrenNamed, parseConfigXml, type XNode } from './xml.ts';
 
 export { ConfigError } from './errors.ts';
@@ -292,6 +292,19 @@ export function loadConfigFromString(xml: string, env: NodeJS.ProcessEnv = {}): 
   return buildConfig(parseConfigXml(xml, 'config'), readEnv(env));
 }
 
+/** ServiceConfig fields set only when configured: [element below <service>, environment variable]. */
+const OPTIONAL_SERVICE_SETTINGS = {
+  jwksFile: ['jwksFile', 'LJWT_JWKS_FILE'],
+  redisUrl: ['redisUrl', 'REDIS_URL'],
+  adminGroupDn: ['adminGroup', 'LJWT_ADMIN_GROUP'],
+  logoutRedirectUrl: ['logoutRedirectUrl', 'LJWT_LOGOUT_REDIRECT_URL'],
+  keyRotationSeconds: ['keyRotationSeconds', 'LJWT_KEY_ROTATION_SECONDS'],
+  refreshReuseGraceSeconds: ['refreshReuseGraceSeconds', 'LJWT_REFRESH_REUSE_GRACE_SECONDS'],
+  leewaySeconds: ['leewaySeconds', 'LJWT_LEEWAY_SECONDS'],
+  accessTokenCookie: ['accessTokenCookie', 'LJWT_ACCESS_TOKEN_COOKIE'],
+  refreshTokenCookie: ['refreshTokenCookie', 'LJWT_REFRESH_TOKEN_COOKIE'],
+} as const satisfies Partial<Record<keyof ServiceConfig, readonly [string, string]>>;
+
 function buildConfig(root: XNode | undefined, env: ReadEnv): ServiceConfig {
   const r = new Reader(env);
   const g = (name: string): string => GLOBAL_ENV.find((d) => d.name === name)!.name;
@@ -353,25 +366,12 @@ function buildConfig(root: XNode | undefined, env: ReadEnv): ServiceConfig {
   if (snapshotFile !== undefined) cfg.groupSync.snapshotFile = snapshotFile;
   if (pageSize !== undefined) cfg.groupSync.pageSize = pageSize;
   if (leaseSeconds !== undefined) cfg.groupSync.leaseSeconds = leaseSeconds;
-  const jwksFile = r.one<string>(service, `${sv}/jwksFile`, g('LJWT_JWKS_FILE'));
-  if (jwksFile !== undefined) cfg.jwksFile = jwksFile;
-  const redisUrl = r.one<string>(service, `${sv}/redisUrl`, g('REDIS_URL'));
-  if (redisUrl !== undefined) cfg.redisUrl = redisUrl;
-  const adminGroupDn = r.one<string>(service, `${sv}/adminGroup`, g('LJWT_ADMIN_GROUP'));
-  if (adminGroupDn !== undefined) cfg.adminGroupDn = adminGroupDn;
-  const logoutRedirectUrl = r.one<string>(service, `${sv}/logoutRedirectUrl`, g('LJWT_LOGOUT_REDIRECT_URL'));
-  if (logoutRedirectUrl !== undefined) cfg.logoutRedirectUrl = logoutRedirectUrl;
-  // Tuning: left undefined when not configured so the service's own defaults (app.ts DEFAULT_TUNING) apply.
-  const keyRotationSeconds = r.one<number>(service, `${sv}/keyRotationSeconds`, g('LJWT_KEY_ROTATION_SECONDS'));
-  if (keyRotationSeconds !== undefined) cfg.keyRotationSeconds = keyRotationSeconds;
-  const refreshReuseGraceSeconds = r.one<number>(service, `${sv}/refreshReuseGraceSeconds`, g('LJWT_REFRESH_REUSE_GRACE_SECONDS'));
-  if (refreshReuseGraceSeconds !== undefined) cfg.refreshReuseGraceSeconds = refreshReuseGraceSeconds;
-  const leewaySeconds = r.one<number>(service, `${sv}/leewaySeconds`, g('LJWT_LEEWAY_SECONDS'));
-  if (leewaySeconds !== undefined) cfg.leewaySeconds = leewaySeconds;
-  const accessTokenCookie = r.one<string>(service, `${sv}/accessTokenCookie`, g('LJWT_ACCESS_TOKEN_COOKIE'));
-  if (accessTokenCookie !== undefined) cfg.accessTokenCookie = accessTokenCookie;
-  const refreshTokenCookie = r.one<string>(service, `${sv}/refreshTokenCookie`, g('LJWT_REFRESH_TOKEN_COOKIE'));
-  if (refreshTokenCookie !== undefined) cfg.refreshTokenCookie = refreshTokenCookie;
+  // Optional settings stay undefined when not configured; the tuning ones (keyRotationSeconds and
+  // after) then get the service's own defaults (app.ts DEFAULT_TUNING).
+  for (const [key, [element, envName]] of Object.entries(OPTIONAL_SERVICE_SETTINGS)) {
+    const value = r.one<string | number>(service, `${sv}/${element}`, g(envName));
+    if (value !== undefined) (cfg as unknown as Record<string, unknown>)[key] = value;
+  }
   const edgeRevocation = loadEdgeRevocation(r, env, childNamed(root, 'edgeRevocation'));
   if (edgeRevocation !== undefined) cfg.edgeRevocation = edgeRevocation;
   return cfg;

@@ -1,7 +1,7 @@
-// The configuration file's schema as data. The seed's XSD (ldapConfig /
+// The configuration file's schema as data. The original XSD (ldapConfig /
 // ldapServer+ / uri, login, password, dnList / dn+) is its core, unchanged;
-// everything else is optional extension elements placed after the seed's
-// elements so every file valid under the seed XSD stays valid here.
+// everything else is optional extension elements placed after the original
+// elements so every file valid under the original XSD stays valid here.
 // service/config.xsd is rendered from this tree (xsd.ts) and a unit test
 // keeps the two equal.
 
@@ -15,7 +15,7 @@ export type LeafKind =
   /** https URL, or http on a loopback host; no query or fragment (RFC 8414 §2). */
   | 'issuerUrl'
   | 'dn'
-  /** A DN or empty (the seed's login may be empty when the URI carries it). */
+  /** A DN or empty (<login> may be empty when the URI carries it). */
   | 'optionalDn'
   | 'int'
   | 'bool'

@@ -1,4 +1,4 @@
-// The service's validated configuration. The XML file (the seed's <ldapConfig>
+// The service's validated configuration. The XML file (the original <ldapConfig>
 // plus optional extension elements) and environment variables are turned into
 // this shape by config/load.ts; nothing else reads the XML or process.env.
 
@@ -19,11 +19,11 @@ export interface LdapServerConfig {
   uri: string;
   /** Replica URLs in order of preference, uri first; absent = [uri]. */
   uris?: string[];
-  /** Service account DN (seed: <login>). */
+  /** Service account DN (<login>). */
   bindDn: string;
-  /** Service account password (seed: <password>); never logged. */
+  /** Service account password (<password>); never logged. */
   bindPassword: string;
-  /** Group DNs whose (nested) members are synced (seed: <dnList>). */
+  /** Group DNs whose (nested) members are synced (<dnList>). */
   groupDns: string[];
   /** Base DN for the user search; defaults to the naming context derived from bindDn (its dc= suffix). */
   userSearchBase: string;
@@ -47,7 +47,7 @@ export interface LdapServerConfig {
   retryInitialMs?: number;
   /** Longest wait between probes of a replica that is down; default 30000. */
   retryMaxMs?: number;
-  /** Only members (nested) of this group may log in (seed 003 allowed_to_login). */
+  /** Only members (nested) of this group may log in (<loginGroup>). */
   loginGroupDn?: string;
 }
 

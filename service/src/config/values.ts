@@ -32,7 +32,7 @@ export function parseLdapUri(raw: string, where: string): LdapUri {
     throw new ConfigError(where, 'LDAP URL must be scheme://host[:port] (no DN, attributes, scope or filter part)');
   }
   const out: LdapUri = { uri: `${u.protocol}//${u.host}` };
-  // "JDBC-like" URL from the seed: user and password percent-encoded in the
+  // "JDBC-like" URL: user and password percent-encoded in the
   // userinfo (RFC 3986 §3.2.1) so DNs with ',' '=' and passwords with '@' ':' fit.
   try {
     if (u.username !== '') out.bindDn = decodeURIComponent(u.username);

@@ -1,5 +1,5 @@
 // Renders CONFIG_SCHEMA as an XML Schema (service/config.xsd) for editors.
-// The seed's XSD is the subset ldapConfig/ldapServer/{uri,login,password,dnList/dn}.
+// The original XSD is the subset ldapConfig/ldapServer/{uri,login,password,dnList/dn}.
 import { CONFIG_SCHEMA, type ElementDef, type LeafType } from './schema.ts';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -63,7 +63,7 @@ export function renderXsd(): string {
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
     '<!-- Generated from service/src/config/schema.ts (renderXsd); test/unit/service/config/xsd.test.ts keeps them equal.\n' +
-    '     The seed schema is the subset ldapConfig/ldapServer/(uri, login, password, dnList/dn);\n' +
+    '     The original schema is the subset ldapConfig/ldapServer/(uri, login, password, dnList/dn);\n' +
     '     every other element is an optional extension placed after it. -->\n' +
     '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">\n' +
     element(root, '  ') +

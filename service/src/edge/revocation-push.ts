@@ -8,8 +8,8 @@
 // backoff until the entry's `until` has passed (after that nginx would refuse
 // the token as expired anyway). Every failed attempt is a log line and a metric.
 import { readFileSync } from 'node:fs';
-import { MAX_ENTRIES, isRevocationId, revocationKey, type RevocationKind } from '../../../njs/revocation/entries.ts';
-import { secretFromFile } from '../../../njs/revocation/secret.ts';
+import { MAX_ENTRIES, isRevocationId, revocationKey, type RevocationKind } from '#njs/revocation/entries.ts';
+import { secretFromFile } from '#njs/revocation/secret.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { GaugeSource, Metrics } from '../ops/metrics.ts';
 
@@ -99,7 +99,7 @@ class EdgeQueue {
     for (const [k, v] of this.pending) if (v.until < victim.until) { victimKey = k; victim = v; }
     if (victimKey !== null) this.pending.delete(victimKey);
     this.owner.metrics.edgeRevocationEntries.inc({ edge: this.url, outcome: 'dropped' });
-    this.owner.logger.log('error', 'edge_revocation_dropped', { edge: this.url, kind: victim.kind, until: victim.until,
+    this.owner.logger.error('edge_revocation_dropped', { edge: this.url, kind: victim.kind, until: victim.until,
       queued: this.pending.size, hint: 'queue full: the edge has been unreachable; that revocation holds only in the service' });
     return victimKey !== null;
   }
@@ -115,7 +115,7 @@ class EdgeQueue {
       if (v.until <= now) {
         this.pending.delete(k);
         this.owner.metrics.edgeRevocationEntries.inc({ edge: this.url, outcome: 'expired' });
-        this.owner.logger.log('warn', 'edge_revocation_expired', { edge: this.url, kind: v.kind, until: v.until,
+        this.owner.logger.warn('edge_revocation_expired', { edge: this.url, kind: v.kind, until: v.until,
           hint: 'never delivered; the token it revoked has expired now anyway' });
       }
     }
@@ -163,7 +163,7 @@ class EdgeQueue {
     // Jitter: several service instances retrying against one nginx that comes back should not arrive together.
     const delay = Math.round(base * (0.5 + Math.random() * 0.5));
     this.owner.metrics.edgeRevocationFailures.inc({ edge: this.url });
-    this.owner.logger.log('warn', 'edge_revocation_push_failed', { edge: this.url, ...failure, entries: batch.length,
+    this.owner.logger.warn('edge_revocation_push_failed', { edge: this.url, ...failure, entries: batch.length,
       queued: this.pending.size, attempt: this.failures, retry_in_ms: delay });
     this.schedule(delay);
   }
@@ -217,7 +217,7 @@ export class EdgeRevocationPush {
   private enqueue(kind: RevocationKind, id: string, until: number): void {
     // The edge refuses the whole push for one bad id; this service's ids always pass.
     if (!isRevocationId(id)) {
-      this.logger.log('error', 'edge_revocation_invalid_id', { kind });
+      this.logger.error('edge_revocation_invalid_id', { kind });
       return;
     }
     for (const q of this.queues) q.add({ kind, id, until });
@@ -242,6 +242,6 @@ export class EdgeRevocationPush {
   close(): void {
     let lost = 0;
     for (const q of this.queues) lost += q.close();
-    if (lost > 0) this.logger.log('warn', 'edge_revocation_unsent_at_shutdown', { entries: lost });
+    if (lost > 0) this.logger.warn('edge_revocation_unsent_at_shutdown', { entries: lost });
   }
 }

@@ -5,7 +5,8 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServiceConfig } from '../config/types.ts';
-import { errorText, stderrLog, type GroupLog } from './log.ts';
+import type { Logger } from '../ops/logger.ts';
+import { errorText, stderrLog } from './log.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { SnapshotReader, SnapshotWriter, createStoreHandle, type ReaderHandle } from './snapshot-store.ts';
 import { SyncEngine, initialEngineStatus, type DirectorySyncStatus, type EngineStatus, type SyncEngineOptions, type SyncResult } from './sync-engine.ts';
@@ -93,7 +94,7 @@ function defaultWorkerFile(): URL {
 
 export async function startGroupDirectory(
   config: ServiceConfig,
-  log: GroupLog = stderrLog,
+  log: Logger = stderrLog,
   options: GroupDirectoryOptions = {},
 ): Promise<GroupDirectory & GroupDirectoryExtras> {
   const mode = options.mode ?? (import.meta.url.endsWith('.ts') ? 'in-thread' : 'worker');
@@ -244,7 +245,7 @@ export async function startGroupDirectory(
             break;
           }
           case 'log':
-            (m.level === 'debug' ? log.debug : log[m.level])?.call(log, m.msg, m.fields);
+            log[m.level](m.msg, m.fields);
             break;
           case 'closed':
             break;

@@ -4,7 +4,7 @@
 // the canonical form of njs/authz/dn.ts (RFC 4517 distinguishedNameMatch as the edge
 // applies it), so the sync, the operator check and the edge's group rules agree on which
 // DN names which group.
-import { isWithinNormalizedDn, splitNormalizedDn, tryNormalizeDn } from '../../../njs/authz/dn.ts';
+import { isWithinNormalizedDn, splitNormalizedDn, tryNormalizeDn } from '#njs/authz/dn.ts';
 
 // Keys of values that are not RFC 4514 DNs. Canonical forms never hold a raw NUL (it is
 // escaped as \00), so these collide with no DN; the rest of the key is the value itself, so

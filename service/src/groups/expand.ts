@@ -30,7 +30,8 @@ import { EqualityFilter, OrFilter, PresenceFilter } from 'ldapts';
 import type { Filter } from 'ldapts';
 import { objectIdFromEntry } from '../ldap/object-id.ts';
 import { commonSuffixKey, dnKey, isUnderKey, stripOptionalUid } from './dn.ts';
-import { errorText, silentLog, type GroupLog } from './log.ts';
+import { silentLogger, type Logger } from '../ops/logger.ts';
+import { errorText } from './log.ts';
 import { groupsOfTable, type MemberTable } from './member-table.ts';
 
 export type AttributeValue = string | Buffer;
@@ -62,7 +63,7 @@ export interface ExpandOptions {
   concurrency?: number;
   /** memberUid values per (|(uid=a)(uid=b)...) search. */
   uidBatchSize?: number;
-  log?: GroupLog;
+  log?: Logger;
 }
 
 export interface ExpandStats {
@@ -117,7 +118,7 @@ interface Graph {
 interface Run {
   source: DirectorySource;
   opts: Required<Omit<ExpandOptions, 'log'>>;
-  log: GroupLog;
+  log: Logger;
   attributes: string[];
   userBaseKey: string;
   bulkBaseKey: string;
@@ -161,7 +162,7 @@ function startRun(source: DirectorySource, opts: ExpandOptions): Run {
       concurrency: opts.concurrency ?? 16,
       uidBatchSize: opts.uidBatchSize ?? 100,
     },
-    log: opts.log ?? silentLog,
+    log: opts.log ?? silentLogger,
     attributes: ['objectClass', 'member', 'uniqueMember', 'memberUid', 'uid', opts.objectIdAttribute],
     userBaseKey,
     bulkBaseKey: commonSuffixKey([userBaseKey, ...opts.groupDns.map((g) => dnKey(g))]),

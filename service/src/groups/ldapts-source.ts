@@ -3,7 +3,7 @@
 import { ResultCodeError, type Client, type Filter } from 'ldapts';
 import { pagedSearch, pagingState, type PagingState } from '../ldap/paged-search.ts';
 import type { DirectorySource, RawEntry } from './expand.ts';
-import { silentLog, type GroupLog } from './log.ts';
+import { silentLogger, type Logger } from '../ops/logger.ts';
 
 // Result codes that mean "this member cannot be resolved here" rather than "the
 // directory is unusable" (RFC 4511 §4.1.9, Appendix A): referral (10: another naming
@@ -23,14 +23,14 @@ export interface LdaptsSourceOptions {
    * state to the next sync of this server to start at the size that worked.
    */
   paging?: PagingState;
-  log?: GroupLog;
+  log?: Logger;
   /** Attributes ldapts must hand out as Buffers (binary object ids such as objectGUID). */
   binaryAttributes?: string[];
 }
 
 export function ldaptsSource(client: Client, opts: LdaptsSourceOptions = {}): DirectorySource {
   const paging = opts.paging ?? pagingState();
-  const log = opts.log ?? silentLog;
+  const log = opts.log ?? silentLogger;
   // ldapts matches explicitBufferAttributes by exact name; servers echo the schema spelling.
   const binary = [...new Set((opts.binaryAttributes ?? []).flatMap((a) => [a, a.toLowerCase(), ...(a.toLowerCase() === 'objectguid' ? ['objectGUID'] : [])]))];
   return {

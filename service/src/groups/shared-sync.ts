@@ -21,7 +21,8 @@ import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { ServiceConfig } from '../config/types.ts';
-import { errorText, type GroupLog } from './log.ts';
+import type { Logger } from '../ops/logger.ts';
+import { errorText } from './log.ts';
 import { defineLeaseCommands, SYNC_KEY_PREFIX, SyncLease } from './sync-lease.ts';
 import type { DirectorySyncStatus, SyncEngine, SyncResult } from './sync-engine.ts';
 import { decodeSnapshot, SnapshotFormatError } from './snapshot-codec.ts';
@@ -85,7 +86,7 @@ export interface SyncLoop {
 }
 
 /** Runs the engine alone (no Redis), or as one of the instances sharing a sync through Redis. */
-export async function startSyncLoop(engine: SyncEngine, shared: SharedSyncSettings | undefined, log: GroupLog,
+export async function startSyncLoop(engine: SyncEngine, shared: SharedSyncSettings | undefined, log: Logger,
   onShared?: (s: SharedSyncStatus) => void, unrefTimer = false): Promise<SyncLoop> {
   if (shared === undefined) {
     const { restored, firstSync } = await engine.start();
@@ -117,7 +118,7 @@ function losesDirectory(published: DirectorySyncStatus[], own: DirectorySyncStat
 export class SharedSync {
   readonly #engine: SyncEngine;
   readonly #settings: SharedSyncSettings;
-  readonly #log: GroupLog;
+  readonly #log: Logger;
   readonly #onStatus: ((s: SharedSyncStatus) => void) | undefined;
   readonly #unref: boolean;
   readonly #redis: Redis;
@@ -137,7 +138,7 @@ export class SharedSync {
   #firstDone: () => void = () => undefined;
   #firstServed = false;
 
-  constructor(engine: SyncEngine, settings: SharedSyncSettings, log: GroupLog, onStatus?: (s: SharedSyncStatus) => void, unref = false) {
+  constructor(engine: SyncEngine, settings: SharedSyncSettings, log: Logger, onStatus?: (s: SharedSyncStatus) => void, unref = false) {
     this.#engine = engine;
     this.#settings = settings;
     this.#log = log;

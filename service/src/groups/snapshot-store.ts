@@ -1,4 +1,4 @@
-// The seed's "swap-two" store done without locks and without copies: one writer (the sync
+// The snapshot store, without locks and without copies: one writer (the sync
 // worker), any number of readers (the main thread, other worker threads), all sharing
 // memory.
 //

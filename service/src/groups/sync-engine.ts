@@ -18,7 +18,8 @@ import { dnKey } from './dn.ts';
 import { expandGroups, type ExpandOptions, type ExpandStats } from './expand.ts';
 import { ldaptsSource } from './ldapts-source.ts';
 import { pagingState, type PagingState } from '../ldap/paged-search.ts';
-import { errorText, type GroupLog } from './log.ts';
+import type { Logger } from '../ops/logger.ts';
+import { errorText } from './log.ts';
 import { readSnapshotFile, serverKey, writeSnapshotFile, type PersistedPart } from './persist.ts';
 import { encodeTable, stampSnapshot } from './snapshot-codec.ts';
 import { memberCountOf, mergeTables, selectGroups, type MemberTable } from './member-table.ts';
@@ -85,7 +86,7 @@ export type GroupSyncConfig = Pick<ServiceConfig, 'ldapServers' | 'groupSync'>;
 export interface SyncEngineOptions {
   config: GroupSyncConfig;
   writer: SnapshotWriter;
-  log: GroupLog;
+  log: Logger;
   /** Connected and bound client for a server (`uri` is the replica to use); default openServiceClient. */
   connect?: (server: LdapServerConfig) => Promise<Client>;
   expand?: Pick<ExpandOptions, 'mode' | 'bulkThreshold' | 'concurrency' | 'uidBatchSize'> & { pageSize?: number };
@@ -252,11 +253,7 @@ export class SyncEngine {
     const key = serverKey(server);
     let set = this.#replicas.get(key);
     if (set === undefined) {
-      const log = this.#opts.log;
-      set = new ReplicaSet(server, {
-        probe: (uri) => probeServer(atReplica(server, uri)),
-        log: (level, msg, fields) => (level === 'debug' ? log.debug : log[level])?.call(log, msg, fields),
-      });
+      set = new ReplicaSet(server, { probe: (uri) => probeServer(atReplica(server, uri)), log: this.#opts.log });
       this.#replicas.set(key, set);
     }
     return set;

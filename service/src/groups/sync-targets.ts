@@ -4,7 +4,7 @@
 import type { LdapServerConfig, ServiceConfig } from '../config/types.ts';
 import { namingContextOf } from '../ldap/membership.ts';
 import { dnKey, isUnderKey } from './dn.ts';
-import type { GroupLog } from './log.ts';
+import type { Logger } from '../ops/logger.ts';
 
 function contextKey(server: LdapServerConfig): string | null {
   try {
@@ -26,7 +26,7 @@ function contextKey(server: LdapServerConfig): string | null {
  * after the next sync; and adding it would put the login group (typically everyone) into
  * every user's `dns` claim and identity header.
  */
-export function syncTargets(config: Pick<ServiceConfig, 'ldapServers' | 'adminGroupDn'>, log?: GroupLog): LdapServerConfig[] {
+export function syncTargets(config: Pick<ServiceConfig, 'ldapServers' | 'adminGroupDn'>, log?: Logger): LdapServerConfig[] {
   warnLookAlikeDirectories(config.ldapServers, log);
   const admin = config.adminGroupDn;
   if (admin === undefined) return config.ldapServers;
@@ -50,7 +50,7 @@ export function syncTargets(config: Pick<ServiceConfig, 'ldapServers' | 'adminGr
  * one that stays unreachable keeps the snapshot stale. Two with the same service account,
  * search base and groups are most likely replicas of one directory written the old way.
  */
-function warnLookAlikeDirectories(servers: LdapServerConfig[], log?: GroupLog): void {
+function warnLookAlikeDirectories(servers: LdapServerConfig[], log?: Logger): void {
   const seen = new Map<string, string>();
   for (const s of servers) {
     const shape = JSON.stringify([dnKey(s.bindDn), dnKey(s.userSearchBase), s.groupDns.map((g) => dnKey(g)).sort()]);

@@ -5,7 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { SnapshotWriter } from './snapshot-store.ts';
 import { SyncEngine } from './sync-engine.ts';
-import { errorText, type GroupLog } from './log.ts';
+import { levelLogger } from '../ops/logger.ts';
+import { errorText } from './log.ts';
 import { startSyncLoop } from './shared-sync.ts';
 
 if (!parentPort) throw new Error('sync.worker must run in a worker thread');
@@ -13,12 +14,8 @@ const port = parentPort;
 const init = workerData as WorkerInit;
 const send = (m: FromWorker): void => port.postMessage(m);
 
-const log: GroupLog = {
-  debug: (msg, fields) => send({ type: 'log', level: 'debug', msg, fields }),
-  info: (msg, fields) => send({ type: 'log', level: 'info', msg, fields }),
-  warn: (msg, fields) => send({ type: 'log', level: 'warn', msg, fields }),
-  error: (msg, fields) => send({ type: 'log', level: 'error', msg, fields }),
-};
+// Log events go to the main thread, which logs them through its own Logger.
+const log = levelLogger((level, msg, fields) => send({ type: 'log', level, msg, fields }));
 
 const writer = new SnapshotWriter(init.store);
 writer.addReaderPort(init.readerPort);

@@ -1,22 +1,17 @@
 import type { IncomingMessage } from 'node:http';
-
-export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
-}
+import { ServiceError } from './errors.ts';
 
 /** Reads the body up to `limit` bytes; a larger body is refused with 413 before it is buffered. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw new HttpError(413, 'payload_too_large', 'request body too large');
+  if (declared !== undefined && Number(declared) > limit) throw new ServiceError('payload_too_large', 'request body too large', { status: 413 });
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > limit) {
       req.resume();
-      throw new HttpError(413, 'payload_too_large', 'request body too large');
+      throw new ServiceError('payload_too_large', 'request body too large', { status: 413 });
     }
     chunks.push(chunk as Buffer);
   }
@@ -39,7 +34,7 @@ export function parseForm(body: Buffer | string): Map<string, string> {
 export function singleValued(params: URLSearchParams): Map<string, string> {
   const out = new Map<string, string>();
   for (const [k, v] of params) {
-    if (out.has(k)) throw new HttpError(400, 'invalid_request', `parameter ${k} is repeated`);
+    if (out.has(k)) throw new ServiceError('invalid_request', `parameter ${k} is repeated`);
     out.set(k, v);
   }
   return out;
@@ -47,7 +42,7 @@ export function singleValued(params: URLSearchParams): Map<string, string> {
 
 export async function readForm(req: IncomingMessage, limit: number): Promise<Map<string, string>> {
   if (mediaType(req) !== 'application/x-www-form-urlencoded') {
-    throw new HttpError(400, 'invalid_request', 'content type must be application/x-www-form-urlencoded');
+    throw new ServiceError('invalid_request', 'content type must be application/x-www-form-urlencoded');
   }
   return parseForm(await readBody(req, limit));
 }

@@ -38,3 +38,23 @@ export function redirect(res: ServerResponse, location: string, headers: Record<
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
+
+/** A page with a title and one message (errors, "signed out"); same stylesheet as the login form. */
+export function messagePage(title: string, message: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>${escapeHtml(title)}</title>
+  <link rel="stylesheet" href="assets/login.css">
+</head>
+<body>
+<main>
+  <h1>${escapeHtml(title)}</h1>
+  <p role="alert">${escapeHtml(message)}</p>
+</main>
+</body>
+</html>
+`;
+}

@@ -1,7 +1,7 @@
 // Writing DNs for LDAP requests (search bases derived from config). Parsing
 // and comparison are njs/authz/dn.ts, shared with the edge and the group sync,
 // so that all three agree on which DN names which entry.
-import { escapeDnValue, normalizeAttributeType, parseDn, tryNormalizeDn, type Rdn } from '../../../njs/authz/dn.ts';
+import { escapeDnValue, normalizeAttributeType, parseDn, tryNormalizeDn, type Rdn } from '#njs/authz/dn.ts';
 
 /** True when `dn` is an RFC 4514 DN as njs/authz/dn.ts parses it (the edge refuses the same strings). */
 export function isValidDn(dn: string): boolean {

@@ -13,7 +13,8 @@ import { escapeFilterValue, fillFilter } from './filter.ts';
 import { isMemberOfGroup } from './membership.ts';
 import { isBinaryGuidAttribute, objectIdFromEntry } from './object-id.ts';
 import { BindPool, DEFAULT_POOL_LIMITS, PoolBusyError, SearchPool, type PoolLimits } from './pool.ts';
-import { atReplica, DirectoryUnavailableError, ReplicaSet, replicaUris, type LogFn, type ReplicaStatus } from './replicas.ts';
+import { silentLogger, type Logger } from '../ops/logger.ts';
+import { atReplica, DirectoryUnavailableError, ReplicaSet, replicaUris, type ReplicaStatus } from './replicas.ts';
 
 export type { ReplicaStatus } from './replicas.ts';
 
@@ -67,10 +68,6 @@ export interface PooledAuthenticator extends Authenticator {
   /** Open connections per replica, in configured order (for tests and metrics). */
   connections(): Array<{ uri: string; search: number; bind: number; waiting: number }>;
 }
-
-/** The LDAP layer's one logger shape (defined with the replica health it also serves). */
-export type { LogFn };
-export type LogLevel = Parameters<LogFn>[0];
 
 /**
  * Default order of the attributes the username is read from. AD accounts have a
@@ -183,7 +180,7 @@ interface Directory {
 interface NotFound { notFound: true; server: LdapServerConfig; pools: ReplicaPools }
 type DirectoryAnswer<T> = { found: T } | NotFound;
 
-function openDirectory(server: LdapServerConfig, limits: PoolLimits, emit: LogFn): Directory {
+function openDirectory(server: LdapServerConfig, limits: PoolLimits, emit: Logger): Directory {
   const pools = new Map<string, ReplicaPools>(replicaUris(server).map((uri) => {
     const replica = atReplica(server, uri);
     return [uri, {
@@ -222,7 +219,7 @@ function checkUsername(pattern: RegExp, username: string): void {
  * replica up is skipped; if no later directory has the user either, the result is
  * DIRECTORY_UNAVAILABLE (the user may be in the one that is down), never "invalid".
  */
-async function askDirectories<T>(directories: Directory[], what: string, emit: LogFn,
+async function askDirectories<T>(directories: Directory[], what: string, emit: Logger,
   ask: (server: LdapServerConfig, pools: ReplicaPools, directory: string) => Promise<DirectoryAnswer<T>>): Promise<T | NotFound> {
   const unavailable: DirectoryUnavailableError[] = [];
   let lastNotFound: NotFound | undefined;
@@ -240,7 +237,7 @@ async function askDirectories<T>(directories: Directory[], what: string, emit: L
     lastNotFound = answer;
   }
   if (unavailable.length > 0) {
-    emit('error', `${what}: directory unavailable`, { failures: unavailable.map((u) => u.message) });
+    emit.error(`${what}: directory unavailable`, { failures: unavailable.map((u) => u.message) });
     const retryAfterSeconds = Math.min(...unavailable.map((u) => u.retryAfterSeconds));
     throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'no directory server available', { retryAfterSeconds });
   }
@@ -256,14 +253,14 @@ async function bindLikeAWrongPassword(server: LdapServerConfig, pools: ReplicaPo
 }
 
 /** The user's entry in this replica's directory; an ambiguous name is refused like a wrong password. */
-async function findEntry(server: LdapServerConfig, pools: ReplicaPools, username: string, password: string | null, emit: LogFn): Promise<Entry | null> {
+async function findEntry(server: LdapServerConfig, pools: ReplicaPools, username: string, password: string | null, emit: Logger): Promise<Entry | null> {
   const found = await searchUser(pools.search, server, username);
   if ('none' in found) {
-    emit('info', 'ldap login: no such user', { username, server: server.uri });
+    emit.info('ldap login: no such user', { username, server: server.uri });
     return null;
   }
   if ('ambiguous' in found) {
-    emit('warn', 'ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
+    emit.warn('ldap login: username matches more than one entry; refusing', { username, server: server.uri, dns: found.ambiguous });
     if (password !== null) await bindLikeAWrongPassword(server, pools, password);
     throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
   }
@@ -271,16 +268,16 @@ async function findEntry(server: LdapServerConfig, pools: ReplicaPools, username
 }
 
 /** On a bind connection, never on a service connection: those stay bound as the service account. */
-async function bindAsUser(server: LdapServerConfig, pools: ReplicaPools, entry: Entry, username: string, password: string, emit: LogFn): Promise<void> {
+async function bindAsUser(server: LdapServerConfig, pools: ReplicaPools, entry: Entry, username: string, password: string, emit: Logger): Promise<void> {
   try {
     await pools.bind.bind(entry.dn, password);
   } catch (err) {
     if (err instanceof PoolBusyError) {
-      emit('warn', 'ldap login: every bind connection busy', { username, server: server.uri });
+      emit.warn('ldap login: every bind connection busy', { username, server: server.uri });
       throw new LdapLoginError('DIRECTORY_UNAVAILABLE', 'every directory connection is busy', { retryAfterSeconds: 1 });
     }
     if (isCredentialRejection(err)) {
-      emit('info', 'ldap login: bind rejected', { username, dn: entry.dn, server: server.uri, reason: describeLdapError(err) });
+      emit.info('ldap login: bind rejected', { username, dn: entry.dn, server: server.uri, reason: describeLdapError(err) });
       throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
     }
     throw new ServerFailure('user bind', err);
@@ -292,36 +289,36 @@ async function bindAsUser(server: LdapServerConfig, pools: ReplicaPools, entry: 
  * when either is missing: falling back to the typed name would give the account one
  * identity per alias.
  */
-function identify(server: LdapServerConfig, directory: string, entry: Entry, typed: string, what: string, emit: LogFn): LdapUser | null {
+function identify(server: LdapServerConfig, directory: string, entry: Entry, typed: string, what: string, emit: Logger): LdapUser | null {
   const objectId = objectIdFromEntry(entry, server.objectIdAttribute);
   if (objectId === undefined) {
-    emit('error', `${what}: user entry has no usable object id attribute`, { username: typed, dn: entry.dn, attribute: server.objectIdAttribute, server: server.uri });
+    emit.error(`${what}: user entry has no usable object id attribute`, { username: typed, dn: entry.dn, attribute: server.objectIdAttribute, server: server.uri });
     return null;
   }
   const canonical = canonicalUsername(entry, server);
   if (canonical === undefined) {
-    emit('error', `${what}: user entry has none of the username attributes`, { username: typed, dn: entry.dn, attributes: usernameAttributes(server), server: server.uri });
+    emit.error(`${what}: user entry has none of the username attributes`, { username: typed, dn: entry.dn, attributes: usernameAttributes(server), server: server.uri });
     return null;
   }
   return userFromEntry(entry, objectId, canonical, server, directory);
 }
 
 /** Checked only after the password: otherwise the answer would reveal that an account exists. */
-async function checkLoginGroup(server: LdapServerConfig, pools: ReplicaPools, entry: Entry, username: string, emit: LogFn): Promise<void> {
+async function checkLoginGroup(server: LdapServerConfig, pools: ReplicaPools, entry: Entry, username: string, emit: Logger): Promise<void> {
   const groupDn = server.loginGroupDn;
   if (!groupDn) return;
   const member = await stage('login group check', () =>
     pools.search.run((client) => isMemberOfGroup(client, groupDn, entry.dn, { uid: firstString(entry, 'uid') })),
   );
   if (!member) {
-    emit('info', 'ldap login: not in login group', { username, dn: entry.dn, group: groupDn, server: server.uri });
+    emit.info('ldap login: not in login group', { username, dn: entry.dn, group: groupDn, server: server.uri });
     throw new LdapLoginError('NOT_IN_LOGIN_GROUP', 'user is not allowed to log in');
   }
 }
 
 /** A login on one replica: find the entry, let the caller count the attempt, bind, identify, check the login group. */
 async function loginAt(server: LdapServerConfig, pools: ReplicaPools, directory: string, username: string, password: string,
-  beforeBind: BeforeBind | undefined, emit: LogFn): Promise<DirectoryAnswer<LdapUser>> {
+  beforeBind: BeforeBind | undefined, emit: Logger): Promise<DirectoryAnswer<LdapUser>> {
   const entry = await findEntry(server, pools, username, password, emit);
   if (entry === null) return { notFound: true, server, pools };
   if (beforeBind !== undefined && !(await beforeBind(entry.dn))) {
@@ -331,11 +328,11 @@ async function loginAt(server: LdapServerConfig, pools: ReplicaPools, directory:
   const user = identify(server, directory, entry, username, 'ldap login', emit);
   if (user === null) throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
   await checkLoginGroup(server, pools, entry, username, emit);
-  emit('info', 'ldap login: success', { username: user.username, typed: username, dn: entry.dn, server: server.uri });
+  emit.info('ldap login: success', { username: user.username, typed: username, dn: entry.dn, server: server.uri });
   return { found: user };
 }
 
-async function lookupAt(server: LdapServerConfig, pools: ReplicaPools, directory: string, username: string, emit: LogFn): Promise<DirectoryAnswer<LdapUser | null>> {
+async function lookupAt(server: LdapServerConfig, pools: ReplicaPools, directory: string, username: string, emit: Logger): Promise<DirectoryAnswer<LdapUser | null>> {
   const entry = await findEntry(server, pools, username, null, emit).catch((err: unknown) => {
     if (err instanceof LdapLoginError && err.code === 'INVALID_CREDENTIALS') return undefined; // ambiguous
     throw err;
@@ -357,11 +354,11 @@ function closeIdleConnections(pools: () => ReplicaPools[], idleMs: number): Node
   return timer;
 }
 
-export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePattern: RegExp, log?: LogFn,
+export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePattern: RegExp, log?: Logger,
   poolLimits: Partial<PoolLimits> = {}): PooledAuthenticator {
   if (servers.length === 0) throw new Error('createLdapAuthenticator: no LDAP servers configured');
   const limits: PoolLimits = { ...DEFAULT_POOL_LIMITS, ...poolLimits };
-  const emit: LogFn = log ?? (() => undefined);
+  const emit: Logger = log ?? silentLogger;
   const directories = servers.map((server) => openDirectory(server, limits, emit));
   const allPools = (): Array<[string, ReplicaPools]> => directories.flatMap((d) => [...d.pools.entries()]);
   const sweeper = closeIdleConnections(() => allPools().map(([, p]) => p), limits.idleMs);

@@ -1,6 +1,6 @@
-// Nested group membership test for the login group (seed 003 allowed_to_login).
+// Nested group membership test for the login group (<loginGroup>).
 import type { Client } from 'ldapts';
-import { normalizeDn, parseDn } from '../../../njs/authz/dn.ts';
+import { normalizeDn, parseDn } from '#njs/authz/dn.ts';
 import { dcSuffix, formatDn } from './dn.ts';
 import { escapeFilterValue } from './filter.ts';
 import { pagedSearch, pagingState } from './paged-search.ts';

@@ -9,6 +9,7 @@
 // keeps its own view, learnt from its own traffic.
 import type { LdapServerConfig } from '../config/types.ts';
 import { describeLdapError } from './errors.ts';
+import type { Logger } from '../ops/logger.ts';
 
 export const DEFAULT_RETRY_INITIAL_MS = 1000;
 export const DEFAULT_RETRY_MAX_MS = 30_000;
@@ -52,13 +53,11 @@ export class DirectoryUnavailableError extends Error {
   }
 }
 
-/** How the LDAP layer logs (login.ts re-exports it); fields never carry passwords. */
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
-
 export interface ReplicaSetOptions {
   /** Connects to the replica and binds as the service account; rejects when it cannot. */
   probe: (uri: string) => Promise<void>;
-  log?: LogFn;
+  /** Fields never carry passwords. */
+  log?: Logger;
   /** Keep probe timers from holding the process open (default true). */
   unref?: boolean;
 }
@@ -136,7 +135,7 @@ export class ReplicaSet {
         const reason = describeLdapError(e);
         failures.push(`${r.uri}: ${reason}`);
         if (r.up || tryDown) this.markDown(r.uri, reason);
-        this.#opts.log?.('warn', 'ldap replica failed, trying the next one', { directory: this.directory, server: r.uri, reason });
+        this.#opts.log?.warn('ldap replica failed, trying the next one', { directory: this.directory, server: r.uri, reason });
       }
     }
     throw new DirectoryUnavailableError(this.directory, this.retryAfterSeconds(), failures);
@@ -165,7 +164,7 @@ export class ReplicaSet {
     const max = this.#server.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
     const wait = Math.min(max, initial * 2 ** Math.min(30, r.failures - 1));
     r.retryAt = Date.now() + wait;
-    if (wasUp) this.#opts.log?.('error', 'ldap replica down; skipped until a probe succeeds', { directory: this.directory, server: uri, reason, retryInMs: wait });
+    if (wasUp) this.#opts.log?.error('ldap replica down; skipped until a probe succeeds', { directory: this.directory, server: uri, reason, retryInMs: wait });
     for (const reject of r.waiters) reject(new Error(`${uri} is down: ${reason}`));
     r.waiters.clear();
     this.#scheduleProbe(r, wait);
@@ -179,7 +178,7 @@ export class ReplicaSet {
     r.retryAt = 0;
     if (r.timer) clearTimeout(r.timer);
     r.timer = null;
-    this.#opts.log?.('info', 'ldap replica up again', { directory: this.directory, server: uri });
+    this.#opts.log?.info('ldap replica up again', { directory: this.directory, server: uri });
   }
 
   /** Probes every replica now (for /readyz): true when one is up afterwards. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseEdgeConfig } from '../../../njs/config.ts';
-import { evaluatePolicy, type LocationPolicy } from '../../../njs/authz/policy.ts';
-import { bearerChallenge } from '../../../njs/http/challenge.ts';
-import { identityFromClaims } from '../../../njs/identity/headers.ts';
+import { parseEdgeConfig } from '#njs/config.ts';
+import { evaluatePolicy, type LocationPolicy } from '#njs/authz/policy.ts';
+import { bearerChallenge } from '#njs/http/challenge.ts';
+import { identityFromClaims } from '#njs/identity/headers.ts';
 import { authenticateBearer } from './bearer.ts';
 import type { ServiceContext } from './context.ts';
 
@@ -34,7 +34,7 @@ function policyFromHeaders(ctx: ServiceContext, req: IncomingMessage): LocationP
 }
 
 /**
- * auth_request endpoint for nginx without njs (the seed's /auth/validate):
+ * auth_request endpoint for nginx without njs:
  * 204 + identity headers, 401 with the RFC 6750 challenge, 403 when the
  * location policy refuses, 500 (nginx fails the request) when the policy
  * headers are invalid — never an allow on doubt.
@@ -45,7 +45,7 @@ export async function authValidateEndpoint(ctx: ServiceContext, req: IncomingMes
     policy = policyFromHeaders(ctx, req);
   } catch (e) {
     ctx.metrics.validations.inc({ result: 'config_error' });
-    ctx.logger.log('error', 'auth_validate_bad_policy', { error: e instanceof Error ? e.message : 'invalid policy' });
+    ctx.logger.error('auth_validate_bad_policy', { error: e instanceof Error ? e.message : 'invalid policy' });
     res.writeHead(500, { 'Content-Length': 0, 'Cache-Control': 'no-store' });
     res.end();
     return;

@@ -1,63 +1,65 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OAuthClientConfig } from '../config/types.ts';
 import { cookieValues, serializeCookie } from '../http/cookies.ts';
-import { HttpError, readForm, singleValued } from '../http/request.ts';
+import { sendError, ServiceError, serviceError } from '../http/errors.ts';
+import { readForm, singleValued } from '../http/request.ts';
 import { redirect, sendHtml } from '../http/respond.ts';
 import { clientIp } from '../ops/client-ip.ts';
 import type { ServiceContext } from './context.ts';
 import { CSRF_COOKIE } from './csrf.ts';
 import { subjectOf } from './grant.ts';
 import { login } from './login.ts';
-import { loginPage, messagePage } from './login-page.ts';
+import { loginPage } from './login-page.ts';
 import { isValidChallenge } from './pkce.ts';
 
-/** Parameters of a valid authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1). */
-interface AuthzRequest {
+/** Where errors go once the redirect_uri is trusted: the registered client and its redirect_uri. */
+interface Target {
   client: OAuthClientConfig;
   redirectUri: string;
   state?: string;
+}
+
+/** Parameters of a valid authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1). */
+interface AuthzRequest extends Target {
   scope: string[];
   codeChallenge?: string;
   nonce?: string;
 }
 
-/** Errors before the redirect_uri is trusted: shown on our page, never redirected (RFC 6749 §4.1.2.1). */
-class PageError extends Error {}
-
-/** Errors after it is trusted: sent back to the client's redirect_uri. */
-class RedirectError extends Error {
-  constructor(readonly error: string, description: string, readonly target: { redirectUri: string; state?: string }) {
-    super(description);
-  }
-}
+/** Errors before the redirect_uri is trusted are shown on our page, never redirected (RFC 6749 §4.1.2.1). */
+const REJECTED_PAGE = { page: 'Sign-in request rejected' };
 
 const CARRIED = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'];
 const MAX_PARAM = 2048;
 
-function parseRequest(ctx: ServiceContext, p: Map<string, string>): AuthzRequest {
+/** The client and the redirect_uri registered for it; throws for our page when either is missing or unknown. */
+function trustedTarget(ctx: ServiceContext, p: Map<string, string>): Target {
   const clientId = p.get('client_id');
-  if (clientId === undefined || clientId === '') throw new PageError('The request has no client_id.');
+  if (clientId === undefined || clientId === '') throw new ServiceError('invalid_request', 'The request has no client_id.');
   const client = ctx.config.clients.find((c) => c.clientId === clientId);
-  if (!client) throw new PageError('The application is not registered.');
+  if (!client) throw new ServiceError('invalid_request', 'The application is not registered.');
   const redirectUri = p.get('redirect_uri');
-  if (redirectUri === undefined || redirectUri === '') throw new PageError('The request has no redirect_uri.');
+  if (redirectUri === undefined || redirectUri === '') throw new ServiceError('invalid_request', 'The request has no redirect_uri.');
   // Exact string comparison against the registered list (RFC 9700 §4.1.3, OAuth 2.1 §2.3.1): no prefix or pattern matching.
-  if (!client.redirectUris.includes(redirectUri)) throw new PageError('The redirect_uri is not registered for this application.');
-
+  if (!client.redirectUris.includes(redirectUri)) throw new ServiceError('invalid_request', 'The redirect_uri is not registered for this application.');
   const state = p.get('state');
-  const base = { client, redirectUri, ...(state !== undefined ? { state } : {}) };
-  const fail = (error: string, description: string) => new RedirectError(error, description, base);
-  for (const [k, v] of p) if (v.length > MAX_PARAM) throw fail('invalid_request', `parameter ${k} is too long`);
+  return { client, redirectUri, ...(state !== undefined ? { state } : {}) };
+}
 
-  if (p.get('response_type') !== 'code') throw fail('unsupported_response_type', 'only response_type=code is supported');
+/** The rest of the request, for a trusted target; throws the error to send back to the client. */
+function parseRequest(base: Target, p: Map<string, string>): AuthzRequest {
+  const client = base.client;
+  for (const [k, v] of p) if (v.length > MAX_PARAM) throw new ServiceError('invalid_request', `parameter ${k} is too long`);
+
+  if (p.get('response_type') !== 'code') throw new ServiceError('unsupported_response_type', 'only response_type=code is supported');
   // OIDC Core §6.1, §6.2, §7.2.1: request objects and registration are not supported (and the
   // metadata says so); ignoring them would act on parameters other than those the client signed.
-  if (p.has('request')) throw fail('request_not_supported', 'the request parameter is not supported');
-  if (p.has('request_uri')) throw fail('request_uri_not_supported', 'the request_uri parameter is not supported');
-  if (p.has('registration')) throw fail('registration_not_supported', 'the registration parameter is not supported');
-  if (!client.grantTypes.includes('authorization_code')) throw fail('unauthorized_client', 'the client may not use the authorization code grant');
+  if (p.has('request')) throw new ServiceError('request_not_supported', 'the request parameter is not supported');
+  if (p.has('request_uri')) throw new ServiceError('request_uri_not_supported', 'the request_uri parameter is not supported');
+  if (p.has('registration')) throw new ServiceError('registration_not_supported', 'the registration parameter is not supported');
+  if (!client.grantTypes.includes('authorization_code')) throw new ServiceError('unauthorized_client', 'the client may not use the authorization code grant');
   // OIDC Core §3.1.2.1 prompt=none: this service keeps no login session, so it can never answer without the form.
-  if ((p.get('prompt') ?? '').split(' ').includes('none')) throw fail('login_required', 'interactive login is required');
+  if ((p.get('prompt') ?? '').split(' ').includes('none')) throw new ServiceError('login_required', 'interactive login is required');
 
   const requested = p.get('scope');
   let scope: string[];
@@ -65,19 +67,19 @@ function parseRequest(ctx: ServiceContext, p: Map<string, string>): AuthzRequest
   else {
     const asked = [...new Set(requested.split(' ').filter((s) => s !== ''))];
     scope = asked.filter((s) => client.scopes.includes(s));
-    if (scope.length === 0) throw fail('invalid_scope', 'none of the requested scopes is allowed for this client');
+    if (scope.length === 0) throw new ServiceError('invalid_scope', 'none of the requested scopes is allowed for this client');
   }
 
   const challenge = p.get('code_challenge');
   const method = p.get('code_challenge_method');
   if (challenge !== undefined) {
     // RFC 7636 §4.3 defaults a missing method to "plain", which we never accept.
-    if (method !== 'S256') throw fail('invalid_request', 'code_challenge_method must be S256');
-    if (!isValidChallenge(challenge)) throw fail('invalid_request', 'code_challenge is malformed');
+    if (method !== 'S256') throw new ServiceError('invalid_request', 'code_challenge_method must be S256');
+    if (!isValidChallenge(challenge)) throw new ServiceError('invalid_request', 'code_challenge is malformed');
   } else {
-    if (method !== undefined) throw fail('invalid_request', 'code_challenge_method without code_challenge');
+    if (method !== undefined) throw new ServiceError('invalid_request', 'code_challenge_method without code_challenge');
     // Public clients cannot keep a secret: PKCE is what binds their code (RFC 9700 §2.1.1).
-    if (client.clientSecret === undefined) throw fail('invalid_request', 'PKCE (code_challenge with S256) is required');
+    if (client.clientSecret === undefined) throw new ServiceError('invalid_request', 'PKCE (code_challenge with S256) is required');
   }
   const nonce = p.get('nonce');
   return { ...base, scope, ...(challenge !== undefined ? { codeChallenge: challenge } : {}), ...(nonce !== undefined ? { nonce } : {}) };
@@ -117,18 +119,25 @@ function renderForm(ctx: ServiceContext, req: IncomingMessage, res: ServerRespon
   }), headers);
 }
 
-function handleParseError(ctx: ServiceContext, res: ServerResponse, e: unknown): void {
-  if (e instanceof PageError) {
-    ctx.logger.log('info', 'authorize_rejected', { reason: e.message });
-    sendHtml(res, 400, messagePage('Sign-in request rejected', e.message));
-    return;
+/** The valid authorization request in p, or undefined after answering its error. */
+function acceptRequest(ctx: ServiceContext, res: ServerResponse, p: Map<string, string>): AuthzRequest | undefined {
+  let target: Target;
+  try {
+    target = trustedTarget(ctx, p);
+  } catch (caught) {
+    const e = serviceError(caught);
+    ctx.logger.info('authorize_rejected', { reason: e.message });
+    sendError(res, e, REJECTED_PAGE);
+    return undefined;
   }
-  if (e instanceof RedirectError) {
-    ctx.logger.log('info', 'authorize_rejected', { reason: e.error });
-    redirectWith(ctx, res, e.target.redirectUri, { error: e.error, error_description: e.message, state: e.target.state });
-    return;
+  try {
+    return parseRequest(target, p);
+  } catch (caught) {
+    const e = serviceError(caught);
+    ctx.logger.info('authorize_rejected', { reason: e.oauthError });
+    redirectWith(ctx, res, target.redirectUri, { error: e.oauthError, error_description: e.message, state: target.state });
+    return undefined;
   }
-  throw e;
 }
 
 export async function authorizeGet(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -136,16 +145,11 @@ export async function authorizeGet(ctx: ServiceContext, req: IncomingMessage, re
   try {
     params = singleValued(url.searchParams);
   } catch (e) {
-    if (e instanceof HttpError) { sendHtml(res, 400, messagePage('Sign-in request rejected', e.message)); return; }
-    throw e;
-  }
-  let ar: AuthzRequest;
-  try {
-    ar = parseRequest(ctx, params);
-  } catch (e) {
-    handleParseError(ctx, res, e);
+    sendError(res, serviceError(e), REJECTED_PAGE);
     return;
   }
+  const ar = acceptRequest(ctx, res, params);
+  if (ar === undefined) return;
   renderForm(ctx, req, res, params, ar.client.clientId, 200);
 }
 
@@ -154,22 +158,17 @@ export async function authorizePost(ctx: ServiceContext, req: IncomingMessage, r
   try {
     form = await readForm(req, ctx.tuning.maxBodyBytes);
   } catch (e) {
-    if (e instanceof HttpError) { sendHtml(res, e.status, messagePage('Sign-in request rejected', e.message)); return; }
-    throw e;
-  }
-  let ar: AuthzRequest;
-  try {
-    ar = parseRequest(ctx, form);
-  } catch (e) {
-    handleParseError(ctx, res, e);
+    sendError(res, serviceError(e), REJECTED_PAGE);
     return;
   }
+  const ar = acceptRequest(ctx, res, form);
+  if (ar === undefined) return;
   const username = form.get('username') ?? '';
   const password = form.get('password') ?? '';
   const bindings = cookieValues(req, CSRF_COOKIE);
   const csrf = bindings.length === 1 ? ctx.csrf.check(bindings[0], form.get('csrf_token'), ctx.now()) : null;
   const csrfRejected = () => {
-    ctx.logger.log('warn', 'authorize_csrf_rejected', { client_id: ar.client.clientId });
+    ctx.logger.warn('authorize_csrf_rejected', { client_id: ar.client.clientId });
     renderForm(ctx, req, res, form, ar.client.clientId, 403, { error: 'The sign-in form expired or was not submitted from this site. Please try again.', username });
   };
   if (csrf === null) { csrfRejected(); return; }
@@ -215,6 +214,6 @@ export async function authorizePost(ctx: ServiceContext, req: IncomingMessage, r
     authTime: ctx.now(),
     ...(ar.nonce !== undefined ? { nonce: ar.nonce } : {}),
   }, ar.redirectUri, ar.codeChallenge);
-  ctx.logger.log('info', 'authorization_code_issued', { client_id: ar.client.clientId, username: u.username });
+  ctx.logger.info('authorization_code_issued', { client_id: ar.client.clientId, username: u.username });
   redirectWith(ctx, res, ar.redirectUri, { code, state: ar.state });
 }

@@ -1,13 +1,24 @@
 import type { IncomingMessage } from 'node:http';
-import { extractToken } from '../../../njs/http/token.ts';
-import { bearerChallenge } from '../../../njs/http/challenge.ts';
-import type { ValidatedToken } from '../../../njs/jwt/validate.ts';
-import type { ErrorCode } from '../../../njs/lib/errors.ts';
+import { extractToken } from '#njs/http/token.ts';
+import { bearerChallenge } from '#njs/http/challenge.ts';
+import type { ValidatedToken } from '#njs/jwt/validate.ts';
+import type { ErrorCode } from '#njs/lib/errors.ts';
+import { ServiceError } from '../http/errors.ts';
 import type { ServiceContext } from './context.ts';
 
 export type BearerResult =
   | { ok: true; token: ValidatedToken }
   | { ok: false; code: ErrorCode; challenge: string };
+
+/**
+ * The 401 for a refused bearer token (RFC 6750 §3.1): invalid_request when there was none,
+ * invalid_token otherwise, with the challenge and no description.
+ */
+export function bearerRefusal(r: Extract<BearerResult, { ok: false }>): ServiceError {
+  return new ServiceError(r.code === 'ERR_TOKEN_MISSING' ? 'invalid_request' : 'invalid_token', '', {
+    status: 401, headers: { 'WWW-Authenticate': r.challenge },
+  });
+}
 
 function errorCodeOf(e: unknown): ErrorCode {
   const c = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;

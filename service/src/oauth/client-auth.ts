@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { OAuthClientConfig } from '../config/types.ts';
-import { OAuthError } from './errors.ts';
+import { ServiceError } from '../http/errors.ts';
 import { safeEqual } from './secrets.ts';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -22,10 +22,11 @@ function basicCredentials(header: string): { id: string; secret: string } | null
   }
 }
 
-function invalidClient(usedBasic: boolean): OAuthError {
+function invalidClient(usedBasic: boolean): ServiceError {
   // RFC 6749 §5.2: 401 + WWW-Authenticate when the client tried the Authorization header.
-  return new OAuthError('invalid_client', 'client authentication failed', 401,
-    usedBasic ? { 'WWW-Authenticate': 'Basic realm="token", charset="UTF-8"' } : {});
+  return new ServiceError('invalid_client', 'client authentication failed', {
+    status: 401, headers: usedBasic ? { 'WWW-Authenticate': 'Basic realm="token", charset="UTF-8"' } : {},
+  });
 }
 
 /**
@@ -40,17 +41,17 @@ export function authenticateClient(req: IncomingMessage, form: Map<string, strin
   const postSecret = form.get('client_secret');
   const formId = form.get('client_id');
   if (authz !== undefined && /^Basic\b/i.test(authz.trim())) {
-    if (postSecret !== undefined) throw new OAuthError('invalid_request', 'more than one client authentication method');
+    if (postSecret !== undefined) throw new ServiceError('invalid_request', 'more than one client authentication method');
     const cred = basicCredentials(authz);
     if (cred === null) throw invalidClient(true);
-    if (formId !== undefined && formId !== cred.id) throw new OAuthError('invalid_request', 'client_id does not match the Authorization header');
+    if (formId !== undefined && formId !== cred.id) throw new ServiceError('invalid_request', 'client_id does not match the Authorization header');
     const client = clients.find((c) => c.clientId === cred.id);
     // Compare even for an unknown client so timing does not reveal which ids exist.
     const ok = safeEqual(cred.secret, client?.clientSecret ?? '\u0000never');
     if (!client || client.clientSecret === undefined || !ok) throw invalidClient(true);
     return { client, method: 'client_secret_basic' };
   }
-  if (authz !== undefined && authz !== '') throw new OAuthError('invalid_request', 'unsupported Authorization scheme for client authentication');
+  if (authz !== undefined && authz !== '') throw new ServiceError('invalid_request', 'unsupported Authorization scheme for client authentication');
   if (formId === undefined || formId === '') throw invalidClient(false);
   const client = clients.find((c) => c.clientId === formId);
   if (postSecret !== undefined) {

@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.ts';
 import type { Grant } from './grant.ts';
-import { OAuthError } from './errors.ts';
+import { ServiceError } from '../http/errors.ts';
 import { hashSecret, randomToken } from './secrets.ts';
 import type { Revocations } from './revocation.ts';
 
@@ -50,13 +50,13 @@ export class AuthorizationCodes {
       // Gone: redeemed (the mark is always set before the code is taken), expired, or never issued.
       // Unknown codes leave no trace, so guessing does not grow the store.
       if ((await this.store.get(`codeused:${h}`)) !== null) return replay();
-      throw new OAuthError('invalid_grant', 'the authorization code is invalid or expired');
+      throw new ServiceError('invalid_grant', 'the authorization code is invalid or expired');
     }
     // Mark, then take: of concurrent redemptions (also on two instances) exactly one
     // wins the mark, and the others are known to be replays before the winner mints anything.
     if (!(await this.store.setIfAbsent(`codeused:${h}`, '1', this.replayMemorySeconds))) return replay();
     const raw = await this.store.getDel(`code:${h}`);
-    if (raw === null) throw new OAuthError('invalid_grant', 'the authorization code is invalid or expired');
+    if (raw === null) throw new ServiceError('invalid_grant', 'the authorization code is invalid or expired');
     return { ...(JSON.parse(raw) as CodeRecord), replayed: false };
   }
 }

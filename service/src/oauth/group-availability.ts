@@ -23,7 +23,7 @@ import type { Subject } from '../tokens/access-token.ts';
 import type { ServiceContext } from './context.ts';
 import type { DirectoryStatus } from '../groups/directory.ts';
 import type { GroupStatus } from './deps.ts';
-import { OAuthError } from './errors.ts';
+import { ServiceError } from '../http/errors.ts';
 
 /** What a refused client is told to wait: the first sync is retried at this pace (groups/sync-engine.ts). */
 export const GROUPS_RETRY_AFTER_SECONDS = 5;
@@ -67,12 +67,15 @@ export function directoriesOfAdminGroup(ctx: ServiceContext, adminGroupDn: strin
   return new Set(syncTargets(ctx.config).filter((s) => s.groupDns.some((g) => dnKey(g) === key)).map((s) => s.uri));
 }
 
-/** Why the groups of these directories cannot be answered yet, or null when they can. */
+/**
+ * Why the groups of these directories cannot be answered yet, or null when they can. Said
+ * to clients, so it names no server and no LDAP error (/readyz and the logs do).
+ */
 export function groupsUnavailableIn(ctx: ServiceContext, directories: Set<string>): string | null {
   const none = groupsUnavailable(ctx.groups.status());
   if (none !== null) return none;
-  const missing = (ctx.groups.directoryStatus?.() ?? []).filter((d) => directories.has(d.directory)).map(directoryNotLoaded).filter((r) => r !== null);
-  return missing.length > 0 ? missing.join('; ') : null;
+  const missing = (ctx.groups.directoryStatus?.() ?? []).some((d) => directories.has(d.directory) && directoryNotLoaded(d) !== null);
+  return missing ? "the groups of the user's directory are not loaded yet: its first group sync is running or failed, retrying" : null;
 }
 
 /** Why a token for `subject` cannot carry its groups yet, or null when it can. */
@@ -80,12 +83,14 @@ export function groupsUnavailableFor(ctx: ServiceContext, subject?: Partial<Pick
   return groupsUnavailableIn(ctx, directoriesOfSubject(ctx.config.ldapServers, subject));
 }
 
-/** OAuth's error for it (RFC 6749 §5.2 / §4.1.2.1 temporarily_unavailable), with Retry-After. */
-export function groupsUnavailableError(reason: string): OAuthError {
-  return new OAuthError('temporarily_unavailable', reason, 503, { 'Retry-After': String(GROUPS_RETRY_AFTER_SECONDS) });
+/** The error for it: 503 with Retry-After, OAuth's temporarily_unavailable (RFC 6749 §5.2 / §4.1.2.1). */
+export function groupsUnavailableError(reason: string): ServiceError {
+  return new ServiceError('groups_unavailable', reason, {
+    status: 503, oauthError: 'temporarily_unavailable', headers: { 'Retry-After': String(GROUPS_RETRY_AFTER_SECONDS) },
+  });
 }
 
-/** The group DNs a token for `subject` carries; throws the 503 OAuthError while its directories' groups are not read yet. */
+/** The group DNs a token for `subject` carries; throws groupsUnavailableError while its directories' groups are not read yet. */
 export function groupsForToken(ctx: ServiceContext, subject: Subject): string[] {
   const reason = groupsUnavailableFor(ctx, subject);
   if (reason !== null) throw groupsUnavailableError(reason);

@@ -17,7 +17,7 @@ export interface TokenResponse {
 /**
  * Mints the access token (and ID token for `openid`) for a grant. Group DNs are
  * read from the group directory now, so a refresh always carries current groups; while
- * the groups of the user's directory are not read yet this throws a 503 OAuthError (never a
+ * the groups of the user's directory are not read yet this throws a 503 ServiceError (never a
  * token without them).
  */
 export async function mintTokens(ctx: ServiceContext, client: OAuthClientConfig, grant: Grant, grantType: string,
@@ -55,6 +55,6 @@ export async function mintTokens(ctx: ServiceContext, client: OAuthClientConfig,
       ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
     });
   }
-  ctx.logger.log('info', 'tokens_issued', { grant_type: grantType, client_id: client.clientId, username: grant.subject.username, jti: at.jti });
+  ctx.logger.info('tokens_issued', { grant_type: grantType, client_id: client.clientId, username: grant.subject.username, jti: at.jti });
   return body;
 }

@@ -48,25 +48,6 @@ ${hidden}
 `;
 }
 
-export function messagePage(title: string, message: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>${escapeHtml(title)}</title>
-  <link rel="stylesheet" href="assets/login.css">
-</head>
-<body>
-<main>
-  <h1>${escapeHtml(title)}</h1>
-  <p role="alert">${escapeHtml(message)}</p>
-</main>
-</body>
-</html>
-`;
-}
-
 export const LOGIN_CSS = `body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d1f23}
 main{max-width:22rem;margin:10vh auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15)}
 h1{font-size:1.5rem;margin-top:0}.field{margin:1rem 0}label{display:block;font-weight:600;margin-bottom:.25rem}

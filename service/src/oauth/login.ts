@@ -29,7 +29,7 @@ export async function login(ctx: ServiceContext, username: string, password: str
   const { logger, metrics } = ctx;
   if (password === '' || username === '' || username.length > 256 || !ctx.config.usernamePattern.test(username)) {
     metrics.logins.inc({ outcome: 'invalid_input' });
-    logger.log('info', 'login_rejected', { reason: 'invalid_input', ip, via });
+    logger.info('login_rejected', { reason: 'invalid_input', ip, via });
     return { ok: false, reason: 'invalid_input' };
   }
   // No directory's groups read yet: no token could carry the user's groups. Refused before
@@ -37,14 +37,14 @@ export async function login(ctx: ServiceContext, username: string, password: str
   const unavailable = groupsUnavailable(ctx.groups.status());
   if (unavailable !== null) {
     metrics.logins.inc({ outcome: 'groups_unavailable' });
-    logger.log('warn', 'login_refused', { reason: 'groups_unavailable', detail: unavailable, ip, via });
+    logger.warn('login_refused', { reason: 'groups_unavailable', detail: unavailable, ip, via });
     return { ok: false, reason: 'groups_unavailable', retryAfterSeconds: GROUPS_RETRY_AFTER_SECONDS };
   }
   const decision = await ctx.throttle.attempt(username, ip);
   if (!decision.allowed) {
     metrics.logins.inc({ outcome: 'throttled' });
     metrics.throttled.inc({ limit: decision.limit });
-    logger.log('warn', 'login_throttled', { username, ip, limit: decision.limit, retry_after: decision.retryAfterSeconds, via });
+    logger.warn('login_throttled', { username, ip, limit: decision.limit, retry_after: decision.retryAfterSeconds, via });
     return { ok: false, reason: 'throttled', retryAfterSeconds: decision.retryAfterSeconds };
   }
   if (admit !== undefined && !(await admit())) {
@@ -70,11 +70,11 @@ export async function login(ctx: ServiceContext, username: string, password: str
     const missing = groupsUnavailableFor(ctx, user);
     if (missing !== null) {
       metrics.logins.inc({ outcome: 'groups_unavailable' });
-      logger.log('warn', 'login_refused', { reason: 'groups_unavailable', detail: missing, username: user.username, ip, via });
+      logger.warn('login_refused', { reason: 'groups_unavailable', detail: missing, directory: user.directory, username: user.username, ip, via });
       return { ok: false, reason: 'groups_unavailable', retryAfterSeconds: GROUPS_RETRY_AFTER_SECONDS };
     }
     metrics.logins.inc({ outcome: 'success' });
-    logger.log('info', 'login_succeeded', { username: user.username, object_id: user.objectId, ip, via });
+    logger.info('login_succeeded', { username: user.username, object_id: user.objectId, ip, via });
     return { ok: true, user };
   } catch (e) {
     metrics.ldapLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -84,19 +84,19 @@ export async function login(ctx: ServiceContext, username: string, password: str
       await decision.release('neutral');
       metrics.logins.inc({ outcome: 'throttled' });
       metrics.throttled.inc({ limit: 'username' });
-      logger.log('warn', 'login_throttled', { username, ip, limit: 'account', retry_after: accountRetryAfter, via });
+      logger.warn('login_throttled', { username, ip, limit: 'account', retry_after: accountRetryAfter, via });
       return { ok: false, reason: 'throttled', retryAfterSeconds: Math.max(1, accountRetryAfter) };
     }
     if (code === 'INVALID_CREDENTIALS' || code === 'INVALID_USERNAME' || code === 'EMPTY_PASSWORD') {
       await decision.release('failure');
       metrics.logins.inc({ outcome: 'invalid_credentials' });
-      logger.log('info', 'login_failed', { username, ip, reason: code, via });
+      logger.info('login_failed', { username, ip, reason: code, via });
       return { ok: false, reason: 'invalid_credentials' };
     }
     if (code === 'NOT_IN_LOGIN_GROUP') {
       await decision.release('failure');
       metrics.logins.inc({ outcome: 'not_allowed' });
-      logger.log('info', 'login_failed', { username, ip, reason: code, via });
+      logger.info('login_failed', { username, ip, reason: code, via });
       return { ok: false, reason: 'not_allowed' };
     }
     // Once the password went out, the directory may have counted it (a bind that timed out
@@ -104,7 +104,7 @@ export async function login(ctx: ServiceContext, username: string, password: str
     await decision.release(bindStarted ? 'failure' : 'neutral');
     metrics.logins.inc({ outcome: 'directory_unavailable' });
     const retryAfterSeconds = directoryRetryAfter(e);
-    logger.log('error', 'login_directory_unavailable', { username, ip, via, error: e instanceof Error ? e.name : 'unknown', retry_after: retryAfterSeconds });
+    logger.error('login_directory_unavailable', { username, ip, via, error: e instanceof Error ? e.name : 'unknown', retry_after: retryAfterSeconds });
     return { ok: false, reason: 'directory_unavailable', retryAfterSeconds };
   }
 }

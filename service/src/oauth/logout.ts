@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { cookieValues, serializeCookie } from '../http/cookies.ts';
-import { HttpError, mediaType, readForm, singleValued } from '../http/request.ts';
-import { redirect, sendHtml } from '../http/respond.ts';
+import { sendError, ServiceError, serviceError } from '../http/errors.ts';
+import { mediaType, readForm, singleValued } from '../http/request.ts';
+import { messagePage, redirect, sendHtml } from '../http/respond.ts';
 import type { ServiceContext } from './context.ts';
-import { messagePage } from './login-page.ts';
 import { browserSettings } from '../browser/session.ts';
 import { clearSessionCookies } from '../browser/cookies.ts';
-import { extractToken } from '../../../njs/http/token.ts';
+import { extractToken } from '#njs/http/token.ts';
 import { verifyIdTokenHint, type IdTokenHint } from '../tokens/id-token-hint.ts';
+
+const SIGN_OUT_FAILED = { page: 'Sign-out failed' };
 
 /**
  * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), by GET or POST (§2). Ends the
@@ -24,8 +26,8 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
       ? await readForm(req, ctx.tuning.maxBodyBytes)
       : singleValued(url.searchParams);
   } catch (e) {
-    if (e instanceof HttpError) { sendHtml(res, e.status, messagePage('Sign-out failed', e.message)); return; }
-    throw e;
+    sendError(res, serviceError(e), SIGN_OUT_FAILED);
+    return;
   }
   // §2: the hint must be an ID token we issued, and a client_id given with it must be its audience.
   const clientId = params.get('client_id');
@@ -35,13 +37,13 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     try {
       hint = await verifyIdTokenHint(ctx.keys, ctx.config.issuer, hintToken);
     } catch (e) {
-      ctx.logger.log('warn', 'logout_hint_refused', { code: (e as { code?: string }).code ?? 'ERR_JWT_MALFORMED' });
-      sendHtml(res, 400, messagePage('Sign-out failed', 'The sign-out request names a session this service did not issue.'));
+      ctx.logger.warn('logout_hint_refused', { code: (e as { code?: string }).code ?? 'ERR_JWT_MALFORMED' });
+      sendError(res, new ServiceError('invalid_request', 'The sign-out request names a session this service did not issue.'), SIGN_OUT_FAILED);
       return;
     }
     if (clientId !== undefined && !hint.audiences.includes(clientId)) {
-      ctx.logger.log('warn', 'logout_hint_refused', { code: 'client_id_mismatch', client_id: clientId });
-      sendHtml(res, 400, messagePage('Sign-out failed', 'The sign-out request names another application than its ID token.'));
+      ctx.logger.warn('logout_hint_refused', { code: 'client_id_mismatch', client_id: clientId });
+      sendError(res, new ServiceError('invalid_request', 'The sign-out request names another application than its ID token.'), SIGN_OUT_FAILED);
       return;
     }
   }
@@ -72,7 +74,7 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     }
   }
   for (const f of families) await ctx.revocations.revokeFamily(f);
-  if (families.size > 0) ctx.logger.log('info', 'logout', { families: families.size });
+  if (families.size > 0) ctx.logger.info('logout', { families: families.size });
 
   const secure = ctx.config.issuer.startsWith('https://');
   const clear = browser !== null ? clearSessionCookies(browser, secure, req) : [ctx.tuning.accessTokenCookie, ctx.tuning.refreshTokenCookie]
@@ -90,7 +92,7 @@ export async function logoutEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     redirect(res, u.toString(), headers as Record<string, string>);
     return;
   }
-  if (target !== undefined) ctx.logger.log('warn', 'logout_redirect_refused', { client_id: namedClient ?? null });
+  if (target !== undefined) ctx.logger.warn('logout_redirect_refused', { client_id: namedClient ?? null });
   if (ctx.config.logoutRedirectUrl !== undefined) {
     redirect(res, ctx.config.logoutRedirectUrl, headers as Record<string, string>);
     return;

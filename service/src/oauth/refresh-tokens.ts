@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.ts';
 import type { Grant } from './grant.ts';
-import { OAuthError } from './errors.ts';
+import { ServiceError } from '../http/errors.ts';
 import { hashSecret, randomToken } from './secrets.ts';
 import type { Revocations } from './revocation.ts';
 
@@ -91,11 +91,11 @@ export class RefreshTokens {
     check: (grant: Grant) => void = () => undefined): Promise<RotateResult> {
     const h = hashSecret(token);
     const rec = await this.lookup(token);
-    if (rec === null) throw new OAuthError('invalid_grant', 'the refresh token is invalid or expired');
+    if (rec === null) throw new ServiceError('invalid_grant', 'the refresh token is invalid or expired');
     // RFC 6749 §6: the token must have been issued to the authenticated client.
-    if (rec.grant.clientId !== clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
+    if (rec.grant.clientId !== clientId) throw new ServiceError('invalid_grant', 'the refresh token was issued to another client');
     if (await this.revocations.isFamilyRevoked(rec.grant.familyId)) {
-      throw new OAuthError('invalid_grant', 'the refresh token was revoked');
+      throw new ServiceError('invalid_grant', 'the refresh token was revoked');
     }
     check(rec.grant);
     const successor = await this.issue(rec.grant);
@@ -116,6 +116,6 @@ export class RefreshTokens {
     }
     await this.revocations.revokeFamily(rec.grant.familyId);
     onReuse('family_revoked');
-    throw new OAuthError('invalid_grant', 'the refresh token was already used');
+    throw new ServiceError('invalid_grant', 'the refresh token was already used');
   }
 }

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, readForm } from '../http/request.ts';
+import { readForm } from '../http/request.ts';
 import { sendNoStoreJson } from '../http/respond.ts';
 import { authenticateClient } from './client-auth.ts';
 import type { ServiceContext } from './context.ts';
-import { OAuthError } from './errors.ts';
+import { sendError, ServiceError, serviceError } from '../http/errors.ts';
 
 /**
  * RFC 7009. A refresh token revokes its whole family (and with it the access
@@ -13,25 +13,19 @@ import { OAuthError } from './errors.ts';
  */
 export async function revokeEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    let form: Map<string, string>;
-    try {
-      form = await readForm(req, ctx.tuning.maxBodyBytes);
-    } catch (e) {
-      if (e instanceof HttpError) throw new OAuthError('invalid_request', e.message, e.status === 413 ? 413 : 400);
-      throw e;
-    }
+    const form = await readForm(req, ctx.tuning.maxBodyBytes);
     const { client } = authenticateClient(req, form, ctx.config.clients);
     const token = form.get('token');
-    if (token === undefined || token === '') throw new OAuthError('invalid_request', 'missing parameter token');
+    if (token === undefined || token === '') throw new ServiceError('invalid_request', 'missing parameter token');
     const hint = form.get('token_type_hint');
     const tryRefresh = async () => {
       const grant = await ctx.refreshTokens.find(token);
       if (grant === null) return false;
       if (grant.clientId === client.clientId) {
         await ctx.revocations.revokeFamily(grant.familyId);
-        ctx.logger.log('info', 'refresh_family_revoked', { client_id: client.clientId, reason: 'revocation_request' });
+        ctx.logger.info('refresh_family_revoked', { client_id: client.clientId, reason: 'revocation_request' });
       } else {
-        ctx.logger.log('warn', 'revocation_foreign_token', { client_id: client.clientId });
+        ctx.logger.warn('revocation_foreign_token', { client_id: client.clientId });
       }
       return true;
     };
@@ -44,12 +38,12 @@ export async function revokeEndpoint(ctx: ServiceContext, req: IncomingMessage, 
         return false; // invalid or expired: nothing to revoke
       }
       if (claims.client_id !== client.clientId) {
-        ctx.logger.log('warn', 'revocation_foreign_token', { client_id: client.clientId });
+        ctx.logger.warn('revocation_foreign_token', { client_id: client.clientId });
         return true;
       }
       const exp = typeof claims.exp === 'number' ? claims.exp : 0;
       await ctx.revocations.revokeJti(String(claims.jti), exp - ctx.now() + ctx.tuning.leewaySeconds);
-      ctx.logger.log('info', 'access_token_revoked', { client_id: client.clientId, jti: String(claims.jti) });
+      ctx.logger.info('access_token_revoked', { client_id: client.clientId, jti: String(claims.jti) });
       return true;
     };
     // §2.1: the hint only decides the lookup order.
@@ -57,7 +51,6 @@ export async function revokeEndpoint(ctx: ServiceContext, req: IncomingMessage, 
     else if (!(await tryRefresh())) await tryAccess();
     sendNoStoreJson(res, 200, {});
   } catch (e) {
-    if (!(e instanceof OAuthError)) throw e;
-    sendNoStoreJson(res, e.status, e.body(), e.headers);
+    sendError(res, serviceError(e), 'oauth');
   }
 }

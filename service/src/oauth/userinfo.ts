@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError } from '../http/errors.ts';
 import { sendNoStoreJson } from '../http/respond.ts';
-import { authenticateBearer } from './bearer.ts';
+import { authenticateBearer, bearerRefusal } from './bearer.ts';
 import type { ServiceContext } from './context.ts';
 import { groupsUnavailableError, groupsUnavailableFor } from './group-availability.ts';
 
@@ -8,14 +9,13 @@ import { groupsUnavailableError, groupsUnavailableFor } from './group-availabili
 export async function userinfoEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const r = await authenticateBearer(ctx, req, false);
   if (!r.ok) {
-    sendNoStoreJson(res, 401, { error: r.code === 'ERR_TOKEN_MISSING' ? 'invalid_request' : 'invalid_token' }, { 'WWW-Authenticate': r.challenge });
+    sendError(res, bearerRefusal(r), 'oauth');
     return;
   }
   // The token names no directory: its groups may come from any, so all must have been read.
   const unavailable = groupsUnavailableFor(ctx);
   if (unavailable !== null) {
-    const e = groupsUnavailableError(unavailable);
-    sendNoStoreJson(res, e.status, e.body(), e.headers);
+    sendError(res, groupsUnavailableError(unavailable), 'oauth');
     return;
   }
   const c = r.token.claims;

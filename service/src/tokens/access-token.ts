@@ -26,7 +26,7 @@ export interface AccessTokenInput {
   now: number;
 }
 
-/** RFC 9068 JWT access token. `dns` and `oids` are the seed's claims for group DNs and object ids. */
+/** RFC 9068 JWT access token. `dns` and `oids` carry the user's group DNs and object ids. */
 export async function issueAccessToken(keys: KeyManager, t: AccessTokenInput): Promise<{ token: string; jti: string; exp: number }> {
   const jti = randomUUID();
   const exp = t.now + t.ttlSeconds;

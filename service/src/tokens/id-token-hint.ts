@@ -1,9 +1,9 @@
 // The id_token_hint of a logout request (OpenID Connect RP-Initiated Logout 1.0 §2), checked
 // with the edge's JWS core against the keys this service publishes.
-import { verifyCompactJws } from '../../../njs/jws/verify.ts';
-import { decodeClaims } from '../../../njs/jwt/claims.ts';
-import { keySetFromJwks } from '../../../njs/keys/key-set.ts';
-import { ljwtError } from '../../../njs/lib/errors.ts';
+import { verifyCompactJws } from '#njs/jws/verify.ts';
+import { decodeClaims } from '#njs/jwt/claims.ts';
+import { keySetFromJwks } from '#njs/keys/key-set.ts';
+import { ljwtError } from '#njs/lib/errors.ts';
 import { ID_TOKEN_ALGORITHMS } from '../config/schema.ts';
 import type { KeyManager } from './keys.ts';
 

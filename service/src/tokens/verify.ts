@@ -1,8 +1,8 @@
 // Access token validation for /userinfo and /auth/validate with the SAME core
 // the nginx edge runs (njs/jwt/validate.ts, njs/keys/key-set.ts), fed with the
 // JWKS this service publishes, plus the revocation list the edge cannot see.
-import { keySetFromJwks, type KeySet } from '../../../njs/keys/key-set.ts';
-import { validateJwt, type ValidatedToken } from '../../../njs/jwt/validate.ts';
+import { keySetFromJwks, type KeySet } from '#njs/keys/key-set.ts';
+import { validateJwt, type ValidatedToken } from '#njs/jwt/validate.ts';
 import type { KeyManager } from './keys.ts';
 import { CHUNK_SIZE, MAX_CHUNKS } from '../browser/cookies.ts';
 

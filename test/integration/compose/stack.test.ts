@@ -110,7 +110,7 @@ describe('docker-compose.yml', () => {
     // The demo upstream is the same file the e2e tests and `npm run demo` use.
     expect(binds(compose.services.upstream!)).toEqual([{ source: './demo/upstream.mjs', target: '/app/upstream.mjs' }]);
     expect(compose.services.upstream!.environment!.PORT).toBe(String(COMPOSE_SITE.upstreamPort));
-    // The LDAP seed is the demo directory.
+    // The directory's initial entries are the demo directory.
     expect(binds(compose.services.openldap!)).toEqual([{ source: './demo/directory.ldif', target: '/seed/50-demo.ldif' }]);
   });
 

@@ -14,8 +14,9 @@ import { getRuntime, RUNTIME_IDS, type RuntimeId } from '../../harness/runtimes.
 import { startNginx, type NginxInstance } from '../../harness/nginx.ts';
 import { startEchoUpstream, type EchoUpstream } from '../../harness/echo-upstream.ts';
 import { rawRequest } from '../../harness/raw-http.ts';
-import { form, http, ISSUER, makeConfig, PASSWORD_CLIENT, startDirectory, startService, tempDir, tokenRequest,
-  type RunningService } from '../../harness/service-app.ts';
+import {
+  form, http, ISSUER, makeConfig, PASSWORD_CLIENT, refreshRequest, startDirectory, startService, tempDir, tokenRequest, type RunningService,
+} from '../../harness/service-app.ts';
 import type { Slapd } from '../../harness/slapd.ts';
 import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 
@@ -144,7 +145,7 @@ describe.each(RUNTIME_IDS)('revocation at the edge, service + nginx on %s', (run
 
   it(`/revoke of an access token revokes that token (jti), not the other tokens of its session: ${effect}`, async () => {
     const t = await login();
-    const refreshed = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT });
+    const refreshed = await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT);
     expect(refreshed.status).toBe(200);
     const sibling = (refreshed.json() as Tokens).access_token;
     await acceptedThenRefused(t, async () => {
@@ -164,11 +165,11 @@ describe.each(RUNTIME_IDS)('revocation at the edge, service + nginx on %s', (run
 
   it(`a replayed refresh token (reuse detection) revokes the session: ${effect}`, async () => {
     const t = await login();
-    const first = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT });
+    const first = await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT);
     expect(first.status).toBe(200);
     const rotated = first.json() as Tokens;
     await acceptedThenRefused(rotated, async () => {
-      const replay = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT });
+      const replay = await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT);
       expect(replay.status).toBe(400);
     });
     if (HAS_SHARED_DICT[runtimeId]) expect((await atEdge(t.access_token)).status).toBe(401);

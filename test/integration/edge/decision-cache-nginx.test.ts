@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KEY_FILE_CHECK_SECONDS } from '../../../njs/cache/decision-entry.ts';
+import { KEY_FILE_CHECK_SECONDS } from '#njs/cache/decision-entry.ts';
 import { getRuntime, type RuntimeId } from '../../harness/runtimes.ts';
 import { startNginx, type NginxInstance } from '../../harness/nginx.ts';
 import { startEchoUpstream, headerValues, type EchoUpstream, type EchoedRequest } from '../../harness/echo-upstream.ts';

@@ -11,7 +11,7 @@ import { startEdgeFixture, EDGE_MODE_CASES, type EdgeFixture, type EdgeMode, ISS
   REVOCATION_SECRET } from '../../harness/edge-fixture.ts';
 import { headerValues } from '../../harness/echo-upstream.ts';
 import { jwksText, nowSeconds, publicJwk, signJwt } from '../../harness/tokens.ts';
-import { KEY_FILE_CHECK_SECONDS } from '../../../njs/cache/decision-entry.ts';
+import { KEY_FILE_CHECK_SECONDS } from '#njs/cache/decision-entry.ts';
 
 function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const now = nowSeconds();

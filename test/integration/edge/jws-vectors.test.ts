@@ -9,8 +9,8 @@ import { getRuntime, RUNTIME_IDS, type Runtime, type RuntimeId } from '../../har
 import { startNginx, REPO_ROOT, type NginxInstance } from '../../harness/nginx.ts';
 import { startEchoUpstream, headerValues, type EchoUpstream } from '../../harness/echo-upstream.ts';
 import { rawRequest } from '../../harness/raw-http.ts';
-import { errorDescription } from '../../../njs/http/challenge.ts';
-import { keySetFromJwks, keySetFromPem } from '../../../njs/keys/key-set.ts';
+import { errorDescription } from '#njs/http/challenge.ts';
+import { keySetFromJwks, keySetFromPem } from '#njs/keys/key-set.ts';
 import type { EdgeCase, EdgeCases } from '../../vectors/generate-edge-cases.mjs';
 
 const VECTORS: EdgeCases = JSON.parse(readFileSync(join(REPO_ROOT, 'test/vectors/edge-cases.json'), 'utf8'));

@@ -13,11 +13,11 @@ import { REPO_ROOT, runtimeTempDir } from '../../harness/nginx.ts';
 /** The bundle whose `core` the CLIs drive. */
 const BUNDLE = join(REPO_ROOT, 'dist/njs/ljwt-full.js');
 import type { EdgeCases } from '../../vectors/generate-edge-cases.mjs';
-import { encodeHeaderList } from '../../../njs/identity/encode.ts';
-import { normalizeDn } from '../../../njs/authz/dn.ts';
-import { evaluatePolicy } from '../../../njs/authz/policy.ts';
-import { extractToken } from '../../../njs/http/token.ts';
-import { parseEdgeConfig } from '../../../njs/config.ts';
+import { encodeHeaderList } from '#njs/identity/encode.ts';
+import { normalizeDn } from '#njs/authz/dn.ts';
+import { evaluatePolicy } from '#njs/authz/policy.ts';
+import { extractToken } from '#njs/http/token.ts';
+import { parseEdgeConfig } from '#njs/config.ts';
 
 const VECTORS_PATH = join(REPO_ROOT, 'test/vectors/edge-cases.json');
 const VECTORS: EdgeCases = JSON.parse(readFileSync(VECTORS_PATH, 'utf8'));

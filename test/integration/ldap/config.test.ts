@@ -1,4 +1,4 @@
-// End to end: a configuration file in the seed's shape, with a JDBC-like URL
+// End to end: a configuration file in the original format, with a JDBC-like URL
 // carrying an escaped service password, drives a real login.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -7,6 +7,7 @@ import { freePort, startSlapd, type Slapd } from '../../harness/slapd.ts';
 import { AD_COMPAT_SCHEMA, codeOf, DIRECTORY_LDIF, fixtureServerConfig, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import { startBlackhole, type Blackhole } from '../../harness/tcp-blackhole.ts';
 import { makeTestPki, type TestPki } from '../../harness/tls.ts';
+import { levelLogger } from '../../../service/src/ops/logger.ts';
 
 const PATTERN = /^[A-Za-z0-9._@-]{1,256}$/;
 const ALICE = 'uid=alice,ou=people,dc=example,dc=com';
@@ -202,7 +203,7 @@ describe('LDAP over TLS', () => {
       fixtureServerConfig(slapd.ldapsUrl!),
     ]) {
       const logs: string[] = [];
-      const auth = createLdapAuthenticator([s], PATTERN, (_l, _m, f) => logs.push(JSON.stringify(f)));
+      const auth = createLdapAuthenticator([s], PATTERN, levelLogger((_l, _m, f) => logs.push(JSON.stringify(f))));
       expect(await codeOf(auth.authenticate('alice', 'alice-pw'))).toBe('DIRECTORY_UNAVAILABLE');
       expect(logs.join('\n')).toMatch(/certificate|self.signed|issuer/i);
     }

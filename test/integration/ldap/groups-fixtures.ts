@@ -5,7 +5,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LdapServerConfig, ServiceConfig } from '../../../service/src/config/types.ts';
-import type { GroupLog } from '../../../service/src/groups/log.ts';
+import { levelLogger, type Logger } from '../../../service/src/ops/logger.ts';
 
 export const BASE = 'dc=example,dc=com';
 export const SYNC_DN = `cn=sync,ou=services,${BASE}`;
@@ -96,14 +96,13 @@ export async function adminClient(url: string, adminDn: string, adminPassword: s
   return c;
 }
 
-export interface CapturedLog extends GroupLog {
+export interface CapturedLog extends Logger {
   lines: Array<{ level: string; msg: string; fields?: Record<string, unknown> }>;
 }
 
 export function captureLog(): CapturedLog {
   const lines: CapturedLog['lines'] = [];
-  const push = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, fields });
-  return { lines, debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
+  return { lines, ...levelLogger((level, msg, fields) => void lines.push({ level, msg, fields })) };
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

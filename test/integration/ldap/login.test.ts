@@ -6,6 +6,7 @@ import { isMemberOfGroup } from '../../../service/src/ldap/membership.ts';
 import { escapeFilterValue } from '../../../service/src/ldap/filter.ts';
 import { startSlapd, type Slapd } from '../../harness/slapd.ts';
 import { codeOf, FIXTURE_BASE_DN, FIXTURE_LOGIN_GROUP, fixtureServerConfig, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
+import { levelLogger } from '../../../service/src/ops/logger.ts';
 
 const BASE = FIXTURE_BASE_DN;
 const LOGIN_GROUP = FIXTURE_LOGIN_GROUP;
@@ -140,7 +141,7 @@ describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
 
     // An entry with none of the attributes is refused, never issued under the typed name.
     const logs: string[] = [];
-    const uidOnly = createLdapAuthenticator([serverFor(slapd.url, { usernameAttributes: ['uid'] })], DEFAULT_PATTERN, (_l, msg) => logs.push(msg));
+    const uidOnly = createLdapAuthenticator([serverFor(slapd.url, { usernameAttributes: ['uid'] })], DEFAULT_PATTERN, levelLogger((_l, msg) => logs.push(msg)));
     expect((await uidOnly.authenticate('alice', 'alice-pw')).username).toBe('alice');
     expect(await codeOf(uidOnly.authenticate('eevans', 'eevans-pw'))).toBe('INVALID_CREDENTIALS');
     expect(logs).toContain('ldap login: user entry has none of the username attributes');
@@ -153,9 +154,9 @@ describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
 
   it('refuses an ambiguous username', async () => {
     const logs: unknown[] = [];
-    const auth = createLdapAuthenticator([serverFor(slapd.url)], DEFAULT_PATTERN, (level, msg, fields) =>
+    const auth = createLdapAuthenticator([serverFor(slapd.url)], DEFAULT_PATTERN, levelLogger((level, msg, fields) =>
       logs.push({ level, msg, fields }),
-    );
+    ));
     expect(await codeOf(auth.authenticate('dupe', 'dupe-pw'))).toBe('INVALID_CREDENTIALS');
     expect(JSON.stringify(logs)).toContain('more than one entry');
   });
@@ -200,7 +201,7 @@ describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
     const auth = createLdapAuthenticator(
       [serverFor('ldap://127.0.0.1:1'), serverFor(slapd.url, { loginGroupDn: LOGIN_GROUP })],
       DEFAULT_PATTERN,
-      (level, msg, fields) => logs.push(JSON.stringify({ level, msg, fields })),
+      levelLogger((level, msg, fields) => logs.push(JSON.stringify({ level, msg, fields }))),
     );
     const errors: string[] = [];
     for (const [u, p] of [['alice', secret], ['bob', secret], ['nobody', secret], ['dupe', secret]] as const) {

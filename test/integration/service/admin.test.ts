@@ -2,18 +2,14 @@
 // real HTTP against createApp with a real slapd and a real GroupDirectory (in-thread sync).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change, Client } from 'ldapts';
-import type { App } from '../../../service/src/app.ts';
-import { createApp } from '../../../service/src/app.ts';
 import type { ServiceConfig } from '../../../service/src/config/types.ts';
-import { startGroupDirectory, type GroupDirectory } from '../../../service/src/groups/directory.ts';
-import { silentLog } from '../../../service/src/groups/log.ts';
-import { normalizeDn } from '../../../njs/authz/dn.ts';
-import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../../service/src/ops/logger.ts';
-import { MemoryStore } from '../../../service/src/store/memory-store.ts';
+import { normalizeDn } from '#njs/authz/dn.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
-import { decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, tempDir, tokenRequest, type HttpResult } from '../../harness/service-app.ts';
+import {
+  decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, passwordGrant, startWithGroupSync, tempDir, type HttpResult, type ServiceWithGroupSync,
+} from '../../harness/service-app.ts';
+import { groupOfNames, userDn } from '../ldap/groups-fixtures.ts';
 
 const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
 const DEV = 'cn=developers,ou=groups,dc=example,dc=com';
@@ -24,53 +20,25 @@ const ADMINS_CONFIGURED = 'CN=LJWT-Admins, OU=Groups,DC=Example,DC=com';
 const JSMITH_DN = 'cn=Smith\\, John,ou=people,dc=example,dc=com';
 
 // bob is a direct member of the admin group, alice a nested one (through ops-team), carol none.
-const ADMIN_LDIF = `dn: ${OPS}
-objectClass: groupOfNames
-cn: ops-team
-member: uid=alice,ou=people,dc=example,dc=com
-
-dn: ${ADMINS}
-objectClass: groupOfNames
-cn: ljwt-admins
-member: ${OPS}
-member: uid=bob,ou=people,dc=example,dc=com
-`;
-
-interface Running {
-  app: App;
-  base: string;
-  logs: string[];
-  groups: GroupDirectory;
-  config: ServiceConfig;
-}
+const ADMIN_LDIF = `${groupOfNames('ops-team', [userDn('alice')])}\n${groupOfNames('ljwt-admins', [OPS, userDn('bob')])}`;
 
 let slapd: Slapd;
 let dir: ReturnType<typeof tempDir>;
-const running: Running[] = [];
+const running: ServiceWithGroupSync[] = [];
 
-async function start(over: Partial<ServiceConfig>, tuning?: { accessTokenCookie: string }): Promise<Running> {
+async function start(over: Partial<ServiceConfig>, tuning?: { accessTokenCookie: string }): Promise<ServiceWithGroupSync> {
   const config = makeConfig(slapd, `${dir.dir}/keys`, {
     // The admin group is NOT in the <dnList>: the group sync must add it by itself.
     ldapServers: [{ ...ldapServer(slapd), groupDns: [ENG, DEV] }],
     ...over,
   });
-  const g = await startGroupDirectory(config, silentLog, { mode: 'in-thread' });
-  const logs: string[] = [];
-  const app = await createApp(config, {
-    store: new MemoryStore(),
-    authenticator: createLdapAuthenticator(config.ldapServers, config.usernamePattern),
-    groups: g,
-    logger: jsonLogger((l) => { logs.push(l); }, 'debug'),
-    ...(tuning ? { tuning } : {}),
-  });
-  const { port } = await app.listen();
-  const r = { app, base: `http://127.0.0.1:${port}`, logs, groups: g, config };
+  const r = await startWithGroupSync(config, tuning ? { tuning } : {});
   running.push(r);
   return r;
 }
 
 async function accessToken(base: string, username: string, password: string): Promise<string> {
-  const r = await tokenRequest(base, { grant_type: 'password', username, password, client_id: PASSWORD_CLIENT, scope: 'openid api' });
+  const r = await passwordGrant(base, username, password);
   expect(r.status).toBe(200);
   return r.json().access_token as string;
 }
@@ -91,16 +59,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const r of running.reverse()) {
-    await r.app.close();
-    await r.groups.close();
-  }
+  for (const r of running.reverse()) await r.close();
   await slapd?.destroy();
   dir?.remove();
 });
 
 describe('operator endpoints', () => {
-  let svc: Running;
+  let svc: ServiceWithGroupSync;
   let alice: string;
   let bob: string;
   let carol: string;

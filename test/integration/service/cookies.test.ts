@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import {
-  form, http, PASSWORD_CLIENT, type RunningService, serviceSuite, setCookies, tokenRequest,
+  form, http, PASSWORD_CLIENT, refreshRequest, serviceSuite, setCookies, tokenRequest, type RunningService,
 } from '../../harness/service-app.ts';
 
 const suite = serviceSuite();
@@ -38,20 +38,20 @@ describe('cookie-carried tokens', () => {
     const cleared = setCookies(out);
     expect(cleared.some((c) => c.startsWith('ljwt_at=;') && c.includes('Max-Age=0'))).toBe(true);
     expect(cleared.some((c) => c.startsWith('ljwt_rt=;') && c.includes('Max-Age=0'))).toBe(true);
-    expect((await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT })).json().error).toBe('invalid_grant');
+    expect((await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT)).json().error).toBe('invalid_grant');
     expect((await http(`${svc.base}/auth/validate`, { headers: { authorization: `Bearer ${t.access_token}` } })).status).toBe(401);
   });
 
   it('/logout via the access token cookie ends that session too', async () => {
     const t = await login();
     await http(`${svc.base}/logout`, { headers: { cookie: `ljwt_at=${t.access_token}` } });
-    expect((await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT })).json().error).toBe('invalid_grant');
+    expect((await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT)).json().error).toBe('invalid_grant');
   });
 
   it('a refresh token in the logout URL is ignored (secrets never in URLs)', async () => {
     const t = await login();
     await http(`${svc.base}/logout?refresh_token=${encodeURIComponent(t.refresh_token)}`);
-    expect((await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT })).status).toBe(200);
+    expect((await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT)).status).toBe(200);
   });
 });
 

@@ -10,22 +10,23 @@ import { closeLdapClient, openLdapClient } from '../../../service/src/ldap/conne
 import { issueAccessToken } from '../../../service/src/tokens/access-token.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
-import { decodeJwtParts, http, makeConfig, PASSWORD_CLIENT } from '../../harness/service-app.ts';
-import { loginFormOutcome, passwordGrant, syncedServices, until, type SyncedService } from '../../harness/synced-service.ts';
+import { decodeJwtParts, http, makeConfig, PASSWORD_CLIENT, passwordGrant, type ServiceWithGroupSync } from '../../harness/service-app.ts';
+import { loginFormOutcome, syncedServices, until } from '../../harness/synced-service.ts';
+import { groupDn, groupOfNames, userDn } from '../ldap/groups-fixtures.ts';
 
-const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
-const ADMINS = 'cn=ljwt-admins,ou=groups,dc=example,dc=com';
-const ADMIN_LDIF = `dn: ${ADMINS}\nobjectClass: groupOfNames\ncn: ljwt-admins\nmember: uid=bob,ou=people,dc=example,dc=com\n`;
+const ENG = groupDn('engineering');
+const ADMINS = groupDn('ljwt-admins');
+const ADMIN_LDIF = groupOfNames('ljwt-admins', [userDn('bob')]);
 
 const services = syncedServices('ljwt-first-snapshot-');
 afterAll(() => services.closeAll());
 
-function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<SyncedService> {
+function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<ServiceWithGroupSync> {
   return services.start(makeConfig(slapd, services.keyDirectory(), { adminGroupDn: ADMINS }), connect);
 }
 
 /** An access token for bob signed by the service's own keys, as if issued before a restart. */
-async function bobToken(r: SyncedService, oid: string): Promise<string> {
+async function bobToken(r: ServiceWithGroupSync, oid: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const { token } = await issueAccessToken(r.app.context.keys, {
     issuer: r.config.issuer, audience: r.config.audience, ttlSeconds: 300, subject: { username: 'bob', objectId: oid, dn: 'uid=bob,ou=people,dc=example,dc=com' },
@@ -35,7 +36,7 @@ async function bobToken(r: SyncedService, oid: string): Promise<string> {
 }
 
 describe('first group sync failing (the server caps every search of the bulk scan)', () => {
-  let svc: SyncedService;
+  let svc: ServiceWithGroupSync;
   beforeAll(async () => {
     // Paging refused and unpaged results capped at 5 entries: the bulk scan cannot complete,
     // while a login (one entry per search) works.
@@ -78,7 +79,7 @@ describe('first group sync failing (the server caps every search of the bulk sca
 });
 
 describe('slow first group sync', () => {
-  let svc: SyncedService;
+  let svc: ServiceWithGroupSync;
   let release: () => void = () => undefined;
   beforeAll(async () => {
     const slapd = services.adopt(await startFixtureSlapd({ ldif: [ADMIN_LDIF] }));

@@ -5,7 +5,7 @@
 import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGroupDirectory } from '../../../service/src/groups/directory.ts';
-import { silentLog } from '../../../service/src/groups/log.ts';
+import { silentLogger } from '../../../service/src/ops/logger.ts';
 import type { Slapd } from '../../harness/slapd.ts';
 import { startRedis, type RedisHandle } from '../../harness/redis.ts';
 import { makeConfig, startDirectory, tempDir } from '../../harness/service-app.ts';
@@ -40,8 +40,8 @@ afterAll(async () => {
 describe('shared group sync, in-thread', () => {
   it('one holder, the same groups on both, sync-now through the holder, lease handed over on close', async () => {
     const config = makeConfig(slapd, `${dir.dir}/keys`, { redisUrl: redis.url, groupSync: { intervalSeconds: 60, maxStaleSeconds: 600, leaseSeconds: 1 } });
-    const first = await startGroupDirectory(config, silentLog);
-    const second = await startGroupDirectory(config, silentLog);
+    const first = await startGroupDirectory(config, silentLogger);
+    const second = await startGroupDirectory(config, silentLogger);
     try {
       expect(first.status().shared!.role).toBe('holder');
       expect(second.status().shared!.role).toBe('follower');

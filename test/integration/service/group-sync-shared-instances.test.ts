@@ -28,8 +28,8 @@ async function startInstance(name: string): Promise<Instance> {
   const port = await freePort();
   const xml = serviceXml({
     ldapUrl: slapd.url, port, keyDirectory: `${dir.dir}/${name}/keys`, groupDn: ENGINEERING,
-    service: `\n    <redisUrl>${redis.url}</redisUrl>\n    <adminGroup>${ENGINEERING}</adminGroup>\n    <logLevel>debug</logLevel>`,
-    groupSync: `<intervalSeconds>${INTERVAL_S}</intervalSeconds><leaseSeconds>${LEASE_S}</leaseSeconds>`,
+    service: { redisUrl: redis.url, adminGroup: ENGINEERING, logLevel: 'debug' },
+    groupSync: { intervalSeconds: INTERVAL_S, leaseSeconds: LEASE_S },
     grantTypes: ['password'],
   });
   const inst = { name, ...spawnService(join(dir.dir, `${name}.xml`), xml, port) };

@@ -7,7 +7,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import { accessTokenCookies, CHUNK_SIZE, MAX_CHUNKS } from '../../../service/src/browser/cookies.ts';
 import { DEFAULT_USER_FILTER } from '../../../service/src/config/schema.ts';
-import { http, ldapServer, PASSWORD_CLIENT, type RunningService, serviceSuite, tokenRequest } from '../../harness/service-app.ts';
+import { http, ldapServer, PASSWORD_CLIENT, refreshRequest, serviceSuite, tokenRequest, type RunningService } from '../../harness/service-app.ts';
 
 const S = { access: 'ljwt_at', refresh: 'ljwt_rt', prefix: '/_auth' };
 
@@ -119,7 +119,7 @@ describe('large access tokens in split cookies', () => {
     // Only the access cookie: the session must be found through its sid.
     const out = await http(`${svc.base}/logout`, { headers: { cookie: cookieHeader(chunks) } });
     expect(out.status).toBe(303);
-    expect((await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT })).json().error).toBe('invalid_grant');
+    expect((await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT)).json().error).toBe('invalid_grant');
     expect((await get('/auth/validate', { cookie: cookieHeader(chunks) })).statusCode).toBe(401);
   });
 
@@ -129,6 +129,6 @@ describe('large access tokens in split cookies', () => {
     const pairs = accessTokenCookies({ headers: {} } as never, S, t.access_token, 300, false).map((c) => c.split(';')[0]!);
     await http(`${svc.base}/logout`, { headers: { cookie: [...pairs, pairs[0]!].join('; ') } });
     // The session survives (what a planted duplicate would otherwise decide is unknowable).
-    expect((await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT })).status).toBe(200);
+    expect((await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT)).status).toBe(200);
   });
 });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slapd } from '../../harness/slapd.ts';
 import { MemoryStore } from '../../../service/src/store/memory-store.ts';
-import { keySetFromJwks } from '../../../njs/keys/key-set.ts';
+import { keySetFromJwks } from '#njs/keys/key-set.ts';
 import { readFileSync, statSync } from 'node:fs';
 import {
   authorize, decodeJwtParts, http, makeConfig, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, startDirectory, startService, tempDir,

@@ -4,40 +4,23 @@
 // down a login fails at once with 503 + Retry-After; the group sync falls over to the
 // other replica and says which one served it.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../../service/src/app.ts';
-import type { LdapServerConfig, ServiceConfig } from '../../../service/src/config/types.ts';
-import { startGroupDirectory, type GroupDirectory, type GroupDirectoryExtras } from '../../../service/src/groups/directory.ts';
-import { silentLog } from '../../../service/src/groups/log.ts';
-import { createLdapAuthenticator, type PooledAuthenticator } from '../../../service/src/ldap/login.ts';
-import { jsonLogger } from '../../../service/src/ops/logger.ts';
-import { MemoryStore } from '../../../service/src/store/memory-store.ts';
+import type { LdapServerConfig } from '../../../service/src/config/types.ts';
 import { startReplicas } from '../../harness/ldap-replicas.ts';
 import type { Slapd } from '../../harness/slapd.ts';
 import {
-  decodeJwtParts, http, ldapServer, makeConfig, openLoginForm, PASSWORD_CLIENT, PUBLIC_CLIENT, submitLogin, tempDir, tokenRequest,
-  type HttpResult,
+  decodeJwtParts, http, ldapServer, makeConfig, openLoginForm, passwordGrant, PUBLIC_CLIENT, startWithGroupSync, submitLogin, tempDir,
+  type ServiceWithGroupSync,
 } from '../../harness/service-app.ts';
+import { groupDn, groupOfNames, userDn } from '../ldap/groups-fixtures.ts';
 
-const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
-const ADMINS = 'cn=ljwt-admins,ou=groups,dc=example,dc=com';
-const ADMIN_LDIF = `dn: ${ADMINS}
-objectClass: groupOfNames
-cn: ljwt-admins
-member: uid=bob,ou=people,dc=example,dc=com
-`;
-
-interface Running {
-  app: App;
-  base: string;
-  auth: PooledAuthenticator;
-  groups: GroupDirectory & GroupDirectoryExtras;
-  config: ServiceConfig;
-}
+const ENG = groupDn('engineering');
+const ADMINS = groupDn('ljwt-admins');
+const ADMIN_LDIF = groupOfNames('ljwt-admins', [userDn('bob')]);
 
 let r1: Slapd;
 let r2: Slapd;
 let dir: ReturnType<typeof tempDir>;
-let svc: Running | undefined;
+let svc: ServiceWithGroupSync | undefined;
 
 /** One directory, replicas r1 then r2, with the default connect (2 s) and operation (10 s) timeouts. */
 function directory(): LdapServerConfig {
@@ -52,18 +35,10 @@ function directory(): LdapServerConfig {
   };
 }
 
-async function start(): Promise<Running> {
-  const config = makeConfig(r1, `${dir.dir}/keys`, { ldapServers: [directory()], adminGroupDn: ADMINS });
-  const groups = await startGroupDirectory(config, silentLog, { mode: 'in-thread' });
-  const auth = createLdapAuthenticator(config.ldapServers, config.usernamePattern);
-  const app = await createApp(config, { store: new MemoryStore(), authenticator: auth, groups, logger: jsonLogger(() => undefined, 'error') });
-  const { port } = await app.listen();
-  svc = { app, base: `http://127.0.0.1:${port}`, auth, groups, config };
+async function start(): Promise<ServiceWithGroupSync> {
+  svc = await startWithGroupSync(makeConfig(r1, `${dir.dir}/keys`, { ldapServers: [directory()], adminGroupDn: ADMINS }));
   return svc;
 }
-
-const passwordGrant = (base: string, username: string, password: string): Promise<HttpResult> =>
-  tokenRequest(base, { grant_type: 'password', username, password, client_id: PASSWORD_CLIENT, scope: 'openid api' });
 
 async function timed<T>(p: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const t0 = performance.now();
@@ -96,9 +71,7 @@ afterEach(async () => {
   await Promise.all([r1.resume(), r2.resume()]);
   await Promise.all([r1.start(), r2.start()]);
   if (svc) {
-    await svc.app.close();
-    await svc.auth.close();
-    await svc.groups.close();
+    await svc.close();
     svc = undefined;
   }
 });

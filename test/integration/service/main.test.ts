@@ -21,8 +21,8 @@ let service: ServiceProcess;
 function xml(port: number): string {
   return serviceXml({
     ldapUrl: slapd.url, port, keyDirectory: `${dir.dir}/keys`, groupDn: 'cn=engineering,ou=groups,dc=example,dc=com',
-    service: `\n    <jwksFile>${dir.dir}/public/jwks.json</jwksFile>\n    <redisUrl>${redis.url}</redisUrl>`,
-    groupSync: '<intervalSeconds>60</intervalSeconds>',
+    service: { jwksFile: `${dir.dir}/public/jwks.json`, redisUrl: redis.url },
+    groupSync: { intervalSeconds: 60 },
     grantTypes: ['password', 'refresh_token'],
   });
 }

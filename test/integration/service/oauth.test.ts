@@ -3,9 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Slapd } from '../../harness/slapd.ts';
 import { MemoryStore } from '../../../service/src/store/memory-store.ts';
 import {
-  authorize, basicAuth, CONF_CLIENT, CONF_SECRET, decodeJwtParts, FixedGroups, form, http, ISSUER, makeConfig,
-  openLoginForm, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, startDirectory, startService, submitLogin, tempDir,
-  tokenRequest, type RunningService,
+  authorize, basicAuth, CONF_CLIENT, CONF_SECRET, decodeJwtParts, FixedGroups, form, http, ISSUER, makeConfig, openLoginForm, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, refreshRequest, refreshTwiceAtOnce, startDirectory, startService, submitLogin, tempDir, tokenRequest, type RunningService,
 } from '../../harness/service-app.ts';
 
 const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';
@@ -282,36 +280,30 @@ describe('refresh tokens', () => {
   it('rotates on every use; groups are re-read', async () => {
     const t0 = await passwordTokens();
     svc.groups.map['__never__'] = [];
-    const r1 = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t0.refresh_token, client_id: PASSWORD_CLIENT });
+    const r1 = await refreshRequest(svc.base, t0.refresh_token, PASSWORD_CLIENT);
     expect(r1.status).toBe(200);
     const t1 = r1.json();
     expect(t1.refresh_token).not.toBe(t0.refresh_token);
-    const r2 = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t1.refresh_token, client_id: PASSWORD_CLIENT });
+    const r2 = await refreshRequest(svc.base, t1.refresh_token, PASSWORD_CLIENT);
     expect(r2.status).toBe(200);
   });
 
   it('within the grace window a reused token gets the same successor', async () => {
     const t0 = await passwordTokens();
-    const [a, b] = await Promise.all([
-      tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t0.refresh_token, client_id: PASSWORD_CLIENT }),
-      tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t0.refresh_token, client_id: PASSWORD_CLIENT }),
-    ]);
-    expect(a.status).toBe(200);
-    expect(b.status).toBe(200);
-    expect(a.json().refresh_token).toBe(b.json().refresh_token);
-    const next = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: a.json().refresh_token, client_id: PASSWORD_CLIENT });
+    const a = await refreshTwiceAtOnce(svc.base, svc.base, t0.refresh_token, PASSWORD_CLIENT);
+    const next = await refreshRequest(svc.base, a.json().refresh_token, PASSWORD_CLIENT);
     expect(next.status).toBe(200);
   });
 
   it('reuse after the grace window revokes the whole family', async () => {
     const t0 = await passwordTokens();
-    const r1 = (await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t0.refresh_token, client_id: PASSWORD_CLIENT })).json();
+    const r1 = (await refreshRequest(svc.base, t0.refresh_token, PASSWORD_CLIENT)).json();
     clockOffset += 11;
     try {
-      const replay = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t0.refresh_token, client_id: PASSWORD_CLIENT });
+      const replay = await refreshRequest(svc.base, t0.refresh_token, PASSWORD_CLIENT);
       expect(replay.status).toBe(400);
       expect(replay.json().error).toBe('invalid_grant');
-      const successor = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: r1.refresh_token, client_id: PASSWORD_CLIENT });
+      const successor = await refreshRequest(svc.base, r1.refresh_token, PASSWORD_CLIENT);
       expect(successor.json().error).toBe('invalid_grant');
       const ui = await http(`${svc.base}/userinfo`, { headers: { authorization: `Bearer ${r1.access_token}` } });
       expect(ui.status).toBe(401);
@@ -323,7 +315,7 @@ describe('refresh tokens', () => {
 
   it('a refresh token works only for its client; scope can narrow, not widen', async () => {
     const t0 = await passwordTokens();
-    const other = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t0.refresh_token, client_id: PUBLIC_CLIENT });
+    const other = await refreshRequest(svc.base, t0.refresh_token, PUBLIC_CLIENT);
     expect(other.json().error).toBe('invalid_grant');
     const wide = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t0.refresh_token, client_id: PASSWORD_CLIENT, scope: 'api admin' });
     expect(wide.json().error).toBe('invalid_scope');
@@ -355,7 +347,7 @@ describe('userinfo, revocation, logout', () => {
     expect(unknown.status).toBe(200);
     const rr = await http(`${svc.base}/revoke`, { method: 'POST', ...form({ token: t.refresh_token, token_type_hint: 'refresh_token', client_id: PASSWORD_CLIENT }) });
     expect(rr.status).toBe(200);
-    expect((await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT })).json().error).toBe('invalid_grant');
+    expect((await refreshRequest(svc.base, t.refresh_token, PASSWORD_CLIENT)).json().error).toBe('invalid_grant');
     expect((await http(`${svc.base}/userinfo`, { headers: { authorization: `Bearer ${t.access_token}` } })).status).toBe(401);
 
     const t2 = (await tokenRequest(svc.base, { grant_type: 'password', username: 'alice', password: 'alice-pw', client_id: PASSWORD_CLIENT })).json();
@@ -363,7 +355,7 @@ describe('userinfo, revocation, logout', () => {
     expect(ra.status).toBe(200);
     expect((await http(`${svc.base}/userinfo`, { headers: { authorization: `Bearer ${t2.access_token}` } })).status).toBe(401);
     // Only the access token was revoked: the refresh token still works.
-    expect((await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t2.refresh_token, client_id: PASSWORD_CLIENT })).status).toBe(200);
+    expect((await refreshRequest(svc.base, t2.refresh_token, PASSWORD_CLIENT)).status).toBe(200);
   });
 
   it('logout revokes the family and ends only on a registered post_logout_redirect_uri', async () => {
@@ -372,7 +364,7 @@ describe('userinfo, revocation, logout', () => {
     const out = await http(`${svc.base}/logout`, { method: 'POST', ...form({ refresh_token: t.refresh_token, client_id: PUBLIC_CLIENT, post_logout_redirect_uri: 'https://app.example.test/bye', state: 'xyz' }) });
     expect(out.status).toBe(303);
     expect(out.headers.location).toBe('https://app.example.test/bye?state=xyz');
-    expect((await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PUBLIC_CLIENT })).json().error).toBe('invalid_grant');
+    expect((await refreshRequest(svc.base, t.refresh_token, PUBLIC_CLIENT)).json().error).toBe('invalid_grant');
     const evil = await http(`${svc.base}/logout?client_id=${PUBLIC_CLIENT}&post_logout_redirect_uri=${encodeURIComponent('https://evil.example/')}`);
     expect(evil.status).toBe(200);
     expect(evil.headers.location).toBeUndefined();

@@ -9,13 +9,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { newKeyPair } from '../../harness/key-pairs.mjs';
 import {
-  authorize, decodeJwtParts, form, http, ISSUER, pkcePair, PUBLIC_CLIENT, serviceSuite, setCookies, tempDir, tokenRequest,
-  type RunningService,
+  authorize, decodeJwtParts, form, http, ISSUER, pkcePair, PUBLIC_CLIENT, refreshRequest, serviceSuite, setCookies, tempDir, tokenRequest, type RunningService,
 } from '../../harness/service-app.ts';
 
 const BYE = 'https://app.example.test/bye';
 const suite = serviceSuite();
 const clock = { offset: 0 };
+
+/** Runs fn with the service's clock `seconds` ahead, then sets it back. */
+async function withClockAhead(seconds: number, fn: () => Promise<void>): Promise<void> {
+  clock.offset = seconds;
+  try {
+    await fn();
+  } finally {
+    clock.offset = 0;
+  }
+}
 const pushes: Array<{ sid?: string; jti?: string }> = [];
 let edge: Server;
 let svc: RunningService;
@@ -63,7 +72,7 @@ async function signIn(base = svc.base): Promise<Session> {
 /** Whether the session still works: its refresh token rotates and /userinfo accepts its access token. */
 async function alive(s: Session): Promise<{ refresh: number; userinfo: number }> {
   const userinfo = (await http(`${svc.base}/userinfo`, { headers: { authorization: `Bearer ${s.access_token}` } })).status;
-  const r = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: s.refresh_token, client_id: PUBLIC_CLIENT });
+  const r = await refreshRequest(svc.base, s.refresh_token, PUBLIC_CLIENT);
   if (r.status === 200) s.refresh_token = r.json().refresh_token;
   return { refresh: r.status, userinfo };
 }
@@ -112,33 +121,25 @@ describe('logout with id_token_hint', () => {
   it('accepts an expired ID token as the hint (§2): the session outlives it', async () => {
     const s = await signIn();
     const { exp } = decodeJwtParts(s.id_token).payload;
-    clock.offset = exp - Math.floor(Date.now() / 1000) + 120;
-    try {
+    await withClockAhead(exp - Math.floor(Date.now() / 1000) + 120, async () => {
       const r = await logoutGet({ id_token_hint: s.id_token });
       expect(r.status).toBe(200);
       expect(r.text).toContain('signed out');
-      const refreshed = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: s.refresh_token, client_id: PUBLIC_CLIENT });
-      expect(refreshed.status).toBe(400);
-    } finally {
-      clock.offset = 0;
-    }
+      expect((await refreshRequest(svc.base, s.refresh_token, PUBLIC_CLIENT)).status).toBe(400);
+    });
   });
 
   it('a hint signed by a key that has since rotated still names its session', async () => {
     const s = await signIn();
     await svc.app.context.keys.rotate();
     // Past the access-token retention (300 s + 30 s leeway): the old ID-token key is still published.
-    clock.offset = 600;
-    try {
+    await withClockAhead(600, async () => {
       await svc.app.context.keys.maintain();
       expect(svc.app.context.keys.list().map((k) => k.kid)).toContain(decodeJwtParts(s.id_token).header.kid);
       const r = await logoutGet({ id_token_hint: s.id_token, post_logout_redirect_uri: BYE });
       expect(r.status).toBe(303);
-      const refreshed = await tokenRequest(svc.base, { grant_type: 'refresh_token', refresh_token: s.refresh_token, client_id: PUBLIC_CLIENT });
-      expect(refreshed.status).toBe(400);
-    } finally {
-      clock.offset = 0;
-    }
+      expect((await refreshRequest(svc.base, s.refresh_token, PUBLIC_CLIENT)).status).toBe(400);
+    });
   });
 
   it('an unregistered post_logout_redirect_uri is never followed; the session still ends', async () => {

@@ -6,8 +6,7 @@ import type { Slapd } from '../../harness/slapd.ts';
 import { RedisStore } from '../../../service/src/store/redis-store.ts';
 import { startRedis, type RedisHandle } from '../../harness/redis.ts';
 import {
-  authorize, form, http, makeConfig, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, startDirectory, startService,
-  tempDir, tokenRequest, type RunningService,
+  authorize, form, http, makeConfig, PASSWORD_CLIENT, pkcePair, PUBLIC_CLIENT, REDIRECT, refreshRequest, refreshTwiceAtOnce, startDirectory, startService, tempDir, tokenRequest, type RunningService,
 } from '../../harness/service-app.ts';
 
 let slapd: Slapd;
@@ -53,24 +52,18 @@ describe('shared Redis store', () => {
   it('refresh family revoked through A is refused at B; access tokens too', async () => {
     const t = (await tokenRequest(a.base, { grant_type: 'password', username: 'alice', password: 'alice-pw', client_id: PASSWORD_CLIENT })).json();
     expect((await http(`${b.base}/userinfo`, { headers: { authorization: `Bearer ${t.access_token}` } })).status).toBe(200);
-    const r1 = (await tokenRequest(b.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT })).json();
+    const r1 = (await refreshRequest(b.base, t.refresh_token, PASSWORD_CLIENT)).json();
     expect(typeof r1.refresh_token).toBe('string');
     const rev = await http(`${a.base}/revoke`, { method: 'POST', ...form({ token: r1.refresh_token, client_id: PASSWORD_CLIENT }) });
     expect(rev.status).toBe(200);
-    expect((await tokenRequest(b.base, { grant_type: 'refresh_token', refresh_token: r1.refresh_token, client_id: PASSWORD_CLIENT })).json().error).toBe('invalid_grant');
+    expect((await refreshRequest(b.base, r1.refresh_token, PASSWORD_CLIENT)).json().error).toBe('invalid_grant');
     expect((await http(`${b.base}/auth/validate`, { headers: { authorization: `Bearer ${r1.access_token}` } })).status).toBe(401);
   });
 
   it('refresh reuse detected across instances revokes the family everywhere', async () => {
     const t = (await tokenRequest(a.base, { grant_type: 'password', username: 'alice', password: 'alice-pw', client_id: PASSWORD_CLIENT })).json();
-    const [x, y] = await Promise.all([
-      tokenRequest(a.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT }),
-      tokenRequest(b.base, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: PASSWORD_CLIENT }),
-    ]);
     // Concurrent use within the grace window: both get the same successor.
-    expect(x.status).toBe(200);
-    expect(y.status).toBe(200);
-    expect(x.json().refresh_token).toBe(y.json().refresh_token);
+    await refreshTwiceAtOnce(a.base, b.base, t.refresh_token, PASSWORD_CLIENT);
   });
 
   it('throttling counts failures across instances', async () => {

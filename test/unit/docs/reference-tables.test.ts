@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { GENERATED_BLOCKS, fillBlock } from '../../../scripts/lib/docs-tables.ts';
 import { walkSchema } from '../../../service/src/config/schema.ts';
 import { GLOBAL_ENV } from '../../../service/src/config/env.ts';
-import { EDGE_SETTINGS } from '../../../njs/config.ts';
+import { EDGE_SETTINGS } from '#njs/config.ts';
 
 const repoFile = (p: string): string => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 const REGENERATE = 'UPDATE_DOCS=1 npx vitest run test/unit/docs/reference-tables.test.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EDGE_VARIABLES, hasExplicitAlgorithms, parseEdgeConfig, SUPPORTED_ALGORITHMS } from '../../../njs/config.ts';
+import { EDGE_VARIABLES, hasExplicitAlgorithms, parseEdgeConfig, SUPPORTED_ALGORITHMS } from '#njs/config.ts';
 
 const OLD = { ed25519: false, version: '0.7.9' };
 const NEW = { ed25519: true, version: '0.9.7' };

@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 const NJS = fileURLToPath(new URL('../../../njs/', import.meta.url));
 const ADAPTER = path.join(NJS, 'nginx');
 const ENTRIES = new Set([path.join(NJS, 'main.ts'), path.join(NJS, 'full.ts')]);
+// package.json maps #njs/* to ./njs/*; a core module reaching the adapter through it is as wrong as by a relative path.
+const NJS_ALIAS = '#njs/';
 const RUNTIME_MODULES = new Set([...builtinModules, 'fs', 'crypto', 'querystring', 'buffer', 'zlib', 'xml']);
 
 function sourceFiles(dir: string): string[] {
@@ -28,10 +30,17 @@ function specifiers(source: string): string[] {
   return found;
 }
 
+/** The file a relative or `#njs/*` (package.json imports) specifier names, or null for a bare one. */
+function targetOf(file: string, spec: string): string | null {
+  if (spec.startsWith('.')) return path.resolve(path.dirname(file), spec);
+  if (spec.startsWith(NJS_ALIAS)) return path.join(NJS, spec.slice(NJS_ALIAS.length));
+  return null;
+}
+
 function violations(file: string): string[] {
   return specifiers(readFileSync(file, 'utf8')).flatMap((spec) => {
-    if (spec.startsWith('.')) {
-      const target = path.resolve(path.dirname(file), spec);
+    const target = targetOf(file, spec);
+    if (target !== null) {
       if (target === ADAPTER || target.startsWith(ADAPTER + path.sep)) return [`${spec} (nginx adapter)`];
       if (!target.startsWith(NJS)) return [`${spec} (outside njs/)`];
       return [];
@@ -57,6 +66,16 @@ describe('edge core imports', () => {
 
   it.each(core.map((file) => [path.relative(NJS, file), file]))('njs/%s imports only core modules', (_name, file) => {
     expect(violations(file)).toEqual([]);
+  });
+
+  it('an adapter import through the #njs/* alias is caught like a relative one', () => {
+    const file = path.join(NJS, 'jwt', 'validate.ts');
+    expect(targetOf(file, '#njs/nginx/context.ts')).toBe(path.join(ADAPTER, 'context.ts'));
+    expect(targetOf(file, '../nginx/context.ts')).toBe(path.join(ADAPTER, 'context.ts'));
+    expect(targetOf(file, '#njs/lib/errors.ts')).toBe(path.join(NJS, 'lib', 'errors.ts'));
+    expect(targetOf(file, 'fs')).toBeNull();
+    const pkg = JSON.parse(readFileSync(path.join(NJS, '..', 'package.json'), 'utf8')) as { imports?: Record<string, string> };
+    expect(pkg.imports?.['#njs/*']).toBe('./njs/*');
   });
 
   it('the adapter is where nginx and runtime modules are used', () => {

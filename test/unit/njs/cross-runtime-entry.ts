@@ -2,14 +2,14 @@
 // cross-runtime test executes this bundled on njs 0.7.9, njs 1.0 and QuickJS
 // and compares with Node: njs strings are code point sequences, Node/QuickJS
 // strings are UTF-16, and njs 0.7.9 lacks many library members.
-import { decodeHeaderList, encodeHeaderList, encodeHeaderValue } from '../../../njs/identity/encode.ts';
-import { dnEquals, escapeDnValue, isWithinNormalizedDn, parseDn, splitNormalizedDn, tryNormalizeDn } from '../../../njs/authz/dn.ts';
-import { evaluatePolicy } from '../../../njs/authz/policy.ts';
-import { identityFromClaims } from '../../../njs/identity/headers.ts';
-import { cookiesWithoutToken, extractToken } from '../../../njs/http/token.ts';
-import { bearerChallenge, isBrowserNavigation, loginRedirectUrl } from '../../../njs/http/challenge.ts';
-import { parseEdgeConfig } from '../../../njs/config.ts';
-import { utf8DecodeStrict, utf8Encode } from '../../../njs/lib/utf8.ts';
+import { decodeHeaderList, encodeHeaderList, encodeHeaderValue } from '#njs/identity/encode.ts';
+import { dnEquals, escapeDnValue, isWithinNormalizedDn, parseDn, splitNormalizedDn, tryNormalizeDn } from '#njs/authz/dn.ts';
+import { evaluatePolicy } from '#njs/authz/policy.ts';
+import { identityFromClaims } from '#njs/identity/headers.ts';
+import { cookiesWithoutToken, extractToken } from '#njs/http/token.ts';
+import { bearerChallenge, isBrowserNavigation, loginRedirectUrl } from '#njs/http/challenge.ts';
+import { parseEdgeConfig } from '#njs/config.ts';
+import { utf8DecodeStrict, utf8Encode } from '#njs/lib/utf8.ts';
 import { runNewlineCases } from './trailing-newline-cases.ts';
 
 function codeOf(f: () => unknown): unknown {

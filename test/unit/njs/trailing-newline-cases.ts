@@ -4,12 +4,12 @@
 // while Node refuses it. trailing-newline.test.ts asserts the outcomes in
 // Node; cross-runtime.test.ts runs the same cases on njs 0.7.9, njs 1.0 and
 // QuickJS and requires identical results.
-import { extractToken, parseCookies } from '../../../njs/http/token.ts';
-import { isBrowserNavigation } from '../../../njs/http/challenge.ts';
-import { parseEdgeConfig } from '../../../njs/config.ts';
-import { tryNormalizeDn } from '../../../njs/authz/dn.ts';
-import { isBase64url } from '../../../njs/lib/base64url.ts';
-import { execWhole, matchesWhole, trimOws } from '../../../njs/lib/text.ts';
+import { extractToken, parseCookies } from '#njs/http/token.ts';
+import { isBrowserNavigation } from '#njs/http/challenge.ts';
+import { parseEdgeConfig } from '#njs/config.ts';
+import { tryNormalizeDn } from '#njs/authz/dn.ts';
+import { isBase64url } from '#njs/lib/base64url.ts';
+import { execWhole, matchesWhole, trimOws } from '#njs/lib/text.ts';
 
 export const SUFFIXES = ['\n', '\r\n'];
 

@@ -10,7 +10,7 @@ import {
   normalizeDn,
   parseDn,
   splitNormalizedDn,
-} from '../../../../njs/authz/dn.ts';
+} from '#njs/authz/dn.ts';
 
 const EMOJI = String.fromCodePoint(0x1f600);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dnEquals, normalizeDn, parseDn, prepareValue, tryNormalizeDn } from '../../../../njs/authz/dn.ts';
-import { decodeHeaderList, encodeHeaderList } from '../../../../njs/identity/encode.ts';
+import { dnEquals, normalizeDn, parseDn, prepareValue, tryNormalizeDn } from '#njs/authz/dn.ts';
+import { decodeHeaderList, encodeHeaderList } from '#njs/identity/encode.ts';
 
 describe('parseDn (RFC 4514 §3)', () => {
   it('splits RDNs and multi-valued RDNs', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emptyPolicy, evaluatePolicy, tokenScopes, type LocationPolicy } from '../../../../njs/authz/policy.ts';
-import { normalizeDn } from '../../../../njs/authz/dn.ts';
+import { emptyPolicy, evaluatePolicy, tokenScopes, type LocationPolicy } from '#njs/authz/policy.ts';
+import { normalizeDn } from '#njs/authz/dn.ts';
 
 function policy(p: Partial<LocationPolicy>): LocationPolicy {
   return Object.assign(emptyPolicy(), p);

@@ -1,8 +1,8 @@
 // The verified-token cache core (njs/cache/): when a verdict may be reused,
 // for how long, and that anything unexpected in the store is a miss.
 import { describe, expect, it } from 'vitest';
-import { decodeEntry, encodeEntry, entryExpiry, MAX_CACHE_AGE_SECONDS, type Decision } from '../../../../njs/cache/decision-entry.ts';
-import { createMemoryCache } from '../../../../njs/cache/memory-cache.ts';
+import { decodeEntry, encodeEntry, entryExpiry, MAX_CACHE_AGE_SECONDS, type Decision } from '#njs/cache/decision-entry.ts';
+import { createMemoryCache } from '#njs/cache/memory-cache.ts';
 
 const NOW = 1_800_000_000;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bearerChallenge, errorDescription, isBrowserNavigation, loginRedirectUrl } from '../../../../njs/http/challenge.ts';
-import type { ErrorCode } from '../../../../njs/lib/errors.ts';
+import { bearerChallenge, errorDescription, isBrowserNavigation, loginRedirectUrl } from '#njs/http/challenge.ts';
+import type { ErrorCode } from '#njs/lib/errors.ts';
 
 const ALL_CODES: ErrorCode[] = [
   'ERR_JWT_MALFORMED', 'ERR_JWS_INVALID', 'ERR_JOSE_ALG_NOT_ALLOWED', 'ERR_JOSE_NOT_SUPPORTED', 'ERR_JWKS_INVALID',

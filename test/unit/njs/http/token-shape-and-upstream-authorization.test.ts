@@ -2,8 +2,8 @@
 // configuration is parsed (njs/http/token.ts): whether it can be a compact
 // JWS at all, and what Authorization header the upstream gets.
 import { describe, expect, it } from 'vitest';
-import { extractToken, isCompactJwsShape, upstreamAuthorization } from '../../../../njs/http/token.ts';
-import { responseSettings } from '../../../../njs/http/response-settings.ts';
+import { extractToken, isCompactJwsShape, upstreamAuthorization } from '#njs/http/token.ts';
+import { responseSettings } from '#njs/http/response-settings.ts';
 
 describe('isCompactJwsShape', () => {
   it('accepts three base64url segments with a header and a signature (the payload may be empty)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cookiesWithoutToken, extractToken, isTokenCookieName, parseCookies } from '../../../../njs/http/token.ts';
+import { cookiesWithoutToken, extractToken, isTokenCookieName, parseCookies } from '#njs/http/token.ts';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln';
 const M = { error: 'ERR_JWT_MALFORMED' };

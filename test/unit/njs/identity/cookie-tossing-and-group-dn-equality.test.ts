@@ -1,10 +1,10 @@
 // Edge hardening: the plain token cookie next to chunk cookies, claim-map names that would alias an input variable, and group DNs that must never compare equal.
 import { describe, expect, it } from 'vitest';
-import { extractToken } from '../../../../njs/http/token.ts';
-import { parseEdgeConfig } from '../../../../njs/config.ts';
-import { dnEquals } from '../../../../njs/authz/dn.ts';
-import { evaluatePolicy, emptyPolicy } from '../../../../njs/authz/policy.ts';
-import { normalizeDn } from '../../../../njs/authz/dn.ts';
+import { extractToken } from '#njs/http/token.ts';
+import { parseEdgeConfig } from '#njs/config.ts';
+import { dnEquals } from '#njs/authz/dn.ts';
+import { evaluatePolicy, emptyPolicy } from '#njs/authz/policy.ts';
+import { normalizeDn } from '#njs/authz/dn.ts';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln';
 const OTHER = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.c2ln';

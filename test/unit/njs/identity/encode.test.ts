@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHeaderList, decodeHeaderValue, encodeHeaderList, encodeHeaderValue } from '../../../../njs/identity/encode.ts';
-import { codePoints, utf8DecodeStrict, utf8Encode } from '../../../../njs/lib/utf8.ts';
+import { decodeHeaderList, decodeHeaderValue, encodeHeaderList, encodeHeaderValue } from '#njs/identity/encode.ts';
+import { codePoints, utf8DecodeStrict, utf8Encode } from '#njs/lib/utf8.ts';
 
 describe('encodeHeaderValue', () => {
   it.each([

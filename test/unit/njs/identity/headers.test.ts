@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { claimAt, encodeClaimValue, identityFromClaims } from '../../../../njs/identity/headers.ts';
-import { decodeHeaderList } from '../../../../njs/identity/encode.ts';
+import { claimAt, encodeClaimValue, identityFromClaims } from '#njs/identity/headers.ts';
+import { decodeHeaderList } from '#njs/identity/encode.ts';
 
 const opts = { userClaim: 'sub', claimMap: [] as { varName: string; claimPath: string }[] };
 

@@ -1,22 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keySetFromJwks, keySetFromPem } from '../../../../njs/keys/key-set.ts';
-import { verifyCompactJws } from '../../../../njs/jws/verify.ts';
-import { validateJwt } from '../../../../njs/jwt/validate.ts';
-import type { ValidateOptions } from '../../../../njs/jwt/validate.ts';
+import { keySetFromJwks, keySetFromPem } from '#njs/keys/key-set.ts';
+import { verifyCompactJws } from '#njs/jws/verify.ts';
+import { validateJwt } from '#njs/jwt/validate.ts';
+import type { ValidateOptions } from '#njs/jwt/validate.ts';
+import { outcomeOf } from '../../../harness/outcome.ts';
 
 interface Vector { name: string; alg: string; jwt: boolean; token: string; jwk: { [k: string]: string }; payloadText: string }
 const { vectors } = JSON.parse(readFileSync(new URL('../../../vectors/rfc-jws-vectors.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-}
 
 function flip(token: string, seg: number): string {
   const parts = token.split('.');
@@ -51,9 +43,9 @@ describe('RFC 7515 / 7520 / 8037 vectors', () => {
   it.each(vectors.map((v) => [v.name, v] as const))('%s fails when payload or signature is altered', async (_n, v) => {
     const ks = keySetFromJwks(JSON.stringify({ keys: [v.jwk] }));
     const o = { algorithms: [v.alg], maxTokenLength: 4096 };
-    expect(await code(verifyCompactJws(flip(v.token, 1), ks, o))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
-    expect(await code(verifyCompactJws(flip(v.token, 2), ks, o))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
-    expect(await code(verifyCompactJws(v.token, ks, { algorithms: [], maxTokenLength: 4096 }))).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    expect(await outcomeOf(verifyCompactJws(flip(v.token, 1), ks, o))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    expect(await outcomeOf(verifyCompactJws(flip(v.token, 2), ks, o))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    expect(await outcomeOf(verifyCompactJws(v.token, ks, { algorithms: [], maxTokenLength: 4096 }))).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
   });
 
   it.each(vectors.filter((v) => v.jwt).map((v) => [v.name, v] as const))('%s validates as a JWT before its exp (1300819380)', async (_n, v) => {
@@ -64,17 +56,17 @@ describe('RFC 7515 / 7520 / 8037 vectors', () => {
     };
     const r = await validateJwt(v.token, ks, opts);
     expect(r.claims).toEqual({ iss: 'joe', exp: 1300819380, 'http://example.com/is_root': true });
-    expect(await code(validateJwt(v.token, ks, { ...opts, now: 1300819380 }))).toBe('ERR_JWT_EXPIRED');
-    expect(await code(validateJwt(v.token, ks, { ...opts, now: 1300819380, leewaySeconds: 1 }))).toBe('ok');
-    expect(await code(validateJwt(v.token, ks, { ...opts, issuers: ['jane'] }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+    expect(await outcomeOf(validateJwt(v.token, ks, { ...opts, now: 1300819380 }))).toBe('ERR_JWT_EXPIRED');
+    expect(await outcomeOf(validateJwt(v.token, ks, { ...opts, now: 1300819380, leewaySeconds: 1 }))).toBe('ok');
+    expect(await outcomeOf(validateJwt(v.token, ks, { ...opts, issuers: ['jane'] }))).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
     // Only A.1 carries "typ":"JWT".
-    expect(await code(validateJwt(v.token, ks, { ...opts, requiredTyp: 'JWT' }))).toBe(v.alg === 'HS256' ? 'ok' : 'ERR_JWT_CLAIM_VALIDATION_FAILED');
+    expect(await outcomeOf(validateJwt(v.token, ks, { ...opts, requiredTyp: 'JWT' }))).toBe(v.alg === 'HS256' ? 'ok' : 'ERR_JWT_CLAIM_VALIDATION_FAILED');
   });
 
   it('non-JSON payloads (A.4, RFC 7520, RFC 8037) are valid JWS but not JWTs', async () => {
     for (const v of vectors.filter((x) => !x.jwt)) {
       const ks = keySetFromJwks(JSON.stringify({ keys: [v.jwk] }));
-      const got = await code(validateJwt(v.token, ks, {
+      const got = await outcomeOf(validateJwt(v.token, ks, {
         algorithms: [v.alg], maxTokenLength: 4096, issuers: [], audiences: [], leewaySeconds: 0, requiredTyp: null, requiredClaims: [], now: 0,
       }));
       expect(got, v.name).toBe('ERR_JWT_MALFORMED');

@@ -1,7 +1,7 @@
 // Runs one edge case the way an adapter would: load keys, then validate.
-import { keySetFromJwks, keySetFromPem, mergeKeySets } from '../../../../njs/keys/key-set.ts';
-import type { KeySet } from '../../../../njs/keys/key-set.ts';
-import { validateJwt } from '../../../../njs/jwt/validate.ts';
+import { keySetFromJwks, keySetFromPem, mergeKeySets } from '#njs/keys/key-set.ts';
+import type { KeySet } from '#njs/keys/key-set.ts';
+import { validateJwt } from '#njs/jwt/validate.ts';
 import type { webcrypto } from 'node:crypto';
 import type { EdgeCase, EdgeKeySet } from '../../../vectors/generate-edge-cases.mjs';
 

@@ -2,22 +2,14 @@ import { createHmac, createPublicKey, type KeyObject } from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { SignJWT, exportJWK } from 'jose';
-import { keySetFromJwks } from '../../../../njs/keys/key-set.ts';
-import type { KeySet } from '../../../../njs/keys/key-set.ts';
-import { validateJwt } from '../../../../njs/jwt/validate.ts';
-import type { ValidateOptions } from '../../../../njs/jwt/validate.ts';
-import { validateClaims } from '../../../../njs/jwt/claims.ts';
-import type { ClaimsOptions } from '../../../../njs/jwt/claims.ts';
+import { keySetFromJwks } from '#njs/keys/key-set.ts';
+import type { KeySet } from '#njs/keys/key-set.ts';
+import { validateJwt } from '#njs/jwt/validate.ts';
+import type { ValidateOptions } from '#njs/jwt/validate.ts';
+import { validateClaims } from '#njs/jwt/claims.ts';
+import type { ClaimsOptions } from '#njs/jwt/claims.ts';
 import { ALL_ALGS, AUDIENCE, ISSUER, NOW, b64u, baseClaims, baseOptions, makeKeys, makeToken, publicJwk, octJwk, signingKey } from '../../../vectors/generate-edge-cases.mjs';
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-}
+import { outcomeOf } from '../../../harness/outcome.ts';
 
 function claimsErr(header: object, claims: object, o: Partial<ClaimsOptions>): string {
   const opts: ClaimsOptions = { issuers: [], audiences: [], leewaySeconds: 0, requiredTyp: null, requiredClaims: [], now: NOW, ...o };
@@ -45,7 +37,7 @@ describe('interoperability: tokens signed by the jose library', () => {
       .sign(key);
     const r = await validateJwt(token, ks, baseOptions());
     expect(r).toMatchObject({ alg, kid: 'k1', claims: { sub: 'bob', scope: 'read', iss: ISSUER, aud: AUDIENCE } });
-    expect(await outcome(validateJwt(token, ks, baseOptions({ now: NOW + 331 })))).toBe('ERR_JWT_EXPIRED');
+    expect(await outcomeOf(validateJwt(token, ks, baseOptions({ now: NOW + 331 })))).toBe('ERR_JWT_EXPIRED');
   });
 });
 
@@ -116,20 +108,20 @@ describe('validateJwt hardening', () => {
     const spy = vi.spyOn(Buffer, 'from');
     try {
       const huge = rs + '.' + 'A'.repeat(10_000_000);
-      expect(await outcome(validateJwt(huge, ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
-      expect(await outcome(validateJwt('!'.repeat(8193), ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
-      expect(await outcome(validateJwt(rs, ks, baseOptions({ maxTokenLength: rs.length - 1 })))).toBe('ERR_JWT_MALFORMED');
+      expect(await outcomeOf(validateJwt(huge, ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
+      expect(await outcomeOf(validateJwt('!'.repeat(8193), ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
+      expect(await outcomeOf(validateJwt(rs, ks, baseOptions({ maxTokenLength: rs.length - 1 })))).toBe('ERR_JWT_MALFORMED');
       expect(spy).not.toHaveBeenCalled();
     } finally {
       spy.mockRestore();
     }
-    expect(await outcome(validateJwt(rs, ks, baseOptions({ maxTokenLength: rs.length })))).toBe('ok');
+    expect(await outcomeOf(validateJwt(rs, ks, baseOptions({ maxTokenLength: rs.length })))).toBe('ok');
   });
 
   it('treats a throwing crypto.subtle.verify as an invalid signature', async () => {
     const spy = vi.spyOn(globalThis.crypto.subtle, 'verify').mockRejectedValue(new Error('EVP_PKEY_verify() failed'));
     try {
-      expect(await outcome(validateJwt(rs, ks, baseOptions()))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      expect(await outcomeOf(validateJwt(rs, ks, baseOptions()))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     } finally {
       spy.mockRestore();
     }
@@ -145,10 +137,10 @@ describe('validateJwt hardening', () => {
     }) as webcrypto.SubtleCrypto['importKey']);
     try {
       const rotated = keySetFromJwks(JSON.stringify({ keys: [publicJwk(keys.rsa, { kid: 'rsa-1' }), publicJwk(keys.rsa, { kid: 'rsa-1' })] }));
-      expect(await outcome(validateJwt(rs, rotated, baseOptions()))).toBe('ok');
+      expect(await outcomeOf(validateJwt(rs, rotated, baseOptions()))).toBe('ok');
       expect(calls).toBe(2);
       calls = 0;
-      expect(await outcome(validateJwt(rs, keySetFromJwks(JSON.stringify({ keys: [publicJwk(keys.rsa)] })), baseOptions()))).toBe('ERR_JWKS_INVALID');
+      expect(await outcomeOf(validateJwt(rs, keySetFromJwks(JSON.stringify({ keys: [publicJwk(keys.rsa)] })), baseOptions()))).toBe('ERR_JWKS_INVALID');
     } finally {
       spy.mockRestore();
     }
@@ -161,7 +153,7 @@ describe('validateJwt hardening', () => {
         publicJwk(keys.attackerRsa), publicJwk(keys.attackerRsa), publicJwk(keys['P-256']), octJwk(keys.oct.HS256), publicJwk(keys.attackerRsa),
       ] }));
       const noKid = makeToken('RS256', signingKey(keys, 'RS256', false), { alg: 'RS256', typ: 'at+jwt' }, baseClaims());
-      expect(await outcome(validateJwt(noKid, many, baseOptions()))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      expect(await outcomeOf(validateJwt(noKid, many, baseOptions()))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
       expect(spy).toHaveBeenCalledTimes(3);
     } finally {
       spy.mockRestore();
@@ -170,14 +162,14 @@ describe('validateJwt hardening', () => {
 
   it('ECDSA: zero halves and DER signatures are refused without calling crypto', async () => {
     const es = makeToken('ES256', signingKey(keys, 'ES256', false), { alg: 'ES256', typ: 'at+jwt', kid: 'ec-p256' }, baseClaims());
-    expect(await outcome(validateJwt(es, ks, baseOptions()))).toBe('ok');
+    expect(await outcomeOf(validateJwt(es, ks, baseOptions()))).toBe('ok');
     const raw = Buffer.from(es.split('.')[2], 'base64url');
     const withSig = (sig: Buffer) => es.split('.').slice(0, 2).join('.') + '.' + b64u(sig);
     const der = Buffer.concat([Buffer.from([0x30, 0x44, 0x02, 0x20]), raw.subarray(0, 32), Buffer.from([0x02, 0x20]), raw.subarray(32)]);
     const spy = vi.spyOn(globalThis.crypto.subtle, 'verify');
     try {
       for (const sig of [Buffer.alloc(64), Buffer.concat([Buffer.alloc(32), raw.subarray(32)]), Buffer.concat([raw.subarray(0, 32), Buffer.alloc(32)]), der, raw.subarray(1)]) {
-        expect(await outcome(validateJwt(withSig(sig), ks, baseOptions()))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+        expect(await outcomeOf(validateJwt(withSig(sig), ks, baseOptions()))).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
       }
       expect(spy).not.toHaveBeenCalled();
     } finally {
@@ -192,19 +184,19 @@ describe('validateJwt hardening', () => {
       const sig = b64u(createHmac('sha256', keys.oct.HS256).update(hb + '.' + pb).digest());
       return hb + '.' + pb + '.' + sig;
     };
-    expect(await outcome(validateJwt(hs('{"__proto__":{"alg":"HS256"},"typ":"at+jwt"}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
-    expect(await outcome(validateJwt(hs('{"alg":"none","alg":"HS256","typ":"at+jwt"}'), ks, baseOptions()))).toBe('ok');
-    expect(await outcome(validateJwt(hs('{"alg":"HS256","alg":"none","typ":"at+jwt"}'), ks, baseOptions()))).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
-    expect(await outcome(validateJwt(hs('{"alg":"HS256","typ":"at+jwt","crit":[]}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
-    expect(await outcome(validateJwt(hs('{"alg":"HS256","typ":"at+jwt","crit":null}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
-    expect(await outcome(validateJwt(hs('{"alg":"HS256","typ":"at+jwt","b64":true}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
-    expect(await outcome(validateJwt(hs('{"alg":"HS256","typ":1}'), ks, baseOptions({ requiredTyp: null })))).toBe('ERR_JWS_INVALID');
-    expect(await outcome(validateJwt(hs('{"alg":["HS256"],"typ":"at+jwt"}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
-    expect(await outcome(validateJwt(hs('{"alg":"constructor","typ":"at+jwt"}'), ks, baseOptions({ algorithms: ['constructor'] })))).toBe('ERR_JOSE_NOT_SUPPORTED');
-    expect(await outcome(validateJwt(hs('{"alg":"HS256","typ":"at+jwt"} '), ks, baseOptions()))).toBe('ok');
-    expect(await outcome(validateJwt(hs('"HS256"'), ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
-    expect(await outcome(validateJwt(hs('null'), ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
-    expect(await outcome(validateJwt(hs('{"alg":"HS256",'), ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
+    expect(await outcomeOf(validateJwt(hs('{"__proto__":{"alg":"HS256"},"typ":"at+jwt"}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"none","alg":"HS256","typ":"at+jwt"}'), ks, baseOptions()))).toBe('ok');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"HS256","alg":"none","typ":"at+jwt"}'), ks, baseOptions()))).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"HS256","typ":"at+jwt","crit":[]}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"HS256","typ":"at+jwt","crit":null}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"HS256","typ":"at+jwt","b64":true}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"HS256","typ":1}'), ks, baseOptions({ requiredTyp: null })))).toBe('ERR_JWS_INVALID');
+    expect(await outcomeOf(validateJwt(hs('{"alg":["HS256"],"typ":"at+jwt"}'), ks, baseOptions()))).toBe('ERR_JWS_INVALID');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"constructor","typ":"at+jwt"}'), ks, baseOptions({ algorithms: ['constructor'] })))).toBe('ERR_JOSE_NOT_SUPPORTED');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"HS256","typ":"at+jwt"} '), ks, baseOptions()))).toBe('ok');
+    expect(await outcomeOf(validateJwt(hs('"HS256"'), ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
+    expect(await outcomeOf(validateJwt(hs('null'), ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
+    expect(await outcomeOf(validateJwt(hs('{"alg":"HS256",'), ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
   });
 
   it('invalid options fail closed with ERR_CONFIG_INVALID', async () => {
@@ -213,9 +205,9 @@ describe('validateJwt hardening', () => {
       { audiences: [1] as unknown as string[] }, { leewaySeconds: -1 }, { leewaySeconds: Infinity }, { requiredTyp: 5 as unknown as string },
       { requiredClaims: undefined }, { now: NaN }, { now: '1' as unknown as number },
     ];
-    for (const b of bad) expect(await outcome(validateJwt(rs, ks, { ...baseOptions(), ...b })), JSON.stringify(b)).toBe('ERR_CONFIG_INVALID');
-    expect(await outcome(validateJwt(rs, null as unknown as KeySet, baseOptions()))).toBe('ERR_CONFIG_INVALID');
-    expect(await outcome(validateJwt(42 as unknown as string, ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
+    for (const b of bad) expect(await outcomeOf(validateJwt(rs, ks, { ...baseOptions(), ...b })), JSON.stringify(b)).toBe('ERR_CONFIG_INVALID');
+    expect(await outcomeOf(validateJwt(rs, null as unknown as KeySet, baseOptions()))).toBe('ERR_CONFIG_INVALID');
+    expect(await outcomeOf(validateJwt(42 as unknown as string, ks, baseOptions()))).toBe('ERR_JWT_MALFORMED');
   });
 
   it('returns header, claims, alg and kid', async () => {

@@ -1,9 +1,9 @@
 // Key caches for runtimes that keep module state between requests (QuickJS):
 // parsed key sets by file text, CryptoKeys by key and alg. Only successes are kept.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cachedKeySet } from '../../../../njs/keys/key-set-cache.ts';
-import { keySetFromJwks } from '../../../../njs/keys/key-set.ts';
-import { importVerifyKey } from '../../../../njs/keys/import-key.ts';
+import { cachedKeySet } from '#njs/keys/key-set-cache.ts';
+import { keySetFromJwks } from '#njs/keys/key-set.ts';
+import { importVerifyKey } from '#njs/keys/import-key.ts';
 import { generateTestKeys, jwksText } from '../../../harness/tokens.ts';
 
 const keys = generateTestKeys();

@@ -1,7 +1,7 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { newKeyPair } from '../../../harness/key-pairs.mjs';
 import { describe, expect, it } from 'vitest';
-import { keySetFromJwks, mergeKeySets } from '../../../../njs/keys/key-set.ts';
+import { keySetFromJwks, mergeKeySets } from '#njs/keys/key-set.ts';
 
 const rsa = createPublicKey(newKeyPair('rsa', { modulusLength: 2048 }).privateKey).export({ format: 'jwk' });
 const p256 = createPublicKey(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey).export({ format: 'jwk' });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { base64urlDecodeOrNull, base64urlEncode, isBase64url } from '../../../../njs/lib/base64url.ts';
+import { base64urlDecodeOrNull, base64urlEncode, isBase64url } from '#njs/lib/base64url.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

@@ -2,8 +2,8 @@ import { createPublicKey } from 'node:crypto';
 import { newKeyPair } from '../../../harness/key-pairs.mjs';
 import type { KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ecSpki, ed25519Spki, parseSpki, pemBlocks, readTlv, rsaSpki, spkiFromCertificate, spkiFromPkcs1 } from '../../../../njs/lib/der.ts';
-import { keySetFromPem } from '../../../../njs/keys/key-set.ts';
+import { ecSpki, ed25519Spki, parseSpki, pemBlocks, readTlv, rsaSpki, spkiFromCertificate, spkiFromPkcs1 } from '#njs/lib/der.ts';
+import { keySetFromPem } from '#njs/keys/key-set.ts';
 import { selfSignedCertDer } from '../../../vectors/generate-edge-cases.mjs';
 
 const pub = (k: KeyObject) => (k.type === 'public' ? k : createPublicKey(k));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { utf8DecodeStrict } from '../../../../njs/lib/utf8.ts';
+import { utf8DecodeStrict } from '#njs/lib/utf8.ts';
 
 const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 function oracle(b: Uint8Array): string | null {

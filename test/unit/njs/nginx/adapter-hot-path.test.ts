@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTestKeys, jwksText, nowSeconds, signJwt, type TestKeys } from '../../../harness/tokens.ts';
 
-const VALIDATE_MODULE: string = '../../../../njs/nginx/validate.ts';
+const VALIDATE_MODULE: string = '#njs/nginx/validate.ts';
 const ISSUER = 'https://idp.test';
 const AUDIENCE = 'api://edge';
 

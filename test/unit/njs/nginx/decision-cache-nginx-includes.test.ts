@@ -6,7 +6,7 @@
 // missing from the key (another policy's answer reused) or from the validator's input.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EDGE_VARIABLES } from '../../../../njs/config.ts';
+import { EDGE_VARIABLES } from '#njs/config.ts';
 
 function include(file: string): string[] {
   return readFileSync(new URL(`../../../../nginx/${file}`, import.meta.url), 'utf8').split('\n').map((l) => l.trim());

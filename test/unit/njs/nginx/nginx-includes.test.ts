@@ -6,7 +6,7 @@
 // every protected request fails closed with 500 (or a setting is ignored).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EDGE_SETTINGS, EDGE_VARIABLES } from '../../../../njs/config.ts';
+import { EDGE_SETTINGS, EDGE_VARIABLES } from '#njs/config.ts';
 
 function include(file: string): string {
   return readFileSync(new URL(`../../../../nginx/${file}`, import.meta.url), 'utf8');

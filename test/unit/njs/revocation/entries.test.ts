@@ -3,8 +3,8 @@
 // same module runs in nginx (test/integration/edge/revocation.test.ts).
 import { describe, expect, it } from 'vitest';
 import { coversUntil, entryTimeoutMs, isRevocationId, MAX_ENTRIES, MAX_LIFETIME_SECONDS, parseRevocationBody,
-  revocationKeys } from '../../../../njs/revocation/entries.ts';
-import { bearerCredentials, secretFromFile, secretMatches } from '../../../../njs/revocation/secret.ts';
+  revocationKeys } from '#njs/revocation/entries.ts';
+import { bearerCredentials, secretFromFile, secretMatches } from '#njs/revocation/secret.ts';
 
 const NOW = 1_800_000_000;
 

@@ -6,6 +6,7 @@ import { configTuning, DEFAULT_TUNING } from '../../../../service/src/app.ts';
 import type { LdapServerConfig, ServiceConfig } from '../../../../service/src/config/types.ts';
 import { syncTargets } from '../../../../service/src/groups/sync-targets.ts';
 import { Metrics } from '../../../../service/src/ops/metrics.ts';
+import { silentLogger } from '../../../../service/src/ops/logger.ts';
 
 function server(uri: string, userSearchBase: string, groupDns: string[]): LdapServerConfig {
   return {
@@ -24,7 +25,7 @@ function server(uri: string, userSearchBase: string, groupDns: string[]): LdapSe
 
 function capture() {
   const warnings: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
-  return { warnings, log: { info() {}, error() {}, warn: (msg: string, fields?: Record<string, unknown>) => warnings.push({ msg, fields }) } };
+  return { warnings, log: { ...silentLogger, warn: (msg: string, fields?: Record<string, unknown>) => warnings.push({ msg, fields }) } };
 }
 
 const ENG = 'cn=engineering,ou=groups,dc=example,dc=com';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { IncomingMessage } from 'node:http';
 import { safeReturnPath } from '../../../../service/src/browser/return-path.ts';
 import { accessTokenCookies, CHUNK_SIZE, clearSessionCookies, TokenTooLargeError } from '../../../../service/src/browser/cookies.ts';
-import { extractToken } from '../../../../njs/http/token.ts';
+import { extractToken } from '#njs/http/token.ts';
 
 const S = { access: 'ljwt_at', refresh: 'ljwt_rt', prefix: '/_auth' };
 const req = (cookie?: string) => ({ headers: cookie === undefined ? {} : { cookie } }) as unknown as IncomingMessage;

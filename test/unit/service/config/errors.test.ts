@@ -38,7 +38,7 @@ describe('structural errors name the element', () => {
     expect(e.message).toMatch(/^ldapConfig\/ldapServer\[1\]: missing required element <uri> before <login> \(order: uri, login, password, dnList/);
   });
 
-  it('wrong order (extension element before the seed elements end)', () => {
+  it('wrong order (extension element before the original elements end)', () => {
     const e = fromXml(doc([SERVER.replace('<dnList>', '<startTls>true</startTls><dnList>')]));
     expect(e.message).toMatch(/^ldapConfig\/ldapServer\[1\]: missing required element <dnList> before <startTls>/);
   });
@@ -189,57 +189,59 @@ describe('value errors name the element', () => {
 });
 
 describe('environment errors name the variable', () => {
-  const seedFile = (): string => {
+  const configFile = (): string => {
     const p = path.join(tmp, 'original-format.xml');
     writeFileSync(p, doc([SERVER]));
     return p;
   };
+  /** The error of loading a valid file with ISSUER plus `env` set. */
+  const envError = (env: NodeJS.ProcessEnv): ConfigError => errorOf(() => loadConfig({ file: configFile(), env: { ...ISSUER, ...env } }));
 
   it('NAME and NAME_FILE both set', () => {
     const f = path.join(tmp, 'pw');
     writeFileSync(f, 'x');
-    const e = errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_PASSWORD: 'a', LJWT_LDAP_PASSWORD_FILE: f } }));
+    const e = envError({ LJWT_LDAP_PASSWORD: 'a', LJWT_LDAP_PASSWORD_FILE: f });
     expect(e.message).toBe('LJWT_LDAP_PASSWORD: both LJWT_LDAP_PASSWORD and LJWT_LDAP_PASSWORD_FILE are set; set only one');
-    const e2 = errorOf(() => loadConfig({ file: seedFile(), env: { LJWT_ISSUER_FILE: f, LJWT_ISSUER: 'https://x' } }));
+    const e2 = errorOf(() => loadConfig({ file: configFile(), env: { LJWT_ISSUER_FILE: f, LJWT_ISSUER: 'https://x' } }));
     expect(e2.where).toBe('LJWT_ISSUER');
   });
 
   it('unreadable or empty NAME_FILE', () => {
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_PASSWORD_FILE: '/nonexistent/pw' } })).message).toBe(
+    expect(envError({ LJWT_LDAP_PASSWORD_FILE: '/nonexistent/pw' }).message).toBe(
       'LJWT_LDAP_PASSWORD_FILE: cannot read "/nonexistent/pw": ENOENT',
     );
     const empty = path.join(tmp, 'empty');
     writeFileSync(empty, '\n');
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_PASSWORD_FILE: empty } })).message).toMatch(
+    expect(envError({ LJWT_LDAP_PASSWORD_FILE: empty }).message).toMatch(
       /^LJWT_LDAP_PASSWORD_FILE: file ".*" is empty$/,
     );
   });
 
   it('bad values name the variable (or the file variable they came from)', () => {
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_URI: 'http://x' } })).message).toBe(
+    expect(envError({ LJWT_LDAP_URI: 'http://x' }).message).toBe(
       'LJWT_LDAP_URI: expected ldap:// or ldaps:// URL, got "http://x"',
     );
     const f = path.join(tmp, 'ttl');
     writeFileSync(f, 'ten\n');
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_ACCESS_TOKEN_TTL_FILE: f } })).message).toBe(
+    expect(envError({ LJWT_ACCESS_TOKEN_TTL_FILE: f }).message).toBe(
       'LJWT_ACCESS_TOKEN_TTL_FILE: expected a whole number, got "ten"',
     );
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_GROUP_DNS: 'cn=a,dc=x;garbage' } })).where).toBe(
+    expect(envError({ LJWT_LDAP_GROUP_DNS: 'cn=a,dc=x;garbage' }).where).toBe(
       'LJWT_LDAP_GROUP_DNS[2]',
     );
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_USERNAME_ATTRIBUTES: 'uid, (uid=*)' } })).where).toBe(
+    expect(envError({ LJWT_LDAP_USERNAME_ATTRIBUTES: 'uid, (uid=*)' }).where).toBe(
       'LJWT_LDAP_USERNAME_ATTRIBUTES[2]',
     );
   });
 
   it('unknown LJWT_ variables (typos) and bad server indexes', () => {
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_ISUER: 'x' } })).message).toBe(
+    expect(envError({ LJWT_ISUER: 'x' }).message).toBe(
       'LJWT_ISUER: unknown configuration variable (see the README for the list)',
     );
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_1_URI: 'ldap://h' } })).where).toBe('LJWT_LDAP_1_URI');
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_CONFIG_FILE: '/x' } })).message).toMatch(/LJWT_CONFIG/);
+    expect(envError({ LJWT_LDAP_1_URI: 'ldap://h' }).where).toBe('LJWT_LDAP_1_URI');
+    expect(envError({ LJWT_CONFIG_FILE: '/x' }).message).toMatch(/LJWT_CONFIG/);
     // Server 3 without server 2 and without a URI.
-    expect(errorOf(() => loadConfig({ file: seedFile(), env: { ...ISSUER, LJWT_LDAP_3_PASSWORD: 'x' } })).message).toBe(
+    expect(envError({ LJWT_LDAP_3_PASSWORD: 'x' }).message).toBe(
       'LJWT_LDAP_2_URI: required for LDAP server 2',
     );
     expect(errorOf(() => loadConfig({ env: { ...ISSUER } })).message).toMatch(/^ldapConfig\/ldapServer: at least one LDAP server is required/);

@@ -1,4 +1,4 @@
-// loadConfig: the seed's XML as written, every extension element, defaults,
+// loadConfig: the original XML format as written, every extension element, defaults,
 // environment overrides, *_FILE secrets and the JDBC-like LDAP URL.
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -18,8 +18,8 @@ const tmpFile = (name: string, content: string): string => {
   return p;
 };
 
-describe('loadConfig: the seed configuration', () => {
-  it('accepts the seed XML exactly as the seed XSD describes it, with documented defaults', () => {
+describe('loadConfig: the original configuration format', () => {
+  it('accepts the original XML exactly as the original XSD describes it, with documented defaults', () => {
     const cfg = loadConfig({ file: fixture('original-format.xml'), env: ISSUER });
     expect(cfg.ldapServers).toEqual([
       {
@@ -290,7 +290,7 @@ describe('loadConfig: environment', () => {
     expect(cfg.clients.map((c) => c.clientSecret)).toEqual(['wiki-secret-from-env-000', 'cli-secret-from-a-file-0123']);
   });
 
-  it("takes the seed's JDBC-like URL example apart: percent-decoded login and password, clean URI", () => {
+  it("takes a JDBC-like URL apart: percent-decoded login and password, clean URI", () => {
     const cfg = loadConfig({
       env: { ...ISSUER, LJWT_LDAP_URI: 'ldap://cn%3Dadmin%2Cdc%3Dexample%2Cdc%3Dcom:p%40ss@host:389' },
     });

@@ -50,19 +50,19 @@ describe('config.xsd', () => {
     expect([...fromTs.keys()].sort()).toEqual([...fromXsd.keys()].sort());
   });
 
-  it('keeps the seed schema as its core: uri, login, password, dnList/dn required in that order', () => {
+  it('keeps the original schema as its core: uri, login, password, dnList/dn required in that order', () => {
     const paths = [...xsdElements().keys()];
     const server = paths.filter((p) => /^ldapConfig\/ldapServer\/[^/]+$/.test(p)).map((p) => p.split('/')[2]);
     expect(server.slice(0, 4)).toEqual(['uri', 'login', 'password', 'dnList']);
     const xsd = xsdElements();
-    // Several <uri> are replicas of one directory; one <uri> is the seed's form.
+    // Several <uri> are replicas of one directory; one <uri> is the original form.
     expect(xsd.get('ldapConfig/ldapServer/uri')).toEqual({ min: 1, max: Infinity });
     for (const p of ['ldapConfig/ldapServer/login', 'ldapConfig/ldapServer/password', 'ldapConfig/ldapServer/dnList']) {
       expect(xsd.get(p)).toEqual({ min: 1, max: 1 });
     }
     expect(xsd.get('ldapConfig/ldapServer')).toEqual({ min: 1, max: Infinity });
     expect(xsd.get('ldapConfig/ldapServer/dnList/dn')).toEqual({ min: 1, max: Infinity });
-    // Everything beyond the seed is optional.
+    // Everything beyond the original elements is optional.
     for (const [p, occ] of xsd) {
       if (!/^ldapConfig(\/ldapServer(\/(uri|login|password|dnList(\/dn)?))?)?$/.test(p) && !p.startsWith('ldapConfig/clients/client/')) {
         expect(occ.min, p).toBe(0);
@@ -81,7 +81,7 @@ describe('xmllint agrees with loadConfig (libxml2-utils)', () => {
     expect(xmllintOk(fixture('original-format.xml'))).toBe(true);
     expect(xmllintOk(fixture('full.xml'))).toBe(true);
     expect(xmllintOk(fixture('original-format.xml'), fixture('original-format.xsd'))).toBe(true);
-    // The seed XSD rejects our extensions: full.xml really uses them.
+    // The original XSD rejects the extensions: full.xml really uses them.
     expect(xmllintOk(fixture('full.xml'), fixture('original-format.xsd'))).toBe(false);
     expect(execFileSync('xmllint', ['--noout', XSD_PATH]).toString()).toBe('');
   });
@@ -91,7 +91,7 @@ describe('xmllint agrees with loadConfig (libxml2-utils)', () => {
     ['missing uri', `<ldapConfig><ldapServer><login>cn=r,dc=x</login><password>p</password><dnList><dn>cn=g,dc=x</dn></dnList></ldapServer></ldapConfig>`],
     ['wrong order', `<ldapConfig><ldapServer><login>cn=r,dc=x</login><uri>ldap://h</uri><password>p</password><dnList><dn>cn=g,dc=x</dn></dnList></ldapServer></ldapConfig>`],
     ['unknown element', `<ldapConfig><ldapServer>${S}<foo/></ldapServer></ldapConfig>`],
-    ['extension before seed end', `<ldapConfig><ldapServer><uri>ldap://h</uri><login>cn=r,dc=x</login><password>p</password><startTls>true</startTls><dnList><dn>cn=g,dc=x</dn></dnList></ldapServer></ldapConfig>`],
+    ['extension before the original elements end', `<ldapConfig><ldapServer><uri>ldap://h</uri><login>cn=r,dc=x</login><password>p</password><startTls>true</startTls><dnList><dn>cn=g,dc=x</dn></dnList></ldapServer></ldapConfig>`],
     ['optional elements swapped', `<ldapConfig><ldapServer>${S}<timeoutMs>5</timeoutMs><connectTimeoutMs>5</connectTimeoutMs></ldapServer></ldapConfig>`],
     ['service before server', `<ldapConfig><service><issuer>https://x</issuer></service><ldapServer>${S}</ldapServer></ldapConfig>`],
     ['repeated login', `<ldapConfig><ldapServer><uri>ldap://h</uri><login>cn=r,dc=x</login><login>cn=r,dc=x</login><password>p</password><dnList><dn>cn=g,dc=x</dn></dnList></ldapServer></ldapConfig>`],

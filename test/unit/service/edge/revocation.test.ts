@@ -14,7 +14,7 @@ import { Metrics } from '../../../../service/src/ops/metrics.ts';
 import { jsonLogger } from '../../../../service/src/ops/logger.ts';
 import { loadConfigFromString } from '../../../../service/src/config/load.ts';
 import { ConfigError } from '../../../../service/src/config/errors.ts';
-import { parseRevocationBody } from '../../../../njs/revocation/entries.ts';
+import { parseRevocationBody } from '#njs/revocation/entries.ts';
 
 const SECRET = 'S'.repeat(40);
 const dir = mkdtempSync(join(tmpdir(), 'ljwt-edge-push-'));
@@ -156,6 +156,10 @@ describe('EdgeRevocationPush', () => {
     push.revokeSession('s1');
     await until(() => up.received.length === 1);
     await until(() => metrics.edgeRevocationFailures.get({ edge: downUrl }) >= 2);
+    // The reachable edge's entry leaves the queue once its 204 is read (which can come after the
+    // edge saw the request); the unreachable edge's entry stays.
+    await until(() => push.queued() === 1);
+    expect(metrics.edgeRevocationEntries.get({ edge: up.url, outcome: 'stored' })).toBe(1);
     expect(push.queued()).toBe(1);
   });
 

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { Filter } from 'ldapts';
 import { expandGroups, type DirectorySource, type RawEntry } from '../../../../service/src/groups/expand.ts';
 import { commonSuffixKey, dnKey, isUnderKey, stripOptionalUid } from '../../../../service/src/groups/dn.ts';
-import { dnEquals, normalizeDn } from '../../../../njs/authz/dn.ts';
+import { dnEquals, normalizeDn } from '#njs/authz/dn.ts';
+import { silentLogger } from '../../../../service/src/ops/logger.ts';
 
 const RANGE = 1500;
 const BASE = 'DC=corp,DC=example';
@@ -200,7 +201,7 @@ describe('member values that are not DNs', () => {
       { dn: `CN=G,OU=Groups,${BASE}`, objectClass: ['group'], member: ['not a dn', `cn=u1 ,ou=users,${BASE}`, 'cn="U1",OU=Users'], objectGUID: guid(2) },
     ]);
     const warnings: Array<Record<string, unknown> | undefined> = [];
-    const log = { info() {}, error() {}, warn: (_m: string, f?: Record<string, unknown>) => void warnings.push(f) };
+    const log = { ...silentLogger, warn: (_m: string, f?: Record<string, unknown>) => void warnings.push(f) };
     for (const mode of ['targeted', 'bulk'] as const) {
       warnings.length = 0;
       dir.reads.length = 0;

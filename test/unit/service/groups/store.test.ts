@@ -140,13 +140,18 @@ describe('snapshot codec: lookups on the encoded bytes', () => {
   });
 });
 
+/** A store, its writer, and a reader registered with the writer over a channel. */
+function storeWithReader(): { writer: SnapshotWriter; reader: SnapshotReader; ch: MessageChannel } {
+  const handle = createStoreHandle();
+  const ch = new MessageChannel();
+  const writer = new SnapshotWriter(handle);
+  writer.addReaderPort(ch.port2);
+  return { writer, reader: new SnapshotReader({ ...handle, port: ch.port1 }), ch };
+}
+
 describe('snapshot store', () => {
   it('same-thread: empty before the first publish, then the latest generation, decoded once per generation', () => {
-    const handle = createStoreHandle();
-    const ch = new MessageChannel();
-    const writer = new SnapshotWriter(handle);
-    writer.addReaderPort(ch.port2);
-    const reader = new SnapshotReader({ ...handle, port: ch.port1 });
+    const { writer, reader, ch } = storeWithReader();
     expect(reader.read().generation).toBe(0);
     expect(reader.read().groupsOf('u')).toEqual([]);
     writer.publish({ groups: new Map([['cn=a', ['u']]]), updatedAt: 1 });
@@ -170,11 +175,7 @@ describe('snapshot store', () => {
   });
 
   it('a reader that does not read keeps only the newest generation, not one buffer per generation', async () => {
-    const handle = createStoreHandle();
-    const ch = new MessageChannel();
-    const writer = new SnapshotWriter(handle);
-    writer.addReaderPort(ch.port2);
-    const reader = new SnapshotReader({ ...handle, port: ch.port1 });
+    const { writer, reader, ch } = storeWithReader();
     for (let g = 1; g <= 5; g++) writer.publish({ groups: new Map([[`cn=g${g}`, ['u']]]), updatedAt: g });
     await new Promise((r) => setTimeout(r, 50)); // the reader's thread runs its event loop, no read
     expect(receiveMessageOnPort(ch.port1)).toBeUndefined();
@@ -184,11 +185,7 @@ describe('snapshot store', () => {
   });
 
   it('a second writer takes over from the reader\'s handle (worker restart) and readers continue', () => {
-    const handle = createStoreHandle();
-    const ch = new MessageChannel();
-    const w1 = new SnapshotWriter(handle);
-    w1.addReaderPort(ch.port2);
-    const reader = new SnapshotReader({ ...handle, port: ch.port1 });
+    const { writer: w1, reader, ch } = storeWithReader();
     w1.publish({ groups: new Map([['cn=a', Array.from({ length: 500 }, (_, i) => `u${i}`)]]), updatedAt: 1 });
     expect(reader.read().generation).toBe(1);
     // w1 "dies"; the replacement gets the generation the reader holds and a new port.

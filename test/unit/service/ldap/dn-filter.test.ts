@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FilterParser, EqualityFilter, AndFilter } from 'ldapts';
 import { escapeFilterValue, fillFilter } from '../../../../service/src/ldap/filter.ts';
 import { dcSuffix, formatDn, isValidDn } from '../../../../service/src/ldap/dn.ts';
-import { escapeDnValue, normalizeDn, parseDn } from '../../../../njs/authz/dn.ts';
+import { escapeDnValue, normalizeDn, parseDn } from '#njs/authz/dn.ts';
 import { formatAdGuid, objectIdFromEntry } from '../../../../service/src/ldap/object-id.ts';
 import { isMemberOfGroup, namingContextOf } from '../../../../service/src/ldap/membership.ts';
 import type { Client } from 'ldapts';

@@ -8,7 +8,7 @@ import { MemoryStore } from '../../../../service/src/store/memory-store.ts';
 import { Csrf } from '../../../../service/src/oauth/csrf.ts';
 import { s256, verifyPkce, isValidChallenge } from '../../../../service/src/oauth/pkce.ts';
 import { authenticateClient } from '../../../../service/src/oauth/client-auth.ts';
-import { OAuthError } from '../../../../service/src/oauth/errors.ts';
+import type { ServiceError } from '../../../../service/src/http/errors.ts';
 import { RefreshTokens } from '../../../../service/src/oauth/refresh-tokens.ts';
 import { Revocations } from '../../../../service/src/oauth/revocation.ts';
 import { parseForm } from '../../../../service/src/http/request.ts';
@@ -38,24 +38,24 @@ describe('clientIp', () => {
 });
 
 describe('LoginThrottle', () => {
-  it('reserves before the bind and refuses beyond the limit', async () => {
-    const t = new LoginThrottle(new MemoryStore(), { maxFailuresPerUsername: 2, maxFailuresPerIp: 10, windowSeconds: 60 });
-    for (let i = 0; i < 2; i++) {
+  /** n allowed attempts of bob from 1.1.1.1, each released with `outcome`. */
+  async function attemptsEnding(t: LoginThrottle, n: number, outcome: 'failure' | 'neutral'): Promise<void> {
+    for (let i = 0; i < n; i++) {
       const d = await t.attempt('bob', '1.1.1.1');
       expect(d.allowed).toBe(true);
-      if (d.allowed) await d.release('failure');
+      if (d.allowed) await d.release(outcome);
     }
+  }
+  it('reserves before the bind and refuses beyond the limit', async () => {
+    const t = new LoginThrottle(new MemoryStore(), { maxFailuresPerUsername: 2, maxFailuresPerIp: 10, windowSeconds: 60 });
+    await attemptsEnding(t, 2, 'failure');
     const blocked = await t.attempt('BOB', '2.2.2.2');
     expect(blocked).toMatchObject({ allowed: false, limit: 'username' });
     if (!blocked.allowed) expect(blocked.retryAfterSeconds).toBeGreaterThan(0);
   });
   it('a directory outage does not count as a failure', async () => {
     const t = new LoginThrottle(new MemoryStore(), { maxFailuresPerUsername: 1, maxFailuresPerIp: 1, windowSeconds: 60 });
-    for (let i = 0; i < 3; i++) {
-      const d = await t.attempt('bob', '1.1.1.1');
-      expect(d.allowed).toBe(true);
-      if (d.allowed) await d.release('neutral');
-    }
+    await attemptsEnding(t, 3, 'neutral');
   });
   it('an IP refusal does not consume the username budget', async () => {
     const store = new MemoryStore();
@@ -108,7 +108,7 @@ describe('authenticateClient', () => {
   ];
   const req = (authorization?: string) => ({ headers: authorization ? { authorization } : {} }) as IncomingMessage;
   const basic = (id: string, s: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(s)}`).toString('base64')}`;
-  const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as OAuthError).error; } };
+  const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as ServiceError).code; } };
 
   it('basic with form-urlencoded id and secret (RFC 6749 §2.3.1)', () => {
     expect(authenticateClient(req(basic('c:1', 's p+c')), new Map(), clients).method).toBe('client_secret_basic');
@@ -147,17 +147,17 @@ describe('RefreshTokens', () => {
     expect(dump).not.toContain(t0);
     expect(dump).not.toContain(r1.refreshToken);
     clock.t += 6;
-    await expect(rt.rotate(t0, 'c', (o) => reuse.push(o))).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(rt.rotate(t0, 'c', (o) => reuse.push(o))).rejects.toMatchObject({ code: 'invalid_grant' });
     expect(reuse).toEqual(['grace', 'family_revoked']);
     expect(await rev.isFamilyRevoked('fam1')).toBe(true);
-    await expect(rt.rotate(r1.refreshToken, 'c', () => {})).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(rt.rotate(r1.refreshToken, 'c', () => {})).rejects.toMatchObject({ code: 'invalid_grant' });
   });
   it('grace 0 revokes on any reuse; wrong client is refused', async () => {
     const { rt } = setup(0);
     const t0 = await rt.issue({ ...grant, familyId: 'fam2' });
-    await expect(rt.rotate(t0, 'other', () => {})).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(rt.rotate(t0, 'other', () => {})).rejects.toMatchObject({ code: 'invalid_grant' });
     await rt.rotate(t0, 'c', () => {});
-    await expect(rt.rotate(t0, 'c', () => {})).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(rt.rotate(t0, 'c', () => {})).rejects.toMatchObject({ code: 'invalid_grant' });
   });
 });
 
@@ -172,12 +172,12 @@ describe('logger', () => {
   it('redacts secret-looking fields and writes one JSON line per event', () => {
     const lines: string[] = [];
     const log = jsonLogger((l) => lines.push(l));
-    log.log('info', 'x', { username: 'u', password: 'pw', refresh_token: 'rt', code: 'c', client_secret: 's', grant_type: 'password' });
+    log.info('x', { username: 'u', password: 'pw', refresh_token: 'rt', code: 'c', client_secret: 's', grant_type: 'password' });
     expect(lines).toHaveLength(1);
     const o = JSON.parse(lines[0]!);
     expect(o).toMatchObject({ level: 'info', event: 'x', username: 'u', password: '[redacted]', refresh_token: '[redacted]', code: '[redacted]', client_secret: '[redacted]', grant_type: 'password' });
     expect(redact({ authorization: 'Bearer x' }).authorization).toBe('[redacted]');
-    log.log('debug', 'hidden');
+    log.debug('hidden');
     expect(lines).toHaveLength(1);
   });
 });

@@ -30,7 +30,7 @@ async function reuseAfter(rotatedAtMs: number, laterMs: number) {
     const again = await tokens.rotate(first, 'c', (o) => outcomes.push(o));
     return { again, rotated, outcomes, revoked: await revocations.isFamilyRevoked('fam') };
   } catch (e) {
-    return { error: (e as { error?: string }).error, outcomes, revoked: await revocations.isFamilyRevoked('fam') };
+    return { error: (e as { code?: string }).code, outcomes, revoked: await revocations.isFamilyRevoked('fam') };
   }
 }
 

@@ -68,8 +68,8 @@ describe('the production memory store policy (createStore)', () => {
 
 describe('usernamePattern anchoring', () => {
   it('an alternation cannot leave half of the pattern unanchored', () => {
-    const seed = fileURLToPath(new URL('../../../fixtures/config/original-format.xml', import.meta.url));
-    const cfg = loadConfig({ file: seed, env: { LJWT_ISSUER: 'https://login.example.com', LJWT_USERNAME_PATTERN: '^[a-z]+|[0-9]+$' } });
+    const original = fileURLToPath(new URL('../../../fixtures/config/original-format.xml', import.meta.url));
+    const cfg = loadConfig({ file: original, env: { LJWT_ISSUER: 'https://login.example.com', LJWT_USERNAME_PATTERN: '^[a-z]+|[0-9]+$' } });
     expect(cfg.usernamePattern.test('alice')).toBe(true);
     expect(cfg.usernamePattern.test('42')).toBe(true);
     expect(cfg.usernamePattern.test('alice)(uid=*')).toBe(false);

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint } from 'jose';
 import { KeyManager, loadOrCreateSecret } from '../../../../service/src/tokens/keys.ts';
-import { keySetFromJwks } from '../../../../njs/keys/key-set.ts';
-import { validateJwt } from '../../../../njs/jwt/validate.ts';
+import { keySetFromJwks } from '#njs/keys/key-set.ts';
+import { validateJwt } from '#njs/jwt/validate.ts';
 import type { SigningAlgorithm } from '../../../../service/src/config/types.ts';
 
 const dirs: string[] = [];
