@@ -1,10 +1,12 @@
 // The "service" side of the group benchmark, run as its own process so its RSS is the
 // service's: starts the group directory (sync in the worker thread, as in production),
-// waits for the first full sync, then measures memory and groupsOf() cost.
+// waits for the first full sync, then measures memory and groupsOf() cost, and the
+// event-loop delay while a second sync publishes a new generation.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'ldapts';
+import { Attribute, Change, Client } from 'ldapts';
 import { startGroupDirectory } from '../../service/src/groups/directory.ts';
 import type { ServiceConfig } from '../../service/src/config/types.ts';
 import { silentLogger } from '../../service/src/ops/logger.ts';
@@ -92,6 +94,52 @@ const lookupNs = measure(probe, input.lookups);
 const hotNs = measure(probe.slice(0, 1000), input.lookups);
 hits = 0;
 measure(probe, probe.length);
+const newGeneration = await loopDelayWhileANewGenerationArrives();
+
+/**
+ * The HTTP thread's worst stall while a new generation arrives: one membership is added in
+ * slapd, a sync publishes the changed snapshot, and meanwhile this thread answers a lookup
+ * every millisecond (as under login load), the first of them after the publish loading the
+ * new generation. Max event-loop delay (perf_hooks) from the sync's start to 200 ms after
+ * it ended. The membership is removed again, so the next variant syncs the same directory.
+ */
+async function loopDelayWhileANewGenerationArrives(): Promise<{ loopDelayMaxMs: number; maxLookupMs: number; secondSyncMs: number }> {
+  const admin = new Client({ url: input.url });
+  await admin.bind(input.adminDn, input.adminPassword);
+  const group = input.groupDns[input.groupDns.length - 1]!;
+  let added: string | null = null;
+  for (let u = 0; u < 50 && added === null; u++) {
+    const member = `uid=u${u},ou=people,${input.baseDn}`;
+    try {
+      await admin.modify(group, [new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [member] }) })]);
+      added = member;
+    } catch {
+      // already a member: try the next user
+    }
+  }
+  if (added === null) throw new Error('could not add a member to change the directory');
+  const before = dir.status().generation;
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  let i = 0;
+  // The slowest single lookup: the one that loads the new generation, without the machine's scheduling noise.
+  let maxLookupMs = 0;
+  const timer = setInterval(() => {
+    const l0 = performance.now();
+    dir.groupsOf(probe[i++ % probe.length]!);
+    maxLookupMs = Math.max(maxLookupMs, performance.now() - l0);
+  }, 1);
+  h.enable();
+  const s0 = performance.now();
+  const result = await dir.syncNow();
+  const secondSyncMs = performance.now() - s0;
+  await new Promise((r) => setTimeout(r, 200));
+  h.disable();
+  clearInterval(timer);
+  if (dir.status().generation === before || !(result as { published?: boolean }).published) throw new Error('the second sync published no new generation');
+  await admin.modify(group, [new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [added] }) })]);
+  await admin.unbind();
+  return { loopDelayMaxMs: Math.round(h.max / 1e5) / 10, maxLookupMs: Math.round(maxLookupMs * 10) / 10, secondSyncMs: Math.round(secondSyncMs) };
+}
 
 const out = {
   users: ids.length,
@@ -110,6 +158,7 @@ const out = {
   lookupHotNs: Math.round(hotNs),
   hitRate: Math.round((hits / probe.length) * 100) / 100,
   checksum: found,
+  ...newGeneration,
 };
 await dir.close();
 rmSync(stateDir, { recursive: true, force: true });

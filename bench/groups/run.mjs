@@ -3,7 +3,8 @@
 // nested groups as LDIF, loads it into a local slapd with slapadd (test/harness/slapd.ts),
 // runs a full sync in a separate "service" process (bench/groups/probe.ts, sync in the
 // worker thread as in production) and reports full sync time, service RSS, snapshot size
-// and the cost of groupsOf(). Two directory shapes:
+// the cost of groupsOf() and the HTTP thread's max event-loop delay while a new generation
+// arrives. Two directory shapes:
 //   tree:      the easy shape (2 direct groups per user, a fan-out-10 tree, ~8 groups after nesting)
 //   realistic: 1-20 direct groups per user, nesting up to 5 levels, a few groups with 10k+
 //              direct members, some cycles (about 38 groups per user after nesting at 100k/10k)
@@ -293,16 +294,16 @@ for (const [users, groups] of scales) for (const shape of shapes) {
     await slapd.destroy();
   }
 }
-console.log('\n| scale | shape | code | groups/user direct → nested | memberships | full sync (CPU: service / slapd) | service RSS after sync (peak) | snapshot (shared memory / file) | decode/generation | groupsOf cold / hot |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('\n| scale | shape | code | groups/user direct → nested | memberships | full sync (CPU: service / slapd) | service RSS after sync (peak) | snapshot (shared memory / file) | decode/generation | new generation: max event-loop delay / slowest lookup | groupsOf cold / hot |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
-  console.log(`| ${r.scale} | ${r.shape} | ${r.code} | ${r.directPerUser} → ${r.nestedPerUser} | ${r.memberships} | ${(r.firstSyncMs / 1000).toFixed(2)} s (${(r.syncCpuMs / 1000).toFixed(2)} s / ${(r.slapdCpuMs / 1000).toFixed(2)} s) | ${r.rssAfterSyncMB} MB (${r.maxRssMB} MB) | ${(r.snapshotBytes / 1048576).toFixed(2)} MiB / ${(r.snapshotFileBytes / 1048576).toFixed(2)} MiB | ${r.decodeMs} ms | ${r.lookupNs} ns / ${r.lookupHotNs} ns |`);
+  console.log(`| ${r.scale} | ${r.shape} | ${r.code} | ${r.directPerUser} → ${r.nestedPerUser} | ${r.memberships} | ${(r.firstSyncMs / 1000).toFixed(2)} s (${(r.syncCpuMs / 1000).toFixed(2)} s / ${(r.slapdCpuMs / 1000).toFixed(2)} s) | ${r.rssAfterSyncMB} MB (${r.maxRssMB} MB) | ${(r.snapshotBytes / 1048576).toFixed(2)} MiB / ${(r.snapshotFileBytes / 1048576).toFixed(2)} MiB | ${r.decodeMs} ms | ${r.loopDelayMaxMs} ms / ${r.maxLookupMs} ms | ${r.lookupNs} ns / ${r.lookupHotNs} ns |`);
 }
 if (baseline) {
   console.log('\nThis tree / baseline (same slapd, same run):');
   for (let i = 0; i + 1 < results.length; i += 2) {
     const [b, c] = [results[i], results[i + 1]];
     const ratio = (x, y) => (y > 0 ? (x / y).toFixed(2) : 'n/a');
-    console.log(`- ${c.scale} ${c.shape}: full sync ${ratio(c.firstSyncMs, b.firstSyncMs)}x, service CPU ${ratio(c.syncCpuMs, b.syncCpuMs)}x, peak RSS ${ratio(c.maxRssMB, b.maxRssMB)}x`);
+    console.log(`- ${c.scale} ${c.shape}: full sync ${ratio(c.firstSyncMs, b.firstSyncMs)}x, service CPU ${ratio(c.syncCpuMs, b.syncCpuMs)}x, peak RSS ${ratio(c.maxRssMB, b.maxRssMB)}x, max event-loop delay on a new generation ${ratio(c.loopDelayMaxMs, b.loopDelayMaxMs)}x`);
   }
 }

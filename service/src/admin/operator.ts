@@ -8,7 +8,7 @@ import { dnKey } from '../groups/dn.ts';
 import { sendError, ServiceError } from '../http/errors.ts';
 import { authenticateBearer, bearerRefusal } from '../oauth/bearer.ts';
 import type { ServiceContext } from '../oauth/context.ts';
-import { groupsUnavailable, groupsUnavailableError } from '../oauth/group-availability.ts';
+import { directoriesOfAdminGroup, groupsUnavailableError, groupsUnavailableIn } from '../oauth/group-availability.ts';
 
 export interface Operator {
   token: ValidatedToken;
@@ -31,7 +31,7 @@ export function isOperator(ctx: ServiceContext, adminGroupDn: string, oids: stri
 
 /**
  * The operator behind the request, or null after answering 401 (no, invalid, expired or
- * revoked token; RFC 6750 §3 challenge), 503 + Retry-After (no group snapshot yet: the
+ * revoked token; RFC 6750 §3 challenge), 503 + Retry-After (the admin group not read yet: the
  * admin group's members are unknown, so neither yes nor no) or 403 (not in the admin group).
  * Only the Authorization header counts: the access token cookie is never consulted, so a
  * browser cannot be made to send operator credentials by a cross-site request.
@@ -43,19 +43,18 @@ export async function requireOperator(ctx: ServiceContext, adminGroupDn: string,
     return null;
   }
   const sub = typeof r.token.claims.sub === 'string' ? r.token.claims.sub : '';
-  const unavailable = groupsUnavailable(ctx.groups.status());
+  if (isOperator(ctx, adminGroupDn, tokenOids(r.token))) return { token: r.token, sub };
+  // A "no" needs every directory that syncs the admin group (a "yes" from one is final).
+  const unavailable = groupsUnavailableIn(ctx, directoriesOfAdminGroup(ctx, adminGroupDn));
   if (unavailable !== null) {
     ctx.logger.warn('admin_unavailable', { sub, reason: unavailable });
     sendError(res, groupsUnavailableError(unavailable), 'oauth');
     return null;
   }
-  if (!isOperator(ctx, adminGroupDn, tokenOids(r.token))) {
-    ctx.logger.warn('admin_denied', { sub, path: new URL(req.url ?? '/', 'http://service.invalid').pathname });
-    // RFC 6750 §3.1 insufficient_scope: "requires higher privileges than provided by the access token".
-    sendError(res, new ServiceError('insufficient_scope', 'not a member of the admin group', {
-      status: 403, headers: { 'WWW-Authenticate': bearerChallenge(ctx.tuning.realm, 'ERR_ACCESS_DENIED', 403) },
-    }), 'oauth');
-    return null;
-  }
-  return { token: r.token, sub };
+  ctx.logger.warn('admin_denied', { sub, path: new URL(req.url ?? '/', 'http://service.invalid').pathname });
+  // RFC 6750 §3.1 insufficient_scope: "requires higher privileges than provided by the access token".
+  sendError(res, new ServiceError('insufficient_scope', 'not a member of the admin group', {
+    status: 403, headers: { 'WWW-Authenticate': bearerChallenge(ctx.tuning.realm, 'ERR_ACCESS_DENIED', 403) },
+  }), 'oauth');
+  return null;
 }

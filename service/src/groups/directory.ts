@@ -1,5 +1,5 @@
 // The group directory the HTTP side uses: groupsOf(objectId) answers from the shared
-// snapshot (lock-free, O(1) after one decode per generation); the sync runs in a worker
+// snapshot (lock-free and copy-free: O(1) to open a generation, O(1) per lookup); the sync runs in a worker
 // thread (sync.worker.ts, the only writer) and reports its status by message.
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
@@ -75,8 +75,6 @@ export interface GroupDirectoryOptions {
   mode?: 'worker' | 'in-thread';
   /** The built worker (dist/service/groups/sync.worker.js). */
   workerFile?: string | URL;
-  /** Initial size of each snapshot slot; slots grow as needed. */
-  initialBufferBytes?: number;
   expand?: SyncEngineOptions['expand'];
   /** In-thread mode only: custom connect (tests). */
   connect?: SyncEngineOptions['connect'];
@@ -101,7 +99,7 @@ export async function startGroupDirectory(
 ): Promise<GroupDirectory & GroupDirectoryExtras> {
   const mode = options.mode ?? (import.meta.url.endsWith('.ts') ? 'in-thread' : 'worker');
   const syncConfig = { ldapServers: syncTargets(config, log), groupSync: config.groupSync };
-  const store = createStoreHandle(options.initialBufferBytes);
+  const store = createStoreHandle();
   let engineStatus: EngineStatus = initialEngineStatus();
   const shared = sharedSyncSettings(config);
   let sharedStatus: SharedSyncStatus | undefined;

@@ -25,6 +25,7 @@ import type { Logger } from '../ops/logger.ts';
 import { errorText } from './log.ts';
 import { defineLeaseCommands, SYNC_KEY_PREFIX, SyncLease } from './sync-lease.ts';
 import type { DirectorySyncStatus, SyncEngine, SyncResult } from './sync-engine.ts';
+import { decodeSnapshot, SnapshotFormatError } from './snapshot-codec.ts';
 import { defineTransportCommands, PUBLISHED_CHANNEL, SnapshotChecksumError, SnapshotTransport, type PublishedRecord } from './snapshot-transport.ts';
 import { FIRST_SYNC_RETRY_MS } from './sync-engine.ts';
 
@@ -252,11 +253,11 @@ export class SharedSync {
     const run = (async (): Promise<SharedSyncResult> => {
       const role: 'holder' | 'alone' = this.#lease.claim ? 'holder' : 'alone';
       const result = await this.#engine.syncNow();
-      const anyOk = result.servers.some((s) => s.ok);
-      this.#failedSyncs = anyOk ? 0 : this.#failedSyncs + 1;
-      // Without any snapshot every login waits: retry soon (5 s, 10 s, ...) up to the interval.
+      const allRead = this.#engine.allDirectoriesRead;
+      this.#failedSyncs = allRead ? 0 : this.#failedSyncs + 1;
+      // While a directory has no groups its users' logins wait: retry soon (5 s, 10 s, ...) up to the interval.
       const retry = Math.min(this.#settings.intervalMs, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, this.#failedSyncs - 1));
-      this.#nextSyncAt = anyOk || this.#engine.status.updatedAt !== null ? result.startedAt + this.#settings.intervalMs : Date.now() + retry;
+      this.#nextSyncAt = allRead ? result.startedAt + this.#settings.intervalMs : Date.now() + retry;
       if (role === 'holder') await this.#publish().catch((e: unknown) => this.#goAlone(e));
       this.#firstDone();
       return { ...result, syncedBy: { instance: this.#status.instance, role }, sharedGeneration: role === 'holder' ? this.#status.generation : 0 };
@@ -317,7 +318,17 @@ export class SharedSync {
       let snap;
       try {
         snap = await this.#transport.load();
+        // Bytes in a format this version cannot read (published by another version of the
+        // service) are refused here, not by every lookup on the HTTP thread.
+        if (snap !== null) decodeSnapshot(snap.body);
       } catch (e) {
+        if (e instanceof SnapshotFormatError) {
+          this.#refusedGeneration = head.generation;
+          this.#status.loadErrors++;
+          this.#emit();
+          this.#log.error('published group snapshot has a format this version cannot read; keeping the current one', { generation: head.generation, error: errorText(e) });
+          return;
+        }
         if (!(e instanceof SnapshotChecksumError)) throw e;
         this.#refusedGeneration = head.generation;
         this.#status.loadErrors++;

@@ -1,23 +1,25 @@
-// Binary form of a group snapshot (what the writer puts into shared memory).
+// Binary form of a group snapshot (what the writer puts into shared memory), laid out so
+// that a reader answers lookups straight from the bytes: loading a generation is O(1) (a
+// header check and typed-array views) and a lookup is O(1) (one hash probe), so a new
+// generation never stalls the HTTP thread, whatever the directory's size. All O(n) work
+// (dedupe, hashing, layout) is the encoder's, in the sync worker.
 //
-// Why not JSON + gzip: every reader decodes each generation, and with 100k
-// users gunzip + JSON.parse + building the index costs hundreds of ms and several
-// copies of the data; compression buys little because the bulk is UUIDs. Instead:
-//   header   magic "LJG1", generation u32, updatedAt f64 (NaN = never), counts u32 x4
-//   strings  UTF-16 lengths (varints) of the group DNs then the object ids, followed by
-//            all strings as ONE UTF-8 blob, decoded with a single TextDecoder call and
-//            cut with substring (one native decode instead of 100k small ones)
-//   sets     distinct group sets (users in the same leaf groups share one): length +
-//            delta-coded ascending group indices, varints
-//   ids      per object id, the index of its group set (varint)
-// Decoding builds the index once per generation: object id -> group set (a Map), group
-// sets as one flat Uint32Array; a lookup is a Map get plus building the (short) answer
-// array. Sizes: ~40 bytes per object id plus a few bytes per distinct group set.
+// All integers little-endian; every section starts on a 4-byte boundary.
+//   header      magic "LJG2", generation u32, updatedAt f64 (NaN = never), then u32 counts:
+//               groups, ids, sets, slots (a power of two >= 2 x ids), set width (2 or 4
+//               bytes per group index), group DN bytes, id bytes, set entries
+//   groupOff    u32 x (groups + 1): byte offsets of each group DN in the group DN blob
+//   idOff       u32 x (ids + 1): byte offsets of each object id in the id blob
+//   idSet       u32 x ids: the group set of each id
+//   idHash      u32 x ids: FNV-1a of each id's UTF-8 bytes (compared before the bytes)
+//   slots       u32 x slots: open addressing, linear probing; id index + 1, 0 = empty
+//   setOff      u32 x (sets + 1): start of each set in the set entries
+//   setEntries  u16 or u32 each: ascending group indices; users in the same groups share a set
+//   group DNs   UTF-8, decoded one DN at a time on first use and then cached per generation
+//   ids         UTF-8; a lookup encodes the asked id once and compares bytes
+// Sizes at 100k users / 10k groups (realistic shape): about 140 bytes per id.
 
 import { tableFromGroups, type MemberTable } from './member-table.ts';
-
-const MAGIC = 0x3147_4a4c; // "LJG1" little-endian
-const HEADER_BYTES = 4 + 4 + 8 + 4 * 4;
 
 export interface SnapshotInput {
   /** Group DN -> member object ids; order of the Map is the order groups are reported in. */
@@ -44,44 +46,83 @@ export function emptySnapshot(generation = 0): GroupSnapshot {
   return { generation, updatedAt: null, groups: EMPTY, memberCount: 0, groupsOf: () => [], byteLength: 0 };
 }
 
-class Writer {
-  buf: Buffer;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, size));
-  }
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  varint(v: number): void {
-    this.ensure(5);
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.buf[this.pos++] = v;
-  }
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
+const MAGIC = 0x3247_4a4c; // "LJG2" little-endian
+const HEADER_BYTES = 16 + 8 * 4;
+
+/** FNV-1a over bytes [start, end) (the key hash of the slots table). */
+function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/** Smallest power of two >= 2 x ids (load factor <= 0.5: short probes), at least 2. */
+function slotCountFor(ids: number): number {
+  let n = 2;
+  while (n < ids * 2) n *= 2;
+  return n;
+}
+
+interface Layout {
+  groupCount: number;
+  idCount: number;
+  setCount: number;
+  slotCount: number;
+  setWidth: 2 | 4;
+  groupBytes: number;
+  idBytes: number;
+  setEntries: number;
+  groupOff: number;
+  idOff: number;
+  idSet: number;
+  idHash: number;
+  slots: number;
+  setOff: number;
+  entries: number;
+  groupBlob: number;
+  idBlob: number;
+  end: number;
+}
+
+/** Section offsets from the counts (the same computation on both sides). */
+function layoutOf(c: Pick<Layout, 'groupCount' | 'idCount' | 'setCount' | 'slotCount' | 'setWidth' | 'groupBytes' | 'idBytes' | 'setEntries'>): Layout {
+  const groupOff = HEADER_BYTES;
+  const idOff = groupOff + 4 * (c.groupCount + 1);
+  const idSet = idOff + 4 * (c.idCount + 1);
+  const idHash = idSet + 4 * c.idCount;
+  const slots = idHash + 4 * c.idCount;
+  const setOff = slots + 4 * c.slotCount;
+  const entries = setOff + 4 * (c.setCount + 1);
+  const groupBlob = align4(entries + c.setWidth * c.setEntries);
+  const idBlob = align4(groupBlob + c.groupBytes);
+  const end = align4(idBlob + c.idBytes);
+  return { ...c, groupOff, idOff, idSet, idHash, slots, setOff, entries, groupBlob, idBlob, end };
 }
 
 export function encodeSnapshot(input: SnapshotInput, generation: number): Uint8Array {
   return encodeTable(tableFromGroups(input.groups), input.updatedAt, generation);
 }
 
+/** Per id of the table that is in some group: its group set; sets are deduplicated lists of group indices. */
+interface GroupSets {
+  /** Table indices of the ids in at least one group. */
+  members: Int32Array;
+  /** Set of each member. */
+  setOf: Int32Array;
+  /** Group indices of every distinct set, one after the other. */
+  entries: Int32Array;
+  /** Start of each set in `entries` (length sets + 1). */
+  starts: Int32Array;
+}
+
 /**
- * The encoding of a member table. Each id's groups are gathered with one counting pass
- * over the memberships (CSR: counts, offsets, fill in group order, so each list comes out
- * ascending); equal lists share one group set, found by a hash of the list.
+ * Each id's groups, gathered with one counting pass over the memberships (CSR: counts,
+ * offsets, fill in group order, so each list comes out ascending); equal lists share one
+ * set, found by a hash of the list. Typed arrays throughout: millions of memberships.
  */
-export function encodeTable(table: MemberTable, updatedAt: number | null, generation: number): Uint8Array {
-  const groupDns = [...table.groups.keys()];
+function groupSets(table: MemberTable): GroupSets {
   const lists = [...table.groups.values()];
   const n = table.ids.length;
   const start = new Int32Array(n + 1);
@@ -92,12 +133,19 @@ export function encodeTable(table: MemberTable, updatedAt: number | null, genera
   lists.forEach((m, gi) => {
     for (let j = 0; j < m.length; j++) flat[fill[m[j]!]!++] = gi;
   });
-
-  // Distinct group sets: set s is the list of its first id (setFirst[s]).
-  const setFirst: number[] = [];
+  const members = new Int32Array(n);
+  const setOf = new Int32Array(n);
+  const entries = new Int32Array(flat.length);
+  const starts = new Int32Array(n + 1);
+  let memberCount = 0;
+  let setCount = 0;
   const buckets = new Map<number, number[]>();
-  const ids: string[] = [];
-  const idSet: number[] = [];
+  const same = (cand: number, a: number, len: number): boolean => {
+    const b = starts[cand]!;
+    if (starts[cand + 1]! - b !== len) return false;
+    for (let k = 0; k < len; k++) if (entries[b + k] !== flat[a + k]) return false;
+    return true;
+  };
   for (let i = 0; i < n; i++) {
     const a = start[i]!;
     const len = start[i + 1]! - a;
@@ -105,58 +153,81 @@ export function encodeTable(table: MemberTable, updatedAt: number | null, genera
     let h = len;
     for (let k = a; k < a + len; k++) h = Math.imul(h ^ flat[k]!, 0x01000193);
     let bucket = buckets.get(h);
-    let si = -1;
-    if (bucket) {
-      for (const cand of bucket) {
-        const b = start[setFirst[cand]!]!;
-        if (start[setFirst[cand]! + 1]! - b !== len) continue;
-        let same = true;
-        for (let k = 0; k < len && same; k++) same = flat[a + k] === flat[b + k];
-        if (same) {
-          si = cand;
-          break;
-        }
-      }
-    } else {
-      buckets.set(h, (bucket = []));
-    }
-    if (si < 0) {
-      si = setFirst.length;
-      setFirst.push(i);
+    if (!bucket) buckets.set(h, (bucket = []));
+    let si = bucket.find((cand) => same(cand, a, len));
+    if (si === undefined) {
+      si = setCount++;
+      entries.set(flat.subarray(a, a + len), starts[si]!);
+      starts[setCount] = starts[si]! + len;
       bucket.push(si);
     }
-    ids.push(table.ids[i]!);
-    idSet.push(si);
+    members[memberCount] = i;
+    setOf[memberCount++] = si;
   }
+  return { members: members.subarray(0, memberCount), setOf: setOf.subarray(0, memberCount), entries: entries.subarray(0, starts[setCount]!), starts: starts.subarray(0, setCount + 1) };
+}
 
-  // toWellFormed: a lone surrogate would not survive the UTF-8 round trip.
-  const strings = [...groupDns, ...ids].map((s) => (s as string & { toWellFormed(): string }).toWellFormed());
-  const blob = Buffer.from(strings.join(''), 'utf8');
-  const w = new Writer(HEADER_BYTES + blob.length + strings.length * 2 + ids.length * 3 + flat.length + 1024);
-  w.ensure(HEADER_BYTES);
-  const h = w.buf;
-  h.writeUInt32LE(MAGIC, 0);
-  h.writeUInt32LE(generation >>> 0, 4);
-  h.writeDoubleLE(updatedAt ?? Number.NaN, 8);
-  h.writeUInt32LE(groupDns.length, 16);
-  h.writeUInt32LE(ids.length, 20);
-  h.writeUInt32LE(setFirst.length, 24);
-  h.writeUInt32LE(blob.length, 28);
-  w.pos = HEADER_BYTES;
-  for (const s of strings) w.varint(s.length);
-  w.bytes(blob);
-  for (const first of setFirst) {
-    const a = start[first]!;
-    const len = start[first + 1]! - a;
-    w.varint(len);
-    let prev = 0;
-    for (let k = a; k < a + len; k++) {
-      w.varint(flat[k]! - prev);
-      prev = flat[k]!;
-    }
+/** UTF-8 of each string, one after the other, with their byte offsets (length + 1). */
+function utf8Blob(strings: string[]): { blob: Buffer; offsets: Uint32Array } {
+  let chars = 0;
+  for (const s of strings) chars += s.length;
+  const blob = Buffer.allocUnsafe(chars * 3);
+  const offsets = new Uint32Array(strings.length + 1);
+  let pos = 0;
+  strings.forEach((s, i) => {
+    // toWellFormed: a lone surrogate becomes U+FFFD, as TextEncoder does on the lookup side.
+    pos += blob.write((s as string & { toWellFormed(): string }).toWellFormed(), pos, 'utf8');
+    offsets[i + 1] = pos;
+  });
+  return { blob: blob.subarray(0, pos), offsets };
+}
+
+/** The encoding of a member table (every O(n) step of a generation happens here, in the writer). */
+export function encodeTable(table: MemberTable, updatedAt: number | null, generation: number): Uint8Array {
+  const groupDns = [...table.groups.keys()];
+  const sets = groupSets(table);
+  const groupText = utf8Blob(groupDns);
+  const idText = utf8Blob(Array.from(sets.members, (i) => table.ids[i]!));
+  const L = layoutOf({
+    groupCount: groupDns.length,
+    idCount: sets.members.length,
+    setCount: sets.starts.length - 1,
+    slotCount: slotCountFor(sets.members.length),
+    setWidth: groupDns.length <= 0x10000 ? 2 : 4,
+    groupBytes: groupText.blob.length,
+    idBytes: idText.blob.length,
+    setEntries: sets.entries.length,
+  });
+  const out = new Uint8Array(L.end);
+  const u32 = (at: number, length: number): Uint32Array => new Uint32Array(out.buffer, at, length);
+  const view = new DataView(out.buffer);
+  [MAGIC, generation >>> 0].forEach((v, i) => view.setUint32(4 * i, v, true));
+  view.setFloat64(8, updatedAt ?? Number.NaN, true);
+  [L.groupCount, L.idCount, L.setCount, L.slotCount, L.setWidth, L.groupBytes, L.idBytes, L.setEntries].forEach((v, i) => view.setUint32(16 + 4 * i, v, true));
+  u32(L.groupOff, L.groupCount + 1).set(groupText.offsets);
+  u32(L.idOff, L.idCount + 1).set(idText.offsets);
+  u32(L.idSet, L.idCount).set(sets.setOf);
+  const hashes = u32(L.idHash, L.idCount);
+  const slots = u32(L.slots, L.slotCount);
+  const mask = L.slotCount - 1;
+  for (let k = 0; k < L.idCount; k++) {
+    const h = fnv1a(idText.blob, idText.offsets[k]!, idText.offsets[k + 1]!);
+    hashes[k] = h;
+    let i = h & mask;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = k + 1;
   }
-  for (const si of idSet) w.varint(si);
-  return w.buf.subarray(0, w.pos);
+  u32(L.setOff, L.setCount + 1).set(sets.starts);
+  (L.setWidth === 2 ? new Uint16Array(out.buffer, L.entries, L.setEntries) : u32(L.entries, L.setEntries)).set(sets.entries);
+  out.set(groupText.blob, L.groupBlob);
+  out.set(idText.blob, L.idBlob);
+  return littleEndian(out);
+}
+
+/** Typed arrays use the platform's byte order; the format is little-endian (every CPU Node runs on). */
+function littleEndian(bytes: Uint8Array): Uint8Array {
+  if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error('group snapshot: big-endian platforms are not supported');
+  return bytes;
 }
 
 export class SnapshotFormatError extends Error {
@@ -164,101 +235,106 @@ export class SnapshotFormatError extends Error {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+/** The asked id's UTF-8 (reused: lookups run one at a time per thread). */
+let scratch = new Uint8Array(256);
 
-/** Decodes a private (non-shared) copy; throws SnapshotFormatError on any inconsistency. */
+/**
+ * A snapshot over the bytes (not copied unless misaligned; they must not change while it is
+ * used). Checks the header and that the sections fill the bytes exactly (O(1)); each lookup
+ * checks what it reads stays inside its section, and throws SnapshotFormatError otherwise.
+ */
 export function decodeSnapshot(bytes: Uint8Array): GroupSnapshot {
   const fail = (why: string): never => {
     throw new SnapshotFormatError(`group snapshot: ${why}`);
   };
   if (bytes.length < HEADER_BYTES) fail('truncated header');
+  // Typed-array views need 4-byte alignment within the buffer.
+  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) fail('bad magic');
   const generation = view.getUint32(4, true);
   const updatedRaw = view.getFloat64(8, true);
-  const groupCount = view.getUint32(16, true);
-  const idCount = view.getUint32(20, true);
-  const setCount = view.getUint32(24, true);
-  const blobLen = view.getUint32(28, true);
-  let pos = HEADER_BYTES;
-  const end = bytes.length;
-  const varint = (): number => {
-    let v = 0;
-    let shift = 0;
-    for (;;) {
-      if (pos >= end) fail('truncated varint');
-      const b = bytes[pos++]!;
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v;
-      shift += 7;
-      if (shift > 28) fail('varint too long');
+  const h = (i: number): number => view.getUint32(16 + 4 * i, true);
+  const setWidth = h(4);
+  if (setWidth !== 2 && setWidth !== 4) fail('bad set width');
+  const slotCount = h(3);
+  if (slotCount < 2 || (slotCount & (slotCount - 1)) !== 0 || slotCount < h(1)) fail('bad slot count');
+  // Counts are u32, so the sum below stays exact in a double; compare before allocating views.
+  const L = layoutOf({ groupCount: h(0), idCount: h(1), setCount: h(2), slotCount, setWidth: setWidth as 2 | 4, groupBytes: h(5), idBytes: h(6), setEntries: h(7) });
+  if (L.end > bytes.length) fail('truncated sections');
+  if (L.end < bytes.length) fail('trailing bytes');
+  const base = bytes.byteOffset;
+  const u32 = (at: number, length: number): Uint32Array => new Uint32Array(bytes.buffer, base + at, length);
+  const groupOff = u32(L.groupOff, L.groupCount + 1);
+  const idOff = u32(L.idOff, L.idCount + 1);
+  const idSet = u32(L.idSet, L.idCount);
+  const idHash = u32(L.idHash, L.idCount);
+  const slots = u32(L.slots, L.slotCount);
+  const setOff = u32(L.setOff, L.setCount + 1);
+  const entries = L.setWidth === 2 ? new Uint16Array(bytes.buffer, base + L.entries, L.setEntries) : u32(L.entries, L.setEntries);
+  const groupBlob = bytes.subarray(L.groupBlob, L.groupBlob + L.groupBytes);
+  const idBlob = bytes.subarray(L.idBlob, L.idBlob + L.idBytes);
+  const mask = L.slotCount - 1;
+
+  const dnCache: string[] = [];
+  const groupDn = (gi: number): string => {
+    const cached = dnCache[gi];
+    if (cached !== undefined) return cached;
+    if (gi >= L.groupCount) fail('group index out of range');
+    const a = groupOff[gi]!;
+    const b = groupOff[gi + 1]!;
+    if (a > b || b > L.groupBytes) fail('group DN offsets out of range');
+    let dn: string;
+    try {
+      dn = decoder.decode(groupBlob.subarray(a, b));
+    } catch {
+      return fail('group DN is not UTF-8');
     }
+    dnCache[gi] = dn;
+    return dn;
   };
-  const nStrings = groupCount + idCount;
-  if (nStrings > end) fail('string count exceeds size');
-  const lengths = new Uint32Array(nStrings);
-  for (let i = 0; i < nStrings; i++) lengths[i] = varint();
-  if (pos + blobLen > end) fail('truncated string blob');
-  let all: string;
-  try {
-    all = decoder.decode(bytes.subarray(pos, pos + blobLen));
-  } catch {
-    return fail('string blob is not UTF-8');
-  }
-  pos += blobLen;
-  const strings = new Array<string>(nStrings);
-  let off = 0;
-  for (let i = 0; i < nStrings; i++) {
-    const l = lengths[i]!;
-    if (off + l > all.length) fail('string lengths exceed blob');
-    strings[i] = all.substring(off, off + l);
-    off += l;
-  }
-  if (off !== all.length) fail('string blob has trailing data');
-  const groups: readonly string[] = strings.slice(0, groupCount);
-  // Group sets stay flat (one Uint32Array of group indices + offsets) instead of 100k small
-  // arrays: decoding is the per-generation cost every reader thread pays.
-  const setsPos = pos;
-  let total = 0;
-  for (let s = 0; s < setCount; s++) {
-    const n = varint();
-    if (n > groupCount) fail('group set larger than group count');
-    for (let k = 0; k < n; k++) varint();
-    total += n;
-  }
-  pos = setsPos;
-  const setStart = new Uint32Array(setCount + 1);
-  const flat = new Uint32Array(total);
-  let at = 0;
-  for (let s = 0; s < setCount; s++) {
-    const n = varint();
-    setStart[s] = at;
-    let gi = 0;
-    for (let k = 0; k < n; k++) {
-      gi += varint();
-      if (gi >= groupCount) fail('group index out of range');
-      flat[at++] = gi;
+
+  /** Index of the id whose bytes are scratch[0, n), or -1. */
+  const find = (n: number): number => {
+    const hash = fnv1a(scratch, 0, n);
+    let i = hash & mask;
+    for (let probes = 0; probes < L.slotCount; probes++, i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) return -1;
+      const k = s - 1;
+      if (k >= L.idCount) fail('slot out of range');
+      if (idHash[k] !== hash) continue;
+      const a = idOff[k]!;
+      if (idOff[k + 1]! - a !== n) continue;
+      if (a + n > L.idBytes) fail('id offsets out of range');
+      let same = true;
+      for (let j = 0; j < n && same; j++) same = idBlob[a + j] === scratch[j];
+      if (same) return k;
     }
-  }
-  setStart[setCount] = at;
-  const index = new Map<string, number>();
-  for (let i = 0; i < idCount; i++) {
-    const si = varint();
-    if (si >= setCount) fail('set index out of range');
-    index.set(strings[groupCount + i]!, si);
-  }
-  if (pos !== end) fail('trailing bytes');
+    return -1;
+  };
+
+  let groups: readonly string[] | undefined;
   return {
     generation,
     updatedAt: Number.isNaN(updatedRaw) ? null : updatedRaw,
-    groups,
-    memberCount: idCount,
+    get groups(): readonly string[] {
+      groups ??= Array.from({ length: L.groupCount }, (_, gi) => groupDn(gi));
+      return groups;
+    },
+    memberCount: L.idCount,
     groupsOf: (id) => {
-      const si = index.get(id);
-      if (si === undefined) return [];
-      const a = setStart[si]!;
-      const n = setStart[si + 1]! - a;
-      const out = new Array<string>(n);
-      for (let k = 0; k < n; k++) out[k] = groups[flat[a + k]!]!;
+      if (scratch.length < id.length * 3) scratch = new Uint8Array(id.length * 3);
+      const k = find(encoder.encodeInto(id, scratch).written);
+      if (k < 0) return [];
+      const si = idSet[k]!;
+      if (si >= L.setCount) fail('set index out of range');
+      const a = setOff[si]!;
+      const b = setOff[si + 1]!;
+      if (a > b || b > L.setEntries) fail('set offsets out of range');
+      const out = new Array<string>(b - a);
+      for (let j = a; j < b; j++) out[j - a] = groupDn(entries[j]!);
       return out;
     },
     byteLength: bytes.length,

@@ -1,101 +1,80 @@
-// A two-slot ("swap-two") snapshot store without locks: one writer (the sync worker), any
-// number of readers (the main thread, other worker threads), all sharing memory.
+// The snapshot store, without locks and without copies: one writer (the sync
+// worker), any number of readers (the main thread, other worker threads), all sharing
+// memory.
 //
-// Layout: a control block (Int32Array over a SharedArrayBuffer) and two data slots,
-// each its own SharedArrayBuffer. Generation g lives in slot g % 2, so publishing g+1
-// writes the slot readers are NOT using. Each slot has a sequence counter (seqlock):
-//   writer: seq[s]++ (odd) -> [grow] -> copy bytes, set len -> seq[s]++ (even) -> PUB = g+1
-//   reader: g = PUB; s = g % 2; q1 = seq[s] (retry if odd); copy len bytes;
-//           q2 = seq[s] (retry if q2 != q1); decode the private copy.
-// A reader never waits for a write in progress (that write targets the other slot), and
-// a copy that overlapped a rewrite of its slot (the writer lapped it by two generations)
-// is detected by the changed sequence and retried, so a read is always one whole
-// generation, never torn or mixed. Atomics operations are sequentially consistent; the
-// re-check uses an RMW (Atomics.add(…, 0)) because on weakly ordered CPUs (arm64) a
-// plain seq-cst load does not stop the preceding plain loads of the copy from being
-// satisfied after it, while an RMW is a full barrier there.
-//
-// Growth: there is no size limit. When an encoding does not fit its slot, the writer
-// allocates a bigger SharedArrayBuffer for that slot and posts it to every reader's
-// MessagePort BEFORE publishing; postMessage enqueues synchronously, so a reader that
-// sees the new buffer epoch in the control block fetches the buffer with
-// receiveMessageOnPort() on the spot (no async hop on the read path).
+// Each generation gets its own SharedArrayBuffer, written once and never changed after:
+//   writer: allocate, copy the encoded bytes in, post { generation, buffer } to every
+//           reader's MessagePort, then PUB = generation (Atomics.store)
+//   reader: g = PUB (Atomics.load); if g is newer than what it holds, take the newest
+//           buffer waiting on its port (receiveMessageOnPort: synchronous, no async hop)
+//           and open it in place (snapshot-codec.ts: O(1), lookups read the shared bytes).
+// postMessage enqueues synchronously, so a buffer is on the port before PUB names its
+// generation; a buffer is immutable once posted, so a read is always one whole generation,
+// never torn or mixed, and a reader never copies, waits or retries. A generation's memory
+// is freed once no thread holds its snapshot any more (readers drop the old one when they
+// move to the next). The control block keeps PUB, so a restarted writer continues the
+// numbering.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { decodeSnapshot, emptySnapshot, encodeSnapshot, type GroupSnapshot, type SnapshotInput } from './snapshot-codec.ts';
 
 const PUB = 0;
-const SLOT_BASE = [1, 4] as const; // seq, len, epoch
-/** Last buffer epoch handed out; in shared memory so a restarted writer never reuses one. */
-const EPOCH_COUNTER = 7;
-const CONTROL_INTS = 8;
-const MAX_READ_ATTEMPTS = 10_000;
+const CONTROL_INTS = 2;
+
+/** A published generation: its bytes are buffer[0, length) and never change. */
+export interface PublishedGeneration {
+  generation: number;
+  buffer: SharedArrayBuffer;
+  length: number;
+}
 
 export interface StoreHandle {
   control: SharedArrayBuffer;
-  buffers: [SharedArrayBuffer, SharedArrayBuffer];
-  /** Buffer epochs of `buffers` (the control block names the epoch each slot uses). */
-  epochs: [number, number];
+  /** The latest generation the holder of the handle knows (null before the first publish). */
+  current: PublishedGeneration | null;
 }
 
 export interface ReaderHandle extends StoreHandle {
-  /** Receives { slot, epoch, buffer } when the writer grows a slot. */
+  /** Receives every generation the writer publishes. */
   port: MessagePort;
 }
 
-interface BufferMessage {
-  type: 'ljwt-groups-buffer';
-  slot: 0 | 1;
-  epoch: number;
-  buffer: SharedArrayBuffer;
+interface GenerationMessage extends PublishedGeneration {
+  type: 'ljwt-groups-generation';
 }
 
-function isBufferMessage(m: unknown): m is BufferMessage {
-  return typeof m === 'object' && m !== null && (m as BufferMessage).type === 'ljwt-groups-buffer';
+function isGenerationMessage(m: unknown): m is GenerationMessage {
+  return typeof m === 'object' && m !== null && (m as GenerationMessage).type === 'ljwt-groups-generation';
 }
 
-/** Allocates the control block and both slots; slot epochs start at 1 and 2. */
-export function createStoreHandle(initialBytes = 256 * 1024): StoreHandle {
-  const control = new SharedArrayBuffer(CONTROL_INTS * 4);
-  const ctl = new Int32Array(control);
-  ctl[SLOT_BASE[0] + 2] = 1;
-  ctl[SLOT_BASE[1] + 2] = 2;
-  ctl[EPOCH_COUNTER] = 2;
-  return { control, buffers: [new SharedArrayBuffer(initialBytes), new SharedArrayBuffer(initialBytes)], epochs: [1, 2] };
+/** A control block with nothing published yet. */
+export function createStoreHandle(): StoreHandle {
+  return { control: new SharedArrayBuffer(CONTROL_INTS * 4), current: null };
 }
 
 export class SnapshotWriter {
   readonly #ctl: Int32Array;
-  readonly #buffers: [SharedArrayBuffer, SharedArrayBuffer];
   readonly #ports = new Set<MessagePort>();
+  #current: PublishedGeneration | null;
 
   constructor(handle: StoreHandle) {
     this.#ctl = new Int32Array(handle.control);
-    this.#buffers = [handle.buffers[0], handle.buffers[1]];
-    // Taking over from a writer that died (worker restart): the published slot's buffer is
-    // the one in the handle (readers drained it); the other slot may have been grown and
-    // posted without the control block being updated yet, so the handle's buffer is adopted.
-    const published = (Atomics.load(this.#ctl, PUB) & 1) as 0 | 1;
-    if (Atomics.load(this.#ctl, PUB) !== 0 && handle.epochs[published] !== Atomics.load(this.#ctl, SLOT_BASE[published] + 2)) {
-      throw new Error('SnapshotWriter: the handle does not hold the published buffer');
+    // Taking over from a writer that died (worker restart): the handle must hold what is
+    // published, or readers registered from now on could not get it.
+    const published = Atomics.load(this.#ctl, PUB);
+    if (published !== 0 && handle.current?.generation !== published) {
+      throw new Error('SnapshotWriter: the handle does not hold the published generation');
     }
-    for (const slot of [0, 1] as const) Atomics.store(this.#ctl, SLOT_BASE[slot] + 2, handle.epochs[slot]);
-    const maxEpoch = Math.max(handle.epochs[0], handle.epochs[1]);
-    if (Atomics.load(this.#ctl, EPOCH_COUNTER) < maxEpoch) Atomics.store(this.#ctl, EPOCH_COUNTER, maxEpoch);
-    // A writer taking over (worker restart) must not leave a slot marked as being written.
-    for (const base of SLOT_BASE) if (Atomics.load(this.#ctl, base) & 1) Atomics.add(this.#ctl, base, 1);
+    this.#current = handle.current;
   }
 
   get generation(): number {
     return Atomics.load(this.#ctl, PUB);
   }
 
-  /** Registers a reader's port; it is sent the current buffers so it can start at any time. */
+  /** Registers a reader's port; it is sent the current generation so it can start at any time. */
   addReaderPort(port: MessagePort): void {
     this.#ports.add(port);
-    for (const slot of [0, 1] as const) {
-      const msg: BufferMessage = { type: 'ljwt-groups-buffer', slot, epoch: Atomics.load(this.#ctl, SLOT_BASE[slot] + 2), buffer: this.#buffers[slot] };
-      port.postMessage(msg);
-    }
+    if (this.#current !== null) port.postMessage({ type: 'ljwt-groups-generation', ...this.#current } satisfies GenerationMessage);
   }
 
   removeReaderPort(port: MessagePort): void {
@@ -111,63 +90,55 @@ export class SnapshotWriter {
   /** Publishes bytes already encoded for generation `next` (must be PUB + 1). */
   publishEncoded(bytes: Uint8Array, next: number): { generation: number; byteLength: number } {
     if (next !== ((Atomics.load(this.#ctl, PUB) + 1) | 0)) throw new Error('publishEncoded: generation is not PUB + 1 (single writer only)');
-    const slot = (next & 1) as 0 | 1;
-    const base = SLOT_BASE[slot];
-    Atomics.add(this.#ctl, base, 1); // odd: slot being written
-    if (bytes.length > this.#buffers[slot].byteLength) {
-      const size = Math.ceil((bytes.length * 1.5) / 4096) * 4096;
-      const buffer = new SharedArrayBuffer(size);
-      const epoch = Atomics.add(this.#ctl, EPOCH_COUNTER, 1) + 1;
-      this.#buffers[slot] = buffer;
-      const msg: BufferMessage = { type: 'ljwt-groups-buffer', slot, epoch, buffer };
-      for (const port of this.#ports) port.postMessage(msg);
-      Atomics.store(this.#ctl, base + 2, epoch);
-    }
-    new Uint8Array(this.#buffers[slot], 0, bytes.length).set(bytes);
-    Atomics.store(this.#ctl, base + 1, bytes.length);
-    Atomics.add(this.#ctl, base, 1); // even: slot complete
+    const buffer = new SharedArrayBuffer(bytes.length);
+    new Uint8Array(buffer).set(bytes);
+    const published: PublishedGeneration = { generation: next, buffer, length: bytes.length };
+    for (const port of this.#ports) port.postMessage({ type: 'ljwt-groups-generation', ...published } satisfies GenerationMessage);
+    this.#current = published;
     Atomics.store(this.#ctl, PUB, next);
     return { generation: next, byteLength: bytes.length };
   }
-
-
 }
 
 export class SnapshotReader {
   readonly #ctl: Int32Array;
-  readonly #buffers: [SharedArrayBuffer, SharedArrayBuffer];
-  readonly #epochs: [number, number];
   readonly #port: MessagePort | undefined;
+  #latest: PublishedGeneration | null;
   #cached: GroupSnapshot = emptySnapshot();
   #cachedGen = 0;
-  /** Reads that had to retry because the writer overlapped them (for tests and metrics). */
-  retries = 0;
+  /** Always 0: a read never has to retry (kept for callers that report it). */
+  readonly retries = 0;
+  /** Generations opened (at most one per generation). */
   decodes = 0;
 
   constructor(handle: StoreHandle | ReaderHandle) {
     this.#ctl = new Int32Array(handle.control);
-    this.#buffers = [handle.buffers[0], handle.buffers[1]];
-    // Buffers newer than the handle's arrive on the port.
-    this.#epochs = [handle.epochs[0], handle.epochs[1]];
+    this.#latest = handle.current;
     this.#port = 'port' in handle ? handle.port : undefined;
+    if (this.#port) {
+      // Also taken as they arrive while this thread's event loop runs: a thread that does
+      // not read for a long time must not queue a buffer per generation; only the newest is
+      // kept. Unref'd: waiting for generations keeps no thread alive.
+      this.#port.on('message', (m: unknown) => this.#take(m));
+      this.#port.unref();
+    }
     this.#drain();
   }
 
+  #take(m: unknown): void {
+    if (isGenerationMessage(m) && (this.#latest === null || newer(m.generation, this.#latest.generation))) {
+      this.#latest = { generation: m.generation, buffer: m.buffer, length: m.length };
+    }
+  }
+
+  /** Takes every generation waiting on the port (synchronously: a busy thread reads too); keeps the newest. */
   #drain(): void {
     if (!this.#port) return;
     for (;;) {
       const m = receiveMessageOnPort(this.#port);
       if (!m) return;
-      if (isBufferMessage(m.message) && m.message.epoch > this.#epochs[m.message.slot]) {
-        this.#buffers[m.message.slot] = m.message.buffer;
-        this.#epochs[m.message.slot] = m.message.epoch;
-      }
+      this.#take(m.message);
     }
-  }
-
-  #buffer(slot: 0 | 1, epoch: number): SharedArrayBuffer | null {
-    if (this.#epochs[slot] !== epoch) this.#drain();
-    return this.#epochs[slot] === epoch ? this.#buffers[slot] : null;
   }
 
   /** Published generation (one atomic load). */
@@ -175,49 +146,34 @@ export class SnapshotReader {
     return Atomics.load(this.#ctl, PUB);
   }
 
-  /** The latest whole generation; decoded at most once per generation. */
+  /** The latest generation; opened at most once per generation (O(1), no copy). */
   read(): GroupSnapshot {
-    if (Atomics.load(this.#ctl, PUB) === this.#cachedGen) return this.#cached;
-    for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
-      if (attempt > 0) this.retries++;
-      const g = Atomics.load(this.#ctl, PUB);
-      if (g === this.#cachedGen) return this.#cached;
-      const slot = (g & 1) as 0 | 1;
-      const base = SLOT_BASE[slot];
-      const q1 = Atomics.load(this.#ctl, base);
-      if (q1 & 1) continue;
-      const len = Atomics.load(this.#ctl, base + 1);
-      const buf = this.#buffer(slot, Atomics.load(this.#ctl, base + 2));
-      // The writer posts a grown buffer before publishing into it, so a buffer that is not
-      // on the port after a drain is not coming (a writer this reader is not registered
-      // with): keep answering from the last whole generation instead of spinning.
-      if (buf === null) break;
-      if (len > buf.byteLength) continue;
-      const copy = new Uint8Array(len);
-      copy.set(new Uint8Array(buf, 0, len));
-      if (Atomics.add(this.#ctl, base, 0) !== q1) continue;
-      const snap = decodeSnapshot(copy);
-      this.decodes++;
-      // Whole, but g+2 if the writer lapped us between the PUB load and q1; PUB may not
-      // show g+2 yet, and answering g+2 then g+1 would step back in time: retry.
-      if (snap.generation !== (g >>> 0)) continue;
-      this.#cached = snap;
-      this.#cachedGen = snap.generation;
-      return snap;
-    }
-    // Only a writer publishing faster than a copy completes, 10k times in a row, or a
-    // missing buffer gets here. Generation 0 is the empty snapshot (no groups: fails closed).
-    if (this.#cachedGen !== 0) return this.#cached;
-    throw new Error('group snapshot: no consistent read');
+    const g = Atomics.load(this.#ctl, PUB);
+    if (g === this.#cachedGen) return this.#cached;
+    if (this.#latest === null || this.#latest.generation !== g) this.#drain();
+    // A writer this reader is not registered with never posts to it: keep answering from the
+    // last generation it has (generation 0 is the empty snapshot: no groups, fails closed).
+    const latest = this.#latest;
+    if (latest === null || latest.generation === this.#cachedGen) return this.#cached;
+    const snap = decodeSnapshot(new Uint8Array(latest.buffer, 0, latest.length));
+    this.decodes++;
+    this.#cached = snap;
+    this.#cachedGen = latest.generation;
+    return snap;
   }
 
-  /** Buffers and epochs this reader holds (to start another reader or a restarted writer). */
+  /** The control block and the newest generation this reader holds (to start another reader or a restarted writer). */
   handle(): StoreHandle {
     this.#drain();
-    return { control: this.#ctl.buffer as SharedArrayBuffer, buffers: [this.#buffers[0], this.#buffers[1]], epochs: [this.#epochs[0], this.#epochs[1]] };
+    return { control: this.#ctl.buffer as SharedArrayBuffer, current: this.#latest };
   }
 
   close(): void {
     this.#port?.close();
   }
+}
+
+/** Generation numbers wrap at 2^31 (| 0): a is newer than b when it is ahead by less than half the range. */
+function newer(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
 }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'ldapts';
 import type { LdapServerConfig, ServiceConfig } from '../config/types.ts';
-import { closeLdapClient, openServiceClient, probeServer } from '../ldap/connect.ts';
+import { closeLdapClient, openServiceClient, probeServer, socketOf } from '../ldap/connect.ts';
 import { isBinaryGuidAttribute } from '../ldap/object-id.ts';
 import { atReplica, ReplicaSet, replicaUris } from '../ldap/replicas.ts';
 import { dnKey } from './dn.ts';
@@ -149,9 +149,20 @@ export class SyncEngine {
   /** Replica health per directory, learnt from the syncs (the login keeps its own). */
   readonly #replicas = new Map<string, ReplicaSet>();
   readonly #lastErrors = new Map<string, string | null>();
+  /** Per replica URL: when the sync last heard from it (ms epoch), for the hang detection in replicas.ts. */
+  readonly #heard = new Map<string, number>();
 
   constructor(opts: SyncEngineOptions) {
     this.#opts = opts;
+  }
+
+  /**
+   * Every directory's groups have been read at least once. Until then its users' logins are
+   * refused (503), so a sync that leaves one without groups is retried soon, not after the
+   * full interval (here and in shared-sync.ts).
+   */
+  get allDirectoriesRead(): boolean {
+    return this.#opts.config.ldapServers.every((server) => this.#parts.has(serverKey(server)));
   }
 
   get status(): EngineStatus {
@@ -229,9 +240,8 @@ export class SyncEngine {
   #scheduleNext(): void {
     if (this.#closed || this.#opts.schedule === false || this.#again) return;
     const interval = Math.max(1, this.#opts.config.groupSync.intervalSeconds) * 1000;
-    // Without any snapshot every login is refused (503), so a failed first sync is retried
-    // soon, backing off (5 s, 10 s, 20 s, ...) up to the normal interval.
-    const ms = this.#parts.size > 0 ? interval : Math.min(interval, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, Math.max(0, this.#status.syncs - 1)));
+    // Backing off (5 s, 10 s, 20 s, ...) up to the normal interval while a directory has no groups.
+    const ms = this.allDirectoriesRead ? interval : Math.min(interval, FIRST_SYNC_RETRY_MS * 2 ** Math.min(10, Math.max(0, this.#status.syncs - 1)));
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.syncNow().catch(() => undefined);
@@ -252,8 +262,15 @@ export class SyncEngine {
   /** The directory's groups read from one replica (`server.uri`). */
   async #expandAt(server: LdapServerConfig): Promise<{ table: MemberTable; stats: ExpandStats }> {
     let client: Client | undefined;
+    const heard = (): void => {
+      this.#heard.set(server.uri, Date.now());
+    };
+    heard();
     try {
       client = await (this.#opts.connect ?? openServiceClient)(server);
+      heard();
+      // Any bytes from the server (entries, pages, read results) show it is alive.
+      socketOf(client)?.on('data', heard);
       const idAttr = server.objectIdAttribute;
       const source = ldaptsSource(client, {
         paging: this.#pagingOf(server),
@@ -282,7 +299,9 @@ export class SyncEngine {
   async #syncServer(server: LdapServerConfig): Promise<{ result: SyncServerResult; table: MemberTable | null }> {
     const t0 = performance.now();
     try {
-      const { value: { table, stats }, uri } = await this.#replicasOf(server).run((u) => this.#expandAt(atReplica(server, u)), () => true, { evenIfAllDown: true });
+      const { value: { table, stats }, uri } = await this.#replicasOf(server).run((u) => this.#expandAt(atReplica(server, u)), () => true,
+        // A server that hangs mid-sync is found by probing it when it falls silent, not after an operation timeout.
+        { evenIfAllDown: true, lastHeard: (u) => this.#heard.get(u) ?? 0 });
       return {
         result: {
           uri: server.uri,

@@ -31,6 +31,11 @@ export interface LdapUser {
   email?: string;
   /** The server (config uri, without credentials) that authenticated the user. */
   serverUri: string;
+  /**
+   * The directory (<ldapServer>, named by its first replica's URL) that holds the entry:
+   * its groups are the ones a token for this user needs (oauth/group-availability.ts).
+   */
+  directory: string;
 }
 
 /**
@@ -150,8 +155,8 @@ async function searchUser(pool: SearchPool, server: LdapServerConfig, username: 
 }
 
 /** The LdapUser of a found entry (username from canonicalUsername, already checked present). */
-function userFromEntry(entry: Entry, objectId: string, username: string, server: LdapServerConfig): LdapUser {
-  const user: LdapUser = { dn: entry.dn, username, objectId, serverUri: server.uri };
+function userFromEntry(entry: Entry, objectId: string, username: string, server: LdapServerConfig, directory: string): LdapUser {
+  const user: LdapUser = { dn: entry.dn, username, objectId, serverUri: server.uri, directory };
   const displayName = firstString(entry, 'displayName') ?? firstString(entry, 'cn');
   if (displayName !== undefined) user.displayName = displayName;
   const email = firstString(entry, 'mail');
@@ -215,14 +220,14 @@ function checkUsername(pattern: RegExp, username: string): void {
  * DIRECTORY_UNAVAILABLE (the user may be in the one that is down), never "invalid".
  */
 async function askDirectories<T>(directories: Directory[], what: string, emit: Logger,
-  ask: (server: LdapServerConfig, pools: ReplicaPools) => Promise<DirectoryAnswer<T>>): Promise<T | NotFound> {
+  ask: (server: LdapServerConfig, pools: ReplicaPools, directory: string) => Promise<DirectoryAnswer<T>>): Promise<T | NotFound> {
   const unavailable: DirectoryUnavailableError[] = [];
   let lastNotFound: NotFound | undefined;
   for (const dir of directories) {
     let answer: DirectoryAnswer<T>;
     try {
       ({ value: answer } = await dir.replicas.run(
-        (uri) => ask(atReplica(dir.server, uri), dir.pools.get(uri)!), isReplicaFault, { watch: true }));
+        (uri) => ask(atReplica(dir.server, uri), dir.pools.get(uri)!, dir.server.uri), isReplicaFault, { watch: true }));
     } catch (err) {
       if (!(err instanceof DirectoryUnavailableError)) throw err;
       unavailable.push(err);
@@ -284,7 +289,7 @@ async function bindAsUser(server: LdapServerConfig, pools: ReplicaPools, entry: 
  * when either is missing: falling back to the typed name would give the account one
  * identity per alias.
  */
-function identify(server: LdapServerConfig, entry: Entry, typed: string, what: string, emit: Logger): LdapUser | null {
+function identify(server: LdapServerConfig, directory: string, entry: Entry, typed: string, what: string, emit: Logger): LdapUser | null {
   const objectId = objectIdFromEntry(entry, server.objectIdAttribute);
   if (objectId === undefined) {
     emit.error(`${what}: user entry has no usable object id attribute`, { username: typed, dn: entry.dn, attribute: server.objectIdAttribute, server: server.uri });
@@ -295,7 +300,7 @@ function identify(server: LdapServerConfig, entry: Entry, typed: string, what: s
     emit.error(`${what}: user entry has none of the username attributes`, { username: typed, dn: entry.dn, attributes: usernameAttributes(server), server: server.uri });
     return null;
   }
-  return userFromEntry(entry, objectId, canonical, server);
+  return userFromEntry(entry, objectId, canonical, server, directory);
 }
 
 /** Checked only after the password: otherwise the answer would reveal that an account exists. */
@@ -312,7 +317,7 @@ async function checkLoginGroup(server: LdapServerConfig, pools: ReplicaPools, en
 }
 
 /** A login on one replica: find the entry, let the caller count the attempt, bind, identify, check the login group. */
-async function loginAt(server: LdapServerConfig, pools: ReplicaPools, username: string, password: string,
+async function loginAt(server: LdapServerConfig, pools: ReplicaPools, directory: string, username: string, password: string,
   beforeBind: BeforeBind | undefined, emit: Logger): Promise<DirectoryAnswer<LdapUser>> {
   const entry = await findEntry(server, pools, username, password, emit);
   if (entry === null) return { notFound: true, server, pools };
@@ -320,21 +325,21 @@ async function loginAt(server: LdapServerConfig, pools: ReplicaPools, username: 
     throw new LdapLoginError('THROTTLED', 'too many failed logins for this account');
   }
   await bindAsUser(server, pools, entry, username, password, emit);
-  const user = identify(server, entry, username, 'ldap login', emit);
+  const user = identify(server, directory, entry, username, 'ldap login', emit);
   if (user === null) throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
   await checkLoginGroup(server, pools, entry, username, emit);
   emit.info('ldap login: success', { username: user.username, typed: username, dn: entry.dn, server: server.uri });
   return { found: user };
 }
 
-async function lookupAt(server: LdapServerConfig, pools: ReplicaPools, username: string, emit: Logger): Promise<DirectoryAnswer<LdapUser | null>> {
+async function lookupAt(server: LdapServerConfig, pools: ReplicaPools, directory: string, username: string, emit: Logger): Promise<DirectoryAnswer<LdapUser | null>> {
   const entry = await findEntry(server, pools, username, null, emit).catch((err: unknown) => {
     if (err instanceof LdapLoginError && err.code === 'INVALID_CREDENTIALS') return undefined; // ambiguous
     throw err;
   });
   if (entry === undefined) return { found: null };
   if (entry === null) return { notFound: true, server, pools };
-  return { found: identify(server, entry, username, 'ldap lookup', emit) };
+  return { found: identify(server, directory, entry, username, 'ldap lookup', emit) };
 }
 
 /** Every idleMs / 2, closes pooled connections idle for idleMs. */
@@ -366,7 +371,7 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
       checkPassword(password);
       checkUsername(pattern, username);
       const answer = await askDirectories(directories, 'ldap login', emit,
-        (server, pools) => loginAt(server, pools, username, password, beforeBind, emit));
+        (server, pools, directory) => loginAt(server, pools, directory, username, password, beforeBind, emit));
       if ('notFound' in answer) {
         await bindLikeAWrongPassword(answer.server, answer.pools, password);
         throw new LdapLoginError('INVALID_CREDENTIALS', 'invalid username or password');
@@ -376,7 +381,7 @@ export function createLdapAuthenticator(servers: LdapServerConfig[], usernamePat
 
     async findUser(username: string): Promise<LdapUser | null> {
       checkUsername(pattern, username);
-      const answer = await askDirectories(directories, 'ldap lookup', emit, (server, pools) => lookupAt(server, pools, username, emit));
+      const answer = await askDirectories(directories, 'ldap lookup', emit, (server, pools, directory) => lookupAt(server, pools, directory, username, emit));
       return answer !== null && 'notFound' in answer ? null : answer;
     },
 

@@ -112,16 +112,22 @@ export class ReplicaSet {
    * connections and never answers). With
    * `evenIfAllDown`, replicas that are down are tried too when none is up (a sync, which
    * runs seldom and must not wait for the next probe); otherwise the call fails at once.
+   * With `lastHeard` (ms epoch of the replica's last reply; a sync's many operations), the
+   * replica is probed whenever it has been silent for half the connect timeout, for as long
+   * as the attempt runs; a failed probe moves the attempt on, while a slow server that
+   * still answers the probe is waited for.
    */
   async run<T>(attempt: (uri: string) => Promise<T>, isFault: (e: unknown) => boolean,
-    opts: { watch?: boolean; evenIfAllDown?: boolean } = {}): Promise<{ value: T; uri: string }> {
+    opts: { watch?: boolean; evenIfAllDown?: boolean; lastHeard?: (uri: string) => number } = {}): Promise<{ value: T; uri: string }> {
     const failures: string[] = [];
     const tryDown = opts.evenIfAllDown === true && !this.anyUp();
     for (const r of this.#replicas) {
       // Checked at each step: a replica found down meanwhile (by a probe) is not waited for.
       if (!r.up && !tryDown) continue;
       try {
-        const value = await (opts.watch ? this.#watched(r, attempt(r.uri)) : attempt(r.uri));
+        const lastHeard = opts.lastHeard;
+        const value = await (opts.watch ? this.#watched(r, attempt(r.uri))
+          : lastHeard !== undefined ? this.#watchedWhileSilent(r, attempt(r.uri), () => lastHeard(r.uri)) : attempt(r.uri));
         this.markUp(r.uri);
         return { value, uri: r.uri };
       } catch (e) {
@@ -217,6 +223,26 @@ export class ReplicaSet {
   }
 
   async #watched<T>(r: Replica, op: Promise<T>): Promise<T> {
+    // The other replicas that are up are probed at the same time: when they hang too (one host,
+    // one storage), the request fails after one probe, not after one probe per replica.
+    const suspect = setTimeout(() => {
+      for (const x of this.#replicas) if (x === r || x.up) void this.#probe(x);
+    }, Math.max(1, Math.floor(this.#server.connectTimeoutMs / 4)));
+    return this.#untilDown(r, op, () => clearTimeout(suspect));
+  }
+
+  /** Probes `r` each time it has been silent for connectTimeoutMs / 2 while `op` runs. */
+  async #watchedWhileSilent<T>(r: Replica, op: Promise<T>, lastHeard: () => number): Promise<T> {
+    const silence = Math.max(1, Math.floor(this.#server.connectTimeoutMs / 2));
+    const check = setInterval(() => {
+      if (Date.now() - lastHeard() >= silence) void this.#probe(r);
+    }, Math.max(1, Math.floor(silence / 2)));
+    if (this.#opts.unref !== false) check.unref();
+    return this.#untilDown(r, op, () => clearInterval(check));
+  }
+
+  /** `op`, or a rejection as soon as `r` is marked down (the operation is then abandoned). */
+  async #untilDown<T>(r: Replica, op: Promise<T>, done: () => void): Promise<T> {
     // The operation keeps running after the replica is given up; its outcome is then nobody's.
     op.catch(() => undefined);
     let reject!: (e: Error) => void;
@@ -224,15 +250,10 @@ export class ReplicaSet {
       reject = rej;
     });
     r.waiters.add(reject);
-    // The other replicas that are up are probed at the same time: when they hang too (one host,
-    // one storage), the request fails after one probe, not after one probe per replica.
-    const suspect = setTimeout(() => {
-      for (const x of this.#replicas) if (x === r || x.up) void this.#probe(x);
-    }, Math.max(1, Math.floor(this.#server.connectTimeoutMs / 4)));
     try {
       return await Promise.race([op, down]);
     } finally {
-      clearTimeout(suspect);
+      done();
       r.waiters.delete(reject);
     }
   }

@@ -7,6 +7,7 @@ import { redirect, sendHtml } from '../http/respond.ts';
 import { clientIp } from '../ops/client-ip.ts';
 import type { ServiceContext } from './context.ts';
 import { CSRF_COOKIE } from './csrf.ts';
+import { subjectOf } from './grant.ts';
 import { login } from './login.ts';
 import { loginPage } from './login-page.ts';
 import { isValidChallenge } from './pkce.ts';
@@ -208,7 +209,7 @@ export async function authorizePost(ctx: ServiceContext, req: IncomingMessage, r
   const u = result.user;
   const code = await ctx.codes.issue({
     clientId: ar.client.clientId,
-    subject: { username: u.username, objectId: u.objectId, dn: u.dn, ...(u.displayName !== undefined ? { displayName: u.displayName } : {}), ...(u.email !== undefined ? { email: u.email } : {}) },
+    subject: subjectOf(u),
     scope: ar.scope,
     authTime: ctx.now(),
     ...(ar.nonce !== undefined ? { nonce: ar.nonce } : {}),

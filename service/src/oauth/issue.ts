@@ -17,13 +17,14 @@ export interface TokenResponse {
 /**
  * Mints the access token (and ID token for `openid`) for a grant. Group DNs are
  * read from the group directory now, so a refresh always carries current groups; while
- * there is no group snapshot yet this throws a 503 ServiceError (never a token without them).
+ * the groups of the user's directory are not read yet this throws a 503 ServiceError (never a
+ * token without them).
  */
 export async function mintTokens(ctx: ServiceContext, client: OAuthClientConfig, grant: Grant, grantType: string,
   refreshToken: string | undefined, withIdToken: boolean): Promise<TokenResponse> {
   const now = ctx.now();
   const { config } = ctx;
-  const groupDns = groupsForToken(ctx, grant.subject.objectId);
+  const groupDns = groupsForToken(ctx, grant.subject);
   const scope = grant.scope.join(' ');
   const at = await issueAccessToken(ctx.keys, {
     issuer: config.issuer,

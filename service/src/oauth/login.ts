@@ -1,6 +1,6 @@
 import type { ServiceContext } from './context.ts';
 import { ldapErrorCode, type LdapUser } from './deps.ts';
-import { GROUPS_RETRY_AFTER_SECONDS, groupsUnavailable } from './group-availability.ts';
+import { GROUPS_RETRY_AFTER_SECONDS, groupsUnavailable, groupsUnavailableFor } from './group-availability.ts';
 
 export type LoginResult =
   | { ok: true; user: LdapUser }
@@ -32,8 +32,8 @@ export async function login(ctx: ServiceContext, username: string, password: str
     logger.info('login_rejected', { reason: 'invalid_input', ip, via });
     return { ok: false, reason: 'invalid_input' };
   }
-  // No snapshot yet: the token could not carry the user's groups. Refused before the
-  // throttle and LDAP, so the attempt costs the user nothing and reveals nothing.
+  // No directory's groups read yet: no token could carry the user's groups. Refused before
+  // the throttle and LDAP, so the attempt costs the user nothing and reveals nothing.
   const unavailable = groupsUnavailable(ctx.groups.status());
   if (unavailable !== null) {
     metrics.logins.inc({ outcome: 'groups_unavailable' });
@@ -64,6 +64,15 @@ export async function login(ctx: ServiceContext, username: string, password: str
     const user = await ctx.authenticator.authenticate(username, password, beforeBind);
     metrics.ldapLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     await decision.release('success');
+    // The user's directory may be one whose groups were never read (it was unreachable
+    // when the others synced): a token now would lack them. The password was right, so
+    // the attempt counts as a success for the throttle.
+    const missing = groupsUnavailableFor(ctx, user);
+    if (missing !== null) {
+      metrics.logins.inc({ outcome: 'groups_unavailable' });
+      logger.warn('login_refused', { reason: 'groups_unavailable', detail: missing, directory: user.directory, username: user.username, ip, via });
+      return { ok: false, reason: 'groups_unavailable', retryAfterSeconds: GROUPS_RETRY_AFTER_SECONDS };
+    }
     metrics.logins.inc({ outcome: 'success' });
     logger.info('login_succeeded', { username: user.username, object_id: user.objectId, ip, via });
     return { ok: true, user };

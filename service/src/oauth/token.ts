@@ -6,8 +6,8 @@ import { sendNoStoreJson } from '../http/respond.ts';
 import { clientIp } from '../ops/client-ip.ts';
 import { authenticateClient } from './client-auth.ts';
 import type { ServiceContext } from './context.ts';
-import type { Grant } from './grant.ts';
-import { groupsUnavailable, groupsUnavailableError } from './group-availability.ts';
+import { subjectOf, type Grant } from './grant.ts';
+import { groupsUnavailable, groupsUnavailableError, groupsUnavailableFor } from './group-availability.ts';
 import { mintTokens, type TokenResponse } from './issue.ts';
 import { login, type LoginResult } from './login.ts';
 import { verifyPkce } from './pkce.ts';
@@ -85,6 +85,9 @@ export async function refreshToken(ctx: ServiceContext, client: OAuthClientConfi
     if (asked !== undefined && asked.some((s) => !original.scope.includes(s))) {
       throw new ServiceError('invalid_scope', 'the requested scope exceeds the original grant');
     }
+    // The same before-rotation rule for the groups of the user's own directory.
+    const missing = groupsUnavailableFor(ctx, original.subject);
+    if (missing !== null) throw groupsUnavailableError(missing);
   });
   const grant = asked !== undefined ? { ...rotated.grant, scope: asked } : rotated.grant;
   return mintTokens(ctx, client, grant, 'refresh_token', rotated.refreshToken, (opts.idToken ?? true) && grant.scope.includes('openid'));
@@ -121,7 +124,7 @@ async function password(ctx: ServiceContext, client: OAuthClientConfig, form: Ma
   const u = result.user;
   const grant: Grant = {
     clientId: client.clientId,
-    subject: { username: u.username, objectId: u.objectId, dn: u.dn, ...(u.displayName !== undefined ? { displayName: u.displayName } : {}), ...(u.email !== undefined ? { email: u.email } : {}) },
+    subject: subjectOf(u),
     scope,
     authTime: ctx.now(),
     familyId: randomToken(),

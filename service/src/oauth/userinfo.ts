@@ -3,7 +3,7 @@ import { sendError } from '../http/errors.ts';
 import { sendNoStoreJson } from '../http/respond.ts';
 import { authenticateBearer, bearerRefusal } from './bearer.ts';
 import type { ServiceContext } from './context.ts';
-import { groupsUnavailable, groupsUnavailableError } from './group-availability.ts';
+import { groupsUnavailableError, groupsUnavailableFor } from './group-availability.ts';
 
 /** OIDC Core §5.3. Groups come from the group directory now, not from the (possibly older) token. */
 export async function userinfoEndpoint(ctx: ServiceContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -12,7 +12,8 @@ export async function userinfoEndpoint(ctx: ServiceContext, req: IncomingMessage
     sendError(res, bearerRefusal(r), 'oauth');
     return;
   }
-  const unavailable = groupsUnavailable(ctx.groups.status());
+  // The token names no directory: its groups may come from any, so all must have been read.
+  const unavailable = groupsUnavailableFor(ctx);
   if (unavailable !== null) {
     sendError(res, groupsUnavailableError(unavailable), 'oauth');
     return;

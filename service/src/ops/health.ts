@@ -1,5 +1,5 @@
 import type { ServiceContext } from '../oauth/context.ts';
-import { groupsUnavailable } from '../oauth/group-availability.ts';
+import { directoryNotLoaded, groupsUnavailable } from '../oauth/group-availability.ts';
 import type { GroupStatus } from '../oauth/deps.ts';
 
 export interface ReadinessCheck {
@@ -44,9 +44,10 @@ function ldapProbe(ctx: ServiceContext): Promise<boolean> {
  *   below; per-server health, when the authenticator tracks it, replaces the probe here),
  * - keys: a signing key is loaded,
  * - store: the shared store answers,
- * - groups: a group snapshot exists and is not older than groupSync.maxStaleSeconds. A
- *   snapshot whose last sync failed but that is still younger than that is ready: it is
- *   what the tokens would carry anyway (see oauth/group-availability.ts).
+ * - groups: every directory's groups have been read and none is older than
+ *   groupSync.maxStaleSeconds. A directory whose last sync failed but whose groups are
+ *   still younger than that is ready: they are what the tokens would carry anyway (see
+ *   oauth/group-availability.ts).
  * Not ready answers 503 with `reason`: the failing checks and why. /healthz only says the
  * process runs (for restarts); /readyz is for taking an instance in and out of rotation.
  */
@@ -63,14 +64,34 @@ export async function readiness(ctx: ServiceContext): Promise<{ ready: boolean; 
   return { ready: false, checks, reason: failing.map((c) => (c.detail !== undefined ? `${c.name}: ${c.detail}` : c.name)).join('; ') };
 }
 
+/**
+ * Ready when every directory's groups have been read and none is older than
+ * maxStaleSeconds. Per directory (<ldapServer>) when the group directory reports them: a
+ * directory never read means its users' logins are refused (oauth/group-availability.ts),
+ * so the instance cannot serve every login even though the other directories are fresh.
+ */
 function groupsCheck(ctx: ServiceContext): ReadinessCheck {
   const g = ctx.groups.status();
   const missing = groupsUnavailable(g);
   if (missing !== null) return { name: 'groups', ok: false, detail: missing };
   const max = ctx.config.groupSync.maxStaleSeconds;
-  const age = Math.round(g.ageSeconds ?? 0);
-  const ok = g.ageSeconds !== null && g.ageSeconds <= max;
-  return { name: 'groups', ok, detail: `snapshot age ${age}s (max ${max}s)${g.stale ? ', last sync failed' : ''}` };
+  const directories = ctx.groups.directoryStatus?.();
+  if (directories === undefined || directories.length === 0) {
+    const ok = g.ageSeconds !== null && g.ageSeconds <= max;
+    return { name: 'groups', ok, detail: `snapshot age ${Math.round(g.ageSeconds ?? 0)}s (max ${max}s)${g.stale ? ', last sync failed' : ''}` };
+  }
+  let ok = true;
+  const parts = directories.map((d) => {
+    const notLoaded = directoryNotLoaded(d);
+    if (notLoaded !== null) {
+      ok = false;
+      return notLoaded;
+    }
+    const age = d.ageSeconds ?? 0;
+    if (age > max) ok = false;
+    return `${d.directory}: age ${Math.round(age)}s (max ${max}s)${d.failing ? ', last sync failed' : ''}`;
+  });
+  return { name: 'groups', ok, detail: parts.join('; ') };
 }
 
 export function groupGauges(ctx: ServiceContext) {

@@ -8,6 +8,8 @@ export interface Subject {
   dn: string;
   displayName?: string;
   email?: string;
+  /** The directory that holds the entry (LdapUser.directory): whose groups a token for it needs. Not a claim. */
+  directory?: string;
 }
 
 export interface AccessTokenInput {

@@ -32,6 +32,7 @@ describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
       displayName: 'Alice Anderson',
       email: 'alice@example.com',
       serverUri: slapd.url,
+      directory: slapd.url,
     });
     expect(u.objectId).toMatch(UUID);
     // Same user, same id on the next login (stable `oids` claim).

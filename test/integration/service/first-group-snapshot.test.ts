@@ -10,39 +10,19 @@ import { closeLdapClient, openLdapClient } from '../../../service/src/ldap/conne
 import { issueAccessToken } from '../../../service/src/tokens/access-token.ts';
 import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
-import {
-  authorize, decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, passwordGrant, PUBLIC_CLIENT, pkcePair, startWithGroupSync, tempDir,
-  type ServiceWithGroupSync,
-} from '../../harness/service-app.ts';
-import { captureLog, groupDn, groupOfNames, userDn } from '../ldap/groups-fixtures.ts';
+import { decodeJwtParts, http, makeConfig, PASSWORD_CLIENT, passwordGrant, type ServiceWithGroupSync } from '../../harness/service-app.ts';
+import { loginFormOutcome, syncedServices, until } from '../../harness/synced-service.ts';
+import { groupDn, groupOfNames, userDn } from '../ldap/groups-fixtures.ts';
 
 const ENG = groupDn('engineering');
 const ADMINS = groupDn('ljwt-admins');
 const ADMIN_LDIF = groupOfNames('ljwt-admins', [userDn('bob')]);
 
-let dir: ReturnType<typeof tempDir>;
-const running: ServiceWithGroupSync[] = [];
-const slapds: Slapd[] = [];
+const services = syncedServices('ljwt-first-snapshot-');
+afterAll(() => services.closeAll());
 
-beforeAll(() => {
-  dir = tempDir('ljwt-first-snapshot-');
-});
-
-afterAll(async () => {
-  for (const r of running.reverse()) await r.close();
-  for (const s of slapds) await s.destroy();
-  dir?.remove();
-});
-
-async function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<ServiceWithGroupSync> {
-  const config = makeConfig(slapd, `${dir.dir}/keys-${running.length}`, { adminGroupDn: ADMINS });
-  // bulk: one paged subtree scan, what a large directory gets.
-  const r = await startWithGroupSync(config, {
-    sync: { awaitFirstSync: false, expand: { mode: 'bulk' }, ...(connect ? { connect } : {}) },
-    syncLog: captureLog(),
-  });
-  running.push(r);
-  return r;
+function start(slapd: Slapd, connect?: (server: LdapServerConfig) => Promise<Client>): Promise<ServiceWithGroupSync> {
+  return services.start(makeConfig(slapd, services.keyDirectory(), { adminGroupDn: ADMINS }), connect);
 }
 
 /** An access token for bob signed by the service's own keys, as if issued before a restart. */
@@ -55,21 +35,12 @@ async function bobToken(r: ServiceWithGroupSync, oid: string): Promise<string> {
   return token;
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('first group sync failing (the server caps every search of the bulk scan)', () => {
   let svc: ServiceWithGroupSync;
   beforeAll(async () => {
     // Paging refused and unpaged results capped at 5 entries: the bulk scan cannot complete,
     // while a login (one entry per search) works.
-    const slapd = await startFixtureSlapd({ ldif: [ADMIN_LDIF], limits: ['users size.soft=5 size.hard=5 size.prtotal=disabled'] });
-    slapds.push(slapd);
+    const slapd = services.adopt(await startFixtureSlapd({ ldif: [ADMIN_LDIF], limits: ['users size.soft=5 size.hard=5 size.prtotal=disabled'] }));
     svc = await start(slapd);
     await until('the first sync to end', () => svc.groups.status().lastSyncDurationMs !== null);
   });
@@ -92,12 +63,7 @@ describe('first group sync failing (the server caps every search of the bulk sca
   });
 
   it('login form: 503 page saying sign-in is not available yet, with Retry-After, no code', async () => {
-    const { challenge } = pkcePair();
-    const { res, location } = await authorize(svc.base, { client_id: PUBLIC_CLIENT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: 's' }, 'bob', 'bob-pw');
-    expect(res.status).toBe(503);
-    expect(location).toBeUndefined();
-    expect(res.text).toContain('not available yet');
-    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await loginFormOutcome(svc.base, 'bob', 'bob-pw')).toEqual({ status: 503, redirected: false, notAvailableYet: true, retryAfter: 5 });
   });
 
   it('an operator with a valid token gets 503, not 403; userinfo gets 503, not an empty dns', async () => {
@@ -116,8 +82,7 @@ describe('slow first group sync', () => {
   let svc: ServiceWithGroupSync;
   let release: () => void = () => undefined;
   beforeAll(async () => {
-    const slapd = await startFixtureSlapd({ ldif: [ADMIN_LDIF] });
-    slapds.push(slapd);
+    const slapd = services.adopt(await startFixtureSlapd({ ldif: [ADMIN_LDIF] }));
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });

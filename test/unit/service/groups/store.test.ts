@@ -1,7 +1,7 @@
 // The shared snapshot store under contention: real worker threads read while the main
-// thread publishes generations as fast as it can, with sizes that force buffer growth.
+// thread publishes generations of varying sizes as fast as it can.
 import { describe, expect, it } from 'vitest';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import path from 'node:path';
 import os from 'node:os';
@@ -15,7 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 /** Generation g: groups "cn=g<g>-<k>", every member "u<g>-<j>" in all of them; size varies with g. */
 function generationContent(g: number): Map<string, string[]> {
   const groupCount = 1 + (g % 7);
-  const memberCount = g % 5 === 0 ? 3000 : 1 + (g % 13) * 20; // every 5th is large: growth
+  const memberCount = g % 5 === 0 ? 3000 : 1 + (g % 13) * 20; // every 5th is large
   const ids = Array.from({ length: memberCount }, (_, j) => `u${g}-${j}`);
   const m = new Map<string, string[]>();
   for (let k = 0; k < groupCount; k++) m.set(`cn=g${g}-${k},ou=groups,dc=example,dc=com`, ids);
@@ -94,9 +94,55 @@ describe('snapshot codec', () => {
   });
 });
 
-/** A store with a 64-byte initial slot, its writer, and a reader registered with the writer over a channel. */
-function smallStore(): { writer: SnapshotWriter; reader: SnapshotReader; ch: MessageChannel } {
-  const handle = createStoreHandle(64);
+describe('snapshot codec: lookups on the encoded bytes', () => {
+  it('finds every id among 20k (hash collisions probed past), non-ASCII and look-alike ids included', () => {
+    const groups = new Map<string, string[]>();
+    const ids = Array.from({ length: 20_000 }, (_, i) => `id-${i}`);
+    for (let g = 0; g < 50; g++) groups.set(`cn=g${g},dc=x`, ids.filter((_, i) => i % 50 === g || i % 7 === g % 7));
+    groups.set('cn=ünï,dc=x', ['ü-id', 'id-1']);
+    const snap = decodeSnapshot(encodeSnapshot({ groups, updatedAt: null }, 1));
+    const want = (i: number): string[] => [...groups.keys()].filter((dn) => groups.get(dn)!.includes(`id-${i}`));
+    for (const i of [0, 1, 2, 49, 50, 9999, 19_999]) expect(snap.groupsOf(`id-${i}`)).toEqual(want(i));
+    let found = 0;
+    for (const id of ids) found += snap.groupsOf(id).length > 0 ? 1 : 0;
+    expect(found).toBe(ids.length);
+    expect(snap.groupsOf('ü-id')).toEqual(['cn=ünï,dc=x']);
+    for (const miss of ['id-20000', 'id-', 'ID-1', 'id-1 ', '']) expect(snap.groupsOf(miss)).toEqual([]);
+  });
+
+  it('more than 65,536 groups: group indices widen to 4 bytes', () => {
+    const groups = new Map<string, string[]>();
+    for (let g = 0; g < 70_000; g++) groups.set(`cn=g${g}`, g % 1000 === 0 || g === 69_999 ? ['u'] : []);
+    const snap = decodeSnapshot(encodeSnapshot({ groups, updatedAt: null }, 1));
+    expect(snap.groupsOf('u')).toEqual([...Array.from({ length: 70 }, (_, k) => `cn=g${k * 1000}`), 'cn=g69999']);
+  });
+
+  it('a damaged index inside the bytes fails the lookup with the format error, never reads outside its section', () => {
+    const bytes = encodeSnapshot({ groups: new Map([['cn=a', ['x', 'y']]]), updatedAt: null }, 1);
+    const slotsAt = 48 + 4 * 2 + 4 * 3 + 4 * 2 + 4 * 2; // header, groupOff, idOff, idSet, idHash
+    const broken = Uint8Array.from(bytes);
+    new Uint32Array(broken.buffer, slotsAt, 4).forEach((v, i, a) => {
+      if (v !== 0) a[i] = 1000;
+    });
+    const snap = decodeSnapshot(broken);
+    expect(() => snap.groupsOf('x')).toThrow(SnapshotFormatError);
+    const intact = decodeSnapshot(Uint8Array.from(bytes));
+    expect(intact.groupsOf('x')).toEqual(['cn=a']);
+  });
+
+  it('reads from a misaligned view (bytes inside a larger buffer)', () => {
+    const bytes = encodeSnapshot({ groups: new Map([['cn=a', ['x']]]), updatedAt: 5 }, 3);
+    const big = new Uint8Array(bytes.length + 3);
+    big.set(bytes, 1);
+    const snap = decodeSnapshot(big.subarray(1, 1 + bytes.length));
+    expect(snap.groupsOf('x')).toEqual(['cn=a']);
+    expect(snap.updatedAt).toBe(5);
+  });
+});
+
+/** A store, its writer, and a reader registered with the writer over a channel. */
+function storeWithReader(): { writer: SnapshotWriter; reader: SnapshotReader; ch: MessageChannel } {
+  const handle = createStoreHandle();
   const ch = new MessageChannel();
   const writer = new SnapshotWriter(handle);
   writer.addReaderPort(ch.port2);
@@ -105,12 +151,12 @@ function smallStore(): { writer: SnapshotWriter; reader: SnapshotReader; ch: Mes
 
 describe('snapshot store', () => {
   it('same-thread: empty before the first publish, then the latest generation, decoded once per generation', () => {
-    const { writer, reader, ch } = smallStore();
+    const { writer, reader, ch } = storeWithReader();
     expect(reader.read().generation).toBe(0);
     expect(reader.read().groupsOf('u')).toEqual([]);
     writer.publish({ groups: new Map([['cn=a', ['u']]]), updatedAt: 1 });
     expect(reader.read().groupsOf('u')).toEqual(['cn=a']);
-    // Far beyond the 64-byte initial slots: the writer grows them and hands them over.
+    // A larger generation: a buffer of its own, handed over on the port.
     const big = Array.from({ length: 5000 }, (_, i) => `user-${i}`);
     writer.publish({ groups: new Map([['cn=big', big]]), updatedAt: 2 });
     const s = reader.read();
@@ -128,28 +174,38 @@ describe('snapshot store', () => {
     for (const p of [ch.port1, ch.port2, ch2.port1, ch2.port2]) p.close();
   });
 
+  it('a reader that does not read keeps only the newest generation, not one buffer per generation', async () => {
+    const { writer, reader, ch } = storeWithReader();
+    for (let g = 1; g <= 5; g++) writer.publish({ groups: new Map([[`cn=g${g}`, ['u']]]), updatedAt: g });
+    await new Promise((r) => setTimeout(r, 50)); // the reader's thread runs its event loop, no read
+    expect(receiveMessageOnPort(ch.port1)).toBeUndefined();
+    expect(reader.read().groupsOf('u')).toEqual(['cn=g5']);
+    expect(reader.decodes).toBe(1);
+    for (const p of [ch.port1, ch.port2]) p.close();
+  });
+
   it('a second writer takes over from the reader\'s handle (worker restart) and readers continue', () => {
-    const { writer: w1, reader, ch } = smallStore();
-    w1.publish({ groups: new Map([['cn=a', Array.from({ length: 500 }, (_, i) => `u${i}`)]]), updatedAt: 1 }); // grows slot 1
+    const { writer: w1, reader, ch } = storeWithReader();
+    w1.publish({ groups: new Map([['cn=a', Array.from({ length: 500 }, (_, i) => `u${i}`)]]), updatedAt: 1 });
     expect(reader.read().generation).toBe(1);
-    // w1 "dies"; the replacement gets the buffers the reader holds and a new port.
+    // w1 "dies"; the replacement gets the generation the reader holds and a new port.
     const ch2 = new MessageChannel();
     const r2 = new SnapshotReader({ ...reader.handle(), port: ch2.port1 });
     const w2 = new SnapshotWriter(r2.handle());
     w2.addReaderPort(ch2.port2);
     expect(w2.generation).toBe(1);
-    w2.publish({ groups: new Map([['cn=b', Array.from({ length: 2000 }, (_, i) => `v${i}`)]]), updatedAt: 2 }); // grows slot 0
+    w2.publish({ groups: new Map([['cn=b', Array.from({ length: 2000 }, (_, i) => `v${i}`)]]), updatedAt: 2 });
     w2.publish({ groups: new Map([['cn=c', ['w']]]), updatedAt: 3 });
     expect(r2.read().generation).toBe(3);
     expect(r2.read().groupsOf('w')).toEqual(['cn=c']);
-    // The old reader (not registered with w2) cannot follow a grown buffer; it keeps its
+    // The old reader (not registered with w2) is sent nothing by it; it keeps its
     // last whole generation instead of spinning or returning garbage.
     const old = reader.read();
     expect(old.generation === 1 || old.generation === 3).toBe(true);
     for (const p of [ch.port1, ch.port2, ch2.port1, ch2.port2]) p.close();
   });
 
-  it('readers in 3 threads never see a torn or mixed generation while the writer swaps and grows', async () => {
+  it('readers in 3 threads never see a torn or mixed generation while the writer publishes', async () => {
     const { outputFiles } = await build({
       stdin: { contents: READER_SOURCE, resolveDir: root, loader: 'js' },
       bundle: true,
@@ -161,7 +217,7 @@ describe('snapshot store', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'groups-store-'));
     const readerFile = path.join(dir, 'reader.mjs');
     writeFileSync(readerFile, outputFiles[0]!.text);
-    const handle = createStoreHandle(1024); // small: generation 5 already outgrows it
+    const handle = createStoreHandle();
     const writer = new SnapshotWriter(handle);
     const stop = new SharedArrayBuffer(4 * 4);
     const workers: Worker[] = [];
