@@ -1,4 +1,7 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Csrf } from '../../../../service/src/oauth/csrf.ts';
 import { MemoryStore } from '../../../../service/src/store/memory-store.ts';
 import { storeContract } from '../../../harness/store-contract.ts';
 
@@ -74,5 +77,37 @@ describe('MemoryStore bound', () => {
     await expect(full.set('rt:a', '{}', 60)).rejects.toThrow(/full/);
     await s.close();
     await full.close();
+  });
+});
+
+describe('MemoryStore entry size', () => {
+  // A full collection on demand, for heap figures that hold only live objects.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+
+  /** Live heap bytes per entry after `fill` stored `n` entries. */
+  async function bytesPerEntry(n: number, fill: (s: MemoryStore, i: number) => Promise<unknown>): Promise<number> {
+    const s = new MemoryStore({ maxEntries: 2 * n });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < n; i++) await fill(s, i);
+    gc();
+    const bytes = (process.memoryUsage().heapUsed - before) / s.size();
+    await s.close();
+    return bytes;
+  }
+
+  it('keeps a consumed CSRF nonce in under 200 bytes: the key does not hold on to the form token it was cut from', async () => {
+    const csrf = (s: MemoryStore) => new Csrf(Buffer.alloc(32, 7), s, 900);
+    const scratch = new MemoryStore();
+    const binding = csrf(scratch).newBinding();
+    await scratch.close();
+    const bytes = await bytesPerEntry(20_000, async (s) => {
+      const c = csrf(s);
+      // As authorizePost gets it: the token out of a decoded form body, the nonce out of the token.
+      const token = new URLSearchParams(`csrf_token=${c.issue(binding, 1000)}&username=alice`).get('csrf_token')!;
+      expect(await c.consume(c.check(binding, token, 1000)!, 1000)).toBe(true);
+    });
+    expect(bytes).toBeLessThan(200);
   });
 });
