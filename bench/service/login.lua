@@ -1,7 +1,10 @@
 -- wrk script for bench/service/run.mjs: one login per request, a different user each
 -- time, and every response checked (a failed login is not a login).
 --   wrk ... -s login.lua URL -- password <users> <threads>
---       POST /token grant_type=password for user u<i> (password pw-<i>-bench)
+--       POST /token grant_type=password, scope "openid api", for user u<i> (password pw-<i>-bench):
+--       an access, a refresh and an ID token
+--   wrk ... -s login.lua URL -- password-api <users> <threads>
+--       the same with scope "api": an access and a refresh token, no ID token
 --   wrk ... -s login.lua URL -- form <users> <threads> <forms file> <cookie>
 --       POST /authorize with a login form fetched before the run (each form once: its
 --       CSRF nonce is single use); the forms file holds one urlencoded body per line
@@ -43,10 +46,11 @@ local token_headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 
 function request()
   n = n + 1
-  if mode == "password" then
+  if mode == "password" or mode == "password-api" then
     -- Thread t serves users t, t+T, ...; consecutive requests of all threads cover every user.
     local i = ((n - 1) * nthreads + tid) % users
-    local body = "grant_type=password&client_id=cli&scope=openid%20api&username=u" .. i .. "&password=pw-" .. i .. "-bench"
+    local scope = mode == "password" and "openid%20api" or "api"
+    local body = "grant_type=password&client_id=cli&scope=" .. scope .. "&username=u" .. i .. "&password=pw-" .. i .. "-bench"
     return wrk.format("POST", "/token", token_headers, body)
   elseif mode == "form" then
     local body = forms[n]
@@ -62,9 +66,10 @@ end
 
 function response(status, headers, body)
   local good
-  if mode == "password" then
+  if mode == "password" or mode == "password-api" then
     good = status == 200 and body ~= nil and string.find(body, '"access_token":"', 1, true) ~= nil
-      and string.find(body, '"id_token":"', 1, true) ~= nil
+      and string.find(body, '"refresh_token":"', 1, true) ~= nil
+      and (string.find(body, '"id_token":"', 1, true) ~= nil) == (mode == "password")
   elseif mode == "form" then
     local loc = headers["Location"] or headers["location"] or ""
     good = status == 303 and string.find(loc, "https://app.bench.example/callback?code=", 1, true) == 1

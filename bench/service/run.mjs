@@ -4,16 +4,18 @@
 // passwords), the real built service (dist/service/main.js, XML config, memory store, group
 // sync worker, logs to a file), then drives logins with wrk on 127.0.0.1, a different user
 // per request, checking every response:
-//   password  POST /token grant_type=password (access + ID + refresh token; 200 with tokens)
+//   password  POST /token grant_type=password, scope "openid api" (200 with access, ID and refresh token)
+//   password-api  the same with scope "api" (200 with access and refresh token, no ID token): the
+//             ID token's share of a password login, measured in the same run
 //   form      POST /authorize, the browser login form (303 to the client with a code); the
 //             forms (single-use CSRF nonces) are fetched before the run, one per request
 //   healthz   GET /healthz: the HTTP floor of the service, no login (reference row)
 // Any failed check makes the run invalid. Writes bench/results/service.md and prints it.
 //   node bench/service/run.mjs [--duration 20] [--connections 32] [--users 10000]
-//        [--threads 1] [--modes healthz,password,form] [--rounds 1] [--quick] [--out FILE]
+//        [--threads 1] [--modes healthz,password,password-api,form] [--rounds 1] [--quick] [--out FILE]
 //        [--profile DIR]   (service runs with --cpu-prof, profile written to DIR at exit)
 //        [--node-options=FLAGS]  (node flags for the service, space separated; default those of service/Dockerfile's
-//                          CMD, --max-semi-space-size=8; --node-options= for none)
+//                          CMD, read from it; --node-options= for none)
 //        [--max-failures-per-ip N]  (throttle/maxFailuresPerIp; default max(20, 2 x connections))
 //        [--baseline MAIN_JS]  (also measure another build of the service, e.g. of an older
 //                          commit, against the same slapd, one service at a time; rows marked [baseline])
@@ -35,8 +37,16 @@ const LUA = path.join(root, 'bench/service/login.lua');
 const REDIRECT = 'https://app.bench.example/callback';
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 const GOAL = { rate: 1000, p99Ms: 50 };
-const SERVICE_NODE_OPTIONS = '--max-semi-space-size=8';
 const RSS_SAMPLE_MS = 100;
+
+/** The node flags of the container image's CMD (service/Dockerfile): `node <flags> dist/service/main.js …`. */
+function imageNodeFlags() {
+  const cmd = readFileSync(path.join(root, 'service/Dockerfile'), 'utf8').split('\n')
+    .map((l) => /^CMD (\[.*"dist\/service\/main\.js".*\])\s*$/.exec(l)?.[1]).find((c) => c !== undefined);
+  if (cmd === undefined) throw new Error('service/Dockerfile: no CMD running dist/service/main.js');
+  const argv = JSON.parse(cmd);
+  return argv.slice(1, argv.indexOf('dist/service/main.js'));
+}
 
 function options(argv) {
   const { values } = parseArgs({
@@ -63,8 +73,8 @@ function options(argv) {
   const quick = values.quick === true;
   const num = (name, fallback) => intOption(values, name, fallback);
   if (values.store !== undefined && !['memory', 'redis'].includes(values.store)) throw new Error('--store is memory or redis');
-  const modes = (values.modes ?? 'healthz,password,form').split(',').filter((m) => m !== '');
-  for (const m of modes) if (!['healthz', 'password', 'form'].includes(m)) throw new Error(`unknown mode ${m}`);
+  const modes = (values.modes ?? 'healthz,password,password-api,form').split(',').filter((m) => m !== '');
+  for (const m of modes) if (!['healthz', 'password', 'password-api', 'form'].includes(m)) throw new Error(`unknown mode ${m}`);
   return {
     help: values.help === true,
     quick,
@@ -78,7 +88,7 @@ function options(argv) {
     build: values['no-build'] !== true,
     profile: values.profile,
     // The service as the container image runs it (service/Dockerfile CMD) unless told otherwise.
-    nodeOptions: (values['node-options'] ?? SERVICE_NODE_OPTIONS).split(' ').filter((x) => x !== ''),
+    nodeOptions: values['node-options'] !== undefined ? values['node-options'].split(' ').filter((x) => x !== '') : imageNodeFlags(),
     baseline: values.baseline !== undefined ? path.resolve(values.baseline) : undefined,
     store: values.store ?? 'memory',
     maxFailuresPerIp: values['max-failures-per-ip'] !== undefined ? num('max-failures-per-ip', 20) : undefined,
@@ -265,6 +275,18 @@ function comparison(rows) {
   return [...out, ''];
 }
 
+/** What the ID token adds to a password grant: the two password rows of this build, side by side. */
+function idTokenShare(rows) {
+  const best = (mode) => rows.filter((r) => r.mode === mode && !r.baseline).sort((x, y) => y.rate - x.rate)[0];
+  const withId = best('password');
+  const without = best('password-api');
+  if (withId === undefined || without === undefined) return [];
+  const us = (r) => r.svcCpu / r.rate * 1e6;
+  return [`ID token's share of a password grant (scope \`openid api\` against \`api\`, same run): ${Math.round(us(withId) - us(without))} µs of service CPU per login ` +
+    `(${Math.round(us(withId))} against ${Math.round(us(without))} µs, ${Math.round((1 - us(without) / us(withId)) * 100)}%); ` +
+    `${Math.round(withId.rate)} against ${Math.round(without.rate)} logins/s.`, ''];
+}
+
 export async function main(argv = process.argv.slice(2)) {
   const o = options(argv);
   if (o.help) {
@@ -303,8 +325,9 @@ export async function main(argv = process.argv.slice(2)) {
           await sleep(1000);
           let r;
           if (mode === 'healthz') r = await measure(`GET /healthz (HTTP floor)${suffix}`, 'healthz', base, o, pids);
-          else if (mode === 'password') {
-            r = await measure(`password grant, POST /token${suffix}`, 'password', base, o, pids);
+          else if (mode === 'password' || mode === 'password-api') {
+            const label = mode === 'password' ? 'password grant, POST /token' : 'password grant, scope api (no ID token), POST /token';
+            r = await measure(`${label}${suffix}`, mode, base, o, pids);
             passwordRate = Math.max(passwordRate, r.rate);
           } else {
             // One form per request, and a form login may be faster than the password grant (no
@@ -345,8 +368,9 @@ export async function main(argv = process.argv.slice(2)) {
     `Setup: slapd (mdb, \`uid eq\` index, \`-d stats\` logging) with ${o.users} users ({SSHA} passwords, 2 of ${GROUPS} groups each; loaded in ${loadSeconds.toFixed(1)} s), ` +
       `the built service (\`node ${o.nodeOptions.length ? `${o.nodeOptions.join(' ')} ` : ''}dist/service/main.js\`, ${o.store === 'redis' ? 'Redis store (a local redis-server)' : 'memory store'}, group sync worker, ES256 signing, JSON logs at info to a file), ` +
       `wrk ${o.threads} thread(s), ${o.connections} connections, ${o.duration} s per row after a ${Math.min(3, o.duration)} s warm-up, all on 127.0.0.1. ` +
-      'Every request logs in a different user (round robin); every response is checked: password grant = 200 with an access and an ID token ' +
-      '(and a refresh token, scope `openid api`), login form = 303 to the client\'s redirect URI with a code. Anything else counts as an error and makes the row invalid. ' +
+      'Every request logs in a different user (round robin); every response is checked: password grant = 200 with an access, a refresh and an ID token ' +
+      '(scope `openid api`), password grant with scope `api` = 200 with an access and a refresh token and no ID token, ' +
+      'login form = 303 to the client\'s redirect URI with a code. Anything else counts as an error and makes the row invalid. ' +
       'The forms are fetched (GET /authorize) before their row, one per request: their CSRF nonces are single use.',
     '',
     `Config change for the bench: \`throttle/maxFailuresPerIp\` = ${o.maxFailuresPerIp} (default 20): the throttle reserves a per-IP slot for each attempt in flight and a success returns it when it ends, ` +
@@ -358,6 +382,7 @@ export async function main(argv = process.argv.slice(2)) {
     '',
     table(rows),
     '',
+    ...idTokenShare(rows),
     ...comparison(rows),
     'wrk commands (URL and script arguments as run):',
     '',
