@@ -3,12 +3,7 @@ import type { Grant } from './grant.ts';
 import { ServiceError } from '../http/errors.ts';
 import { hashSecret, randomToken } from './secrets.ts';
 import type { Revocations } from './revocation.ts';
-
-interface CodeRecord {
-  grant: Grant;
-  redirectUri: string;
-  codeChallenge?: string;
-}
+import { type CodeRecord, decodeCode, encodeCode } from './grant-record.ts';
 
 /**
  * Authorization codes: 256-bit random, stored hashed, single use (atomic
@@ -32,7 +27,7 @@ export class AuthorizationCodes {
     const code = randomToken();
     const grant: Grant = { ...grantWithoutFamily, familyId: AuthorizationCodes.familyOf(code) };
     const rec: CodeRecord = { grant, redirectUri, ...(codeChallenge !== undefined ? { codeChallenge } : {}) };
-    await this.store.set(`code:${hashSecret(code)}`, JSON.stringify(rec), this.ttlSeconds);
+    await this.store.set(`code:${hashSecret(code)}`, encodeCode(rec), this.ttlSeconds);
     return code;
   }
 
@@ -57,6 +52,6 @@ export class AuthorizationCodes {
     if (!(await this.store.setIfAbsent(`codeused:${h}`, '1', this.replayMemorySeconds))) return replay();
     const raw = await this.store.getDel(`code:${h}`);
     if (raw === null) throw new ServiceError('invalid_grant', 'the authorization code is invalid or expired');
-    return { ...(JSON.parse(raw) as CodeRecord), replayed: false };
+    return { ...decodeCode(raw, AuthorizationCodes.familyOf(code)), replayed: false };
   }
 }

@@ -4,11 +4,8 @@ import type { Grant } from './grant.ts';
 import { ServiceError } from '../http/errors.ts';
 import { hashSecret, randomToken } from './secrets.ts';
 import type { Revocations } from './revocation.ts';
+import { decodeRefresh, encodeRefresh, type RefreshRecord } from './grant-record.ts';
 
-interface RefreshRecord {
-  grant: Grant;
-  issuedAt: number;
-}
 
 interface UsedRecord {
   /** When the token was rotated, milliseconds since epoch. */
@@ -68,13 +65,13 @@ export class RefreshTokens {
   async issue(grant: Grant): Promise<string> {
     const token = randomToken();
     const rec: RefreshRecord = { grant, issuedAt: this.now() };
-    await this.store.set(`rt:${hashSecret(token)}`, JSON.stringify(rec), this.ttlSeconds);
+    await this.store.set(`rt:${hashSecret(token)}`, encodeRefresh(rec), this.ttlSeconds);
     return token;
   }
 
   private async lookup(token: string): Promise<RefreshRecord | null> {
     const raw = await this.store.get(`rt:${hashSecret(token)}`);
-    return raw === null ? null : (JSON.parse(raw) as RefreshRecord);
+    return raw === null ? null : decodeRefresh(raw);
   }
 
   /** The grant of a live token whose family is not revoked, else null (for /revoke and /logout). */
