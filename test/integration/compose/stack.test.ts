@@ -86,7 +86,7 @@ describe('docker-compose.yml', () => {
     const svc = compose.services.service!;
     const mounts = Object.fromEntries(binds(svc).map((b) => [b.target, b.source]));
     expect(mounts['/etc/nginx-ldap-jwt/config.xml']).toBe('./demo/config.xml');
-    expect(dockerfile).toMatch(/CMD \["node", "--max-semi-space-size=8", "dist\/service\/main\.js", "--config", "\/etc\/nginx-ldap-jwt\/config\.xml"\]/);
+    expect(dockerfile).toMatch(/CMD \["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "dist\/service\/main\.js", "--config", "\/etc\/nginx-ldap-jwt\/config\.xml"\]/);
     const config = loadConfigFromString(readFileSync(join(REPO_ROOT, 'demo/config.xml'), 'utf8'), svc.environment);
     expect(config.ldapServers[0]!.uri).toBe('ldap://127.0.0.1:389');
     // The reader account of demo/directory.ldif, which the stack's OpenLDAP loads.
