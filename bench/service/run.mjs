@@ -19,6 +19,7 @@
 //        [--max-failures-per-ip N]  (throttle/maxFailuresPerIp; default max(20, 2 x connections))
 //        [--baseline MAIN_JS]  (also measure another build of the service, e.g. of an older
 //                          commit, against the same slapd, one service at a time; rows marked [baseline])
+//        [--baseline-node-options=FLAGS]  (node flags for the baseline; default those of this build)
 //        [--store memory|redis]  (the service's store; redis: a local redis-server, test/harness/redis.ts)
 //        [--no-build]      (use dist/service as it is; default: npm run build's scripts/build.mjs first)
 //   --quick: 4 s rows and 2000 users (a smoke run; the figures are not the goal's).
@@ -64,6 +65,7 @@ function options(argv) {
       'node-options': { type: 'string' },
       'max-failures-per-ip': { type: 'string' },
       baseline: { type: 'string' },
+      'baseline-node-options': { type: 'string' },
       store: { type: 'string' },
       'no-build': { type: 'boolean' },
       help: { type: 'boolean' },
@@ -90,6 +92,7 @@ function options(argv) {
     // The service as the container image runs it (service/Dockerfile CMD) unless told otherwise.
     nodeOptions: values['node-options'] !== undefined ? values['node-options'].split(' ').filter((x) => x !== '') : imageNodeFlags(),
     baseline: values.baseline !== undefined ? path.resolve(values.baseline) : undefined,
+    baselineNodeOptions: values['baseline-node-options']?.split(' ').filter((x) => x !== ''),
     store: values.store ?? 'memory',
     maxFailuresPerIp: values['max-failures-per-ip'] !== undefined ? num('max-failures-per-ip', 20) : undefined,
   };
@@ -243,7 +246,7 @@ function table(rows) {
 }
 
 /** Starts dist/service/main.js (or another build) on a free port with its own key directory. */
-async function startService(mainJs, slapd, dir, o, freePort, name) {
+async function startService(mainJs, nodeOptions, slapd, dir, o, freePort, name) {
   const port = await freePort();
   const own = path.join(dir, name);
   const xml = serviceXml({
@@ -252,7 +255,7 @@ async function startService(mainJs, slapd, dir, o, freePort, name) {
     throttle: { maxFailuresPerIp: o.maxFailuresPerIp },
     clients: CLIENTS,
   });
-  const nodeArgs = [...o.nodeOptions, ...(o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [])];
+  const nodeArgs = [...nodeOptions, ...(o.profile !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profile)] : [])];
   const svc = await startBuiltService({ mainJs, dir: own, port, xml, nodeArgs, env: { PATH: process.env.PATH } });
   return { base: svc.base, pids: { service: svc.child.pid, slapd: childPid('slapd'), ...(o.redisUrl !== undefined ? { redis: childPid('redis-server') } : {}) }, stop: svc.stop };
 }
@@ -309,13 +312,13 @@ export async function main(argv = process.argv.slice(2)) {
   const loadSeconds = (performance.now() - t0) / 1000;
   const rows = [];
   const services = [{ tag: '', main: serviceMain }];
-  if (o.baseline !== undefined) services.push({ tag: ' [baseline]', main: o.baseline });
+  if (o.baseline !== undefined) services.push({ tag: ' [baseline]', main: o.baseline, nodeOptions: o.baselineNodeOptions });
   let running;
   try {
     for (let round = 1; round <= o.rounds; round++) {
       for (const svc of services) {
         const suffix = `${svc.tag}${o.rounds > 1 ? ` #${round}` : ''}`;
-        running = await startService(svc.main, slapd, dir, o, freePort, `svc${services.indexOf(svc)}-${round}`);
+        running = await startService(svc.main, svc.nodeOptions ?? o.nodeOptions, slapd, dir, o, freePort, `svc${services.indexOf(svc)}-${round}`);
         const { base, pids } = running;
         // Warm-up (JIT, connection pools), not reported.
         const warm = await measure('warm-up', 'password', base, { ...o, duration: Math.min(3, o.duration) }, pids);
@@ -366,7 +369,9 @@ export async function main(argv = process.argv.slice(2)) {
     `Versions: Node ${process.version}, ${firstLine('slapd', ['-VV']).replace(/^.*\$OpenLDAP: /, 'OpenLDAP ').replace(/ \(.*$/, '')}, ${firstLine('wrk', ['--version']).replace(/ Copyright.*$/, '')}, ldapts ${ldapts}.`,
     '',
     `Setup: slapd (mdb, \`uid eq\` index, \`-d stats\` logging) with ${o.users} users ({SSHA} passwords, 2 of ${GROUPS} groups each; loaded in ${loadSeconds.toFixed(1)} s), ` +
-      `the built service (\`node ${o.nodeOptions.length ? `${o.nodeOptions.join(' ')} ` : ''}dist/service/main.js\`, ${o.store === 'redis' ? 'Redis store (a local redis-server)' : 'memory store'}, group sync worker, ES256 signing, JSON logs at info to a file), ` +
+      `the built service (\`node ${o.nodeOptions.length ? `${o.nodeOptions.join(' ')} ` : ''}dist/service/main.js\`` +
+      `${o.baselineNodeOptions !== undefined && o.baseline !== undefined ? `; the baseline with \`node ${o.baselineNodeOptions.join(' ')}\`` : ''}, ` +
+      `${o.store === 'redis' ? 'Redis store (a local redis-server)' : 'memory store'}, group sync worker, ES256 signing, JSON logs at info to a file), ` +
       `wrk ${o.threads} thread(s), ${o.connections} connections, ${o.duration} s per row after a ${Math.min(3, o.duration)} s warm-up, all on 127.0.0.1. ` +
       'Every request logs in a different user (round robin); every response is checked: password grant = 200 with an access, a refresh and an ID token ' +
       '(scope `openid api`), password grant with scope `api` = 200 with an access and a refresh token and no ID token, ' +
