@@ -2,6 +2,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Csrf } from '../../../../service/src/oauth/csrf.ts';
+import { RefreshTokens } from '../../../../service/src/oauth/refresh-tokens.ts';
+import type { Revocations } from '../../../../service/src/oauth/revocation.ts';
 import { MemoryStore } from '../../../../service/src/store/memory-store.ts';
 import { storeContract } from '../../../harness/store-contract.ts';
 
@@ -109,5 +111,17 @@ describe('MemoryStore entry size', () => {
       expect(await c.consume(c.check(binding, token, 1000)!, 1000)).toBe(true);
     });
     expect(bytes).toBeLessThan(200);
+  });
+
+  it('keeps a refresh token in under 500 bytes: its record is stored flat, not as the pieces JSON.stringify built it from', async () => {
+    const revocations = { revokeFamily: async () => undefined, isFamilyRevoked: async () => false } as unknown as Revocations;
+    const bytes = await bytesPerEntry(20_000, (s, i) => new RefreshTokens(s, 28_800, 10_000, revocations, () => 1_796_399_419).issue({
+      clientId: 'web',
+      subject: { username: `u${i}`, objectId: '218fe080-8446-1041-93c1-2f8c1e1e1e1e', dn: `uid=u${i},ou=people,dc=example,dc=com`, directory: 'ldap://127.0.0.1:389', displayName: `User ${i}`, email: `u${i}@example.com` },
+      scope: ['openid', 'api'],
+      authTime: 1_796_399_419,
+      familyId: `family-${i}-of-a-refresh-token-0123456789abcd`,
+    }));
+    expect(bytes).toBeLessThan(500);
   });
 });
