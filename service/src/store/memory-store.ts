@@ -1,5 +1,6 @@
 import { assertTtl, type Counter, type Store } from './store.ts';
 
+/** An entry as read: the stored record is one flat string, `record()` below. */
 interface Entry { value: string; expiresAt: number }
 
 /**
@@ -13,6 +14,24 @@ interface Entry { value: string; expiresAt: number }
 function flat(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
 }
+
+/** Base-36 digits of an expiry in milliseconds since the epoch: enough until the year 5000. */
+const EXPIRY_DIGITS = 9;
+
+/**
+ * An entry's record: its expiry, then its value, in one flat string. An object per entry (value,
+ * expiry and the expiry's boxed number) cost 52 bytes more, 5 MB of live heap at 100k entries.
+ */
+function record(expiresAt: number, value: string): string {
+  const expiry = Math.ceil(expiresAt).toString(36).padStart(EXPIRY_DIGITS, '0');
+  if (expiry.length !== EXPIRY_DIGITS || expiresAt < 0) throw new RangeError(`store expiry out of range: ${expiresAt}`);
+  return flat(expiry + value);
+}
+
+function expiryOf(record: string): number {
+  return parseInt(record.slice(0, EXPIRY_DIGITS), 36);
+}
+
 
 export interface MemoryStoreOptions {
   /** Upper bound on live entries. */
@@ -30,7 +49,7 @@ export interface MemoryStoreOptions {
 // is atomic with respect to other requests as long as it does not await.
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, string>();
   private readonly maxEntries: number;
   private readonly evictable: (key: string) => boolean;
   private readonly now: () => number;
@@ -45,23 +64,25 @@ export class MemoryStore implements Store {
   }
 
   private live(key: string): Entry | undefined {
-    const e = this.entries.get(key);
-    if (e === undefined) return undefined;
-    if (e.expiresAt <= this.now()) {
+    const r = this.entries.get(key);
+    if (r === undefined) return undefined;
+    const expiresAt = expiryOf(r);
+    if (expiresAt <= this.now()) {
       this.entries.delete(key);
       return undefined;
     }
-    return e;
+    return { value: r.slice(EXPIRY_DIGITS), expiresAt };
   }
 
   private put(key: string, value: string, ttlSeconds: number): void {
+    const r = record(this.now() + assertTtl(ttlSeconds) * 1000, value);
     if (!this.entries.delete(key) && this.entries.size >= this.maxEntries) this.makeRoom();
-    this.entries.set(flat(key), { value: flat(value), expiresAt: this.now() + assertTtl(ttlSeconds) * 1000 });
+    this.entries.set(flat(key), r);
   }
 
   private sweep(): void {
     const now = this.now();
-    for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
+    for (const [k, r] of this.entries) if (expiryOf(r) <= now) this.entries.delete(k);
   }
 
   /**
@@ -84,25 +105,26 @@ export class MemoryStore implements Store {
   private dropClosestToExpiry(drop: number): void {
     let min = Infinity;
     let max = -Infinity;
-    for (const [k, e] of this.entries) {
+    for (const [k, r] of this.entries) {
       if (!this.evictable(k)) continue;
-      if (e.expiresAt < min) min = e.expiresAt;
-      if (e.expiresAt > max) max = e.expiresAt;
+      const expiresAt = expiryOf(r);
+      if (expiresAt < min) min = expiresAt;
+      if (expiresAt > max) max = expiresAt;
     }
     if (min === Infinity) return;
     const buckets = 1024;
     const width = (max - min) / buckets || 1;
     const bucketOf = (expiresAt: number) => Math.min(buckets - 1, Math.floor((expiresAt - min) / width));
     const histogram = new Uint32Array(buckets);
-    for (const [k, e] of this.entries) if (this.evictable(k)) histogram[bucketOf(e.expiresAt)]!++;
+    for (const [k, r] of this.entries) if (this.evictable(k)) histogram[bucketOf(expiryOf(r))]!++;
     // Every entry below bucket `cut` goes; from bucket `cut` itself, only as many as are still needed.
     let cut = 0;
     let below = 0;
     while (cut < buckets && below + histogram[cut]! < drop) below += histogram[cut++]!;
     let fromCut = drop - below;
-    for (const [k, e] of this.entries) {
+    for (const [k, r] of this.entries) {
       if (!this.evictable(k)) continue;
-      const b = bucketOf(e.expiresAt);
+      const b = bucketOf(expiryOf(r));
       if (b < cut) this.entries.delete(k);
       else if (b === cut && fromCut > 0) {
         this.entries.delete(k);
@@ -143,13 +165,13 @@ export class MemoryStore implements Store {
       return { count: 1, ttlSeconds: assertTtl(windowSeconds) };
     }
     const count = Number(e.value) + 1;
-    e.value = String(count);
+    this.entries.set(key, record(e.expiresAt, String(count)));
     return { count, ttlSeconds: Math.max(1, Math.ceil((e.expiresAt - this.now()) / 1000)) };
   }
 
   async decr(key: string): Promise<void> {
     const e = this.live(key);
-    if (e !== undefined) e.value = String(Math.max(0, Number(e.value) - 1));
+    if (e !== undefined) this.entries.set(key, record(e.expiresAt, String(Math.max(0, Number(e.value) - 1))));
   }
 
   async ttl(key: string): Promise<number | null> {

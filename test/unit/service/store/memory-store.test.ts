@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,6 +83,19 @@ describe('MemoryStore bound', () => {
   });
 });
 
+describe('MemoryStore expiry range', () => {
+  it('refuses a write whose expiry it cannot represent and keeps what the key held', async () => {
+    let now = 0;
+    const s = new MemoryStore({ now: () => now });
+    await s.set('k', 'old', 60);
+    now = 36 ** 9;
+    await expect(s.set('k', 'new', 60)).rejects.toBeInstanceOf(RangeError);
+    now = 0;
+    expect(await s.get('k')).toBe('old');
+    await s.close();
+  });
+});
+
 describe('MemoryStore entry size', () => {
   // A full collection on demand, for heap figures that hold only live objects.
   setFlagsFromString('--expose-gc');
@@ -111,6 +125,11 @@ describe('MemoryStore entry size', () => {
       expect(await c.consume(c.check(binding, token, 1000)!, 1000)).toBe(true);
     });
     expect(bytes).toBeLessThan(200);
+  });
+
+  it('keeps an entry in one string with its expiry: a hashed key and a short value in under 125 bytes', async () => {
+    const bytes = await bytesPerEntry(20_000, (s, i) => s.set(`thr:u:${createHash('sha256').update(String(i)).digest('base64url')}`, '1', 60));
+    expect(bytes).toBeLessThan(125);
   });
 
   it('keeps a refresh token in under 500 bytes: its record is stored flat, not as the pieces JSON.stringify built it from', async () => {
