@@ -23,13 +23,23 @@ const EXPIRY_DIGITS = 9;
  * expiry and the expiry's boxed number) cost 52 bytes more, 5 MB of live heap at 100k entries.
  */
 function record(expiresAt: number, value: string): string {
-  const expiry = Math.ceil(expiresAt).toString(36).padStart(EXPIRY_DIGITS, '0');
-  if (expiry.length !== EXPIRY_DIGITS || expiresAt < 0) throw new RangeError(`store expiry out of range: ${expiresAt}`);
-  return flat(expiry + value);
+  return flat(expiryDigits(expiresAt) + value);
 }
 
+function expiryDigits(ms: number): string {
+  const digits = Math.ceil(ms).toString(36).padStart(EXPIRY_DIGITS, '0');
+  if (digits.length !== EXPIRY_DIGITS || ms < 0) throw new RangeError(`store expiry out of range: ${ms}`);
+  return digits;
+}
+
+/** The expiry at the start of a record; read digit by digit, as sweeps read every record. */
 function expiryOf(record: string): number {
-  return parseInt(record.slice(0, EXPIRY_DIGITS), 36);
+  let ms = 0;
+  for (let i = 0; i < EXPIRY_DIGITS; i++) {
+    const c = record.charCodeAt(i);
+    ms = ms * 36 + (c <= 57 ? c - 48 : c - 87); // '0'-'9', then 'a'-'z' (toString(36) writes lower case)
+  }
+  return ms;
 }
 
 
@@ -81,8 +91,10 @@ export class MemoryStore implements Store {
   }
 
   private sweep(): void {
-    const now = this.now();
-    for (const [k, r] of this.entries) if (expiryOf(r) <= now) this.entries.delete(k);
+    // Fixed-width lower-case base 36 sorts as the numbers do: a record whose digits come before
+    // those of now + 1 ms expires at or before now. A string comparison, no decoding.
+    const next = expiryDigits(this.now() + 1);
+    for (const [k, r] of this.entries) if (r < next) this.entries.delete(k);
   }
 
   /**
@@ -103,31 +115,35 @@ export class MemoryStore implements Store {
    * 40-90 ms each time the store filled up (measured by bench/service).
    */
   private dropClosestToExpiry(drop: number): void {
+    // One pass over the store: the evictable keys and their expiries.
+    const keys: string[] = [];
+    const expiries: number[] = [];
     let min = Infinity;
     let max = -Infinity;
     for (const [k, r] of this.entries) {
       if (!this.evictable(k)) continue;
       const expiresAt = expiryOf(r);
+      keys.push(k);
+      expiries.push(expiresAt);
       if (expiresAt < min) min = expiresAt;
       if (expiresAt > max) max = expiresAt;
     }
-    if (min === Infinity) return;
+    if (keys.length === 0) return;
     const buckets = 1024;
     const width = (max - min) / buckets || 1;
     const bucketOf = (expiresAt: number) => Math.min(buckets - 1, Math.floor((expiresAt - min) / width));
     const histogram = new Uint32Array(buckets);
-    for (const [k, r] of this.entries) if (this.evictable(k)) histogram[bucketOf(expiryOf(r))]!++;
+    for (const e of expiries) histogram[bucketOf(e)]!++;
     // Every entry below bucket `cut` goes; from bucket `cut` itself, only as many as are still needed.
     let cut = 0;
     let below = 0;
     while (cut < buckets && below + histogram[cut]! < drop) below += histogram[cut++]!;
     let fromCut = drop - below;
-    for (const [k, r] of this.entries) {
-      if (!this.evictable(k)) continue;
-      const b = bucketOf(expiryOf(r));
-      if (b < cut) this.entries.delete(k);
+    for (let i = 0; i < keys.length; i++) {
+      const b = bucketOf(expiries[i]!);
+      if (b < cut) this.entries.delete(keys[i]!);
       else if (b === cut && fromCut > 0) {
-        this.entries.delete(k);
+        this.entries.delete(keys[i]!);
         fromCut--;
       }
     }

@@ -83,6 +83,22 @@ describe('MemoryStore bound', () => {
   });
 });
 
+describe('MemoryStore sweep', () => {
+  it('frees an entry from the millisecond it expires, not before', async () => {
+    let now = 0;
+    const s = new MemoryStore({ maxEntries: 2, now: () => now });
+    await s.set('a', '1', 1);
+    await s.set('b', '1', 5);
+    now = 999;
+    await expect(s.set('c', '1', 5)).rejects.toThrow(/full/);
+    now = 1000;
+    await s.set('c', '1', 5);
+    expect(s.size()).toBe(2);
+    expect(await s.get('b')).toBe('1');
+    await s.close();
+  });
+});
+
 describe('MemoryStore expiry range', () => {
   it('refuses a write whose expiry it cannot represent and keeps what the key held', async () => {
     let now = 0;
