@@ -39,6 +39,7 @@ const results = path.join(root, 'bench/results');
 const USAGE = `usage: node bench/edge/run.mjs [options]   (npm run bench -- edge [options])
   --runtimes LIST        comma-separated runtime ids (default: all: bookworm-njs,trixie-njs,testing-njs,testing-qjs)
   --variants LIST        comma-separated name fragments; a variant runs when its name contains one
+                         (a fragment ending in "$" names one variant exactly)
                          (a-proxy and f-proxy, the baselines, and the floors of the chosen rows always run)
   --all                  also the rows left out by default (cookie, 1key, d2-forged, a2-njs-noop)
   --duration S           seconds measured per cell (default 3)
@@ -295,11 +296,13 @@ const cacheStatus = edgeHasCacheStatus();
 let variants = buildVariants({ tokens, forgedPrefix, cacheRows });
 {
   const all = variants;
+  // A fragment ending in "$" names one variant exactly.
+  const picks = (v, f) => (f.endsWith('$') ? v.name === f.slice(0, -1) : v.name.includes(f));
   if (o.variants) {
-    const unknown = o.variants.filter((f) => !all.some((v) => v.name.includes(f)));
+    const unknown = o.variants.filter((f) => !all.some((v) => picks(v, f)));
     if (unknown.length > 0) { process.stderr.write(`no variant matches ${unknown.join(', ')}\n`); process.exit(2); }
   }
-  const chosen = all.filter((v) => (o.variants ? o.variants.some((f) => v.name.includes(f)) : o.all || !v.extra));
+  const chosen = all.filter((v) => (o.variants ? o.variants.some((f) => picks(v, f)) : o.all || !v.extra));
   // The baselines, and the floor rows the chosen rows are held against (a hit's and a full check's).
   const keep = new Set(['a-proxy', 'f-proxy', ...chosen.map((v) => v.name)]);
   for (const v of chosen) if (v.floor) for (const c of ['HIT', '']) { const f = v.floor(c); if (f) keep.add(f); }

@@ -159,105 +159,138 @@ export function messageOf(e: unknown): string {
   return String(e);
 }
 
-export function createContext(r: NginxHTTPRequest): EdgeContext {
-  const vars = r.variables as unknown as { [name: string]: string | undefined };
-  const headers = r.headersIn as unknown as { [name: string]: string | undefined };
-  function setOutput(name: string, value: string): void {
-    try {
-      vars[name] = value;
-    } catch (e) {
-      throw ljwtError('ERR_CONFIG_INVALID', '$' + name + ' is not declared (add `js_var $' + name +
-        ';` at http level): ' + messageOf(e));
-    }
+type Vars = { [name: string]: string | undefined };
+
+/** The request's context: its methods are shared, so a request allocates one object, not a closure per method. */
+interface NginxContext extends EdgeContext {
+  vars: Vars;
+  headers: { [name: string]: string | undefined };
+}
+
+function setOutput(this: NginxContext, name: string, value: string): void {
+  try {
+    this.vars[name] = value;
+  } catch (e) {
+    throw ljwtError('ERR_CONFIG_INVALID', '$' + name + ' is not declared (add `js_var $' + name +
+      ';` at http level): ' + messageOf(e));
   }
-  return {
+}
+
+function settings(this: NginxContext): Settings {
+  const vars = this.vars;
+  const snapText = vars[LOCATION_SNAPSHOT];
+  const snap = snapText === undefined || snapText === null ? '' : String(snapText);
+  if (snap === '') {
+    const list = liveList(vars);
+    return { text: list.join('\n'), list: list };
+  }
+  const taken = snap.split('\n');
+  if (taken.length !== EDGE_VARIABLES.length) {
+    throw ljwtError('ERR_CONFIG_INVALID', 'protect-common.conf does not match this ljwt.js ($' + LOCATION_SNAPSHOT +
+      ' has ' + taken.length + ' values, expected ' + EDGE_VARIABLES.length + ')');
+  }
+  // The auth subrequest re-runs server-level `set`s: a location value they
+  // replaced (or a `set` below the include) must not silently turn into
+  // another policy, possibly a looser one. server.conf takes the same
+  // snapshot inside the subrequest: one string compare instead of reading
+  // every variable (an older server.conf without it: read them all).
+  const seenText = vars[SUBREQUEST_SNAPSHOT];
+  const seen = seenText === undefined || seenText === null ? '' : String(seenText);
+  if (seen !== '' ? seen !== snap : this.subrequest) {
+    const live = liveList(vars);
+    for (let i = 0; i < EDGE_VARIABLES.length; i++) {
+      if (taken[i] !== live[i]) {
+        throw ljwtError('ERR_CONFIG_INVALID', '$' + EDGE_VARIABLES[i] + ' differs from its value where protect.conf ' +
+          'was included: set it at server level or in locations, not both (a guarded server default is fine, ' +
+          'see server.conf), and above `include protect.conf`');
+      }
+    }
+    if (seen !== '') throw ljwtError('ERR_CONFIG_INVALID', '$' + SUBREQUEST_SNAPSHOT + ' differs from $' + LOCATION_SNAPSHOT);
+  }
+  return { text: snap, list: taken };
+}
+
+function header(this: NginxContext, name: string): string | undefined {
+  const v = this.headers[name];
+  return v === undefined || v === null ? undefined : String(v);
+}
+
+function cookieHeader(this: NginxContext): string | undefined {
+  // ASCII (the usual case) reads the same either way; the bytes are
+  // fetched and converted only when the text could differ from them.
+  const text = this.vars.http_cookie;
+  if (text === undefined || text === null) return undefined;
+  if (!NON_ASCII.test(String(text))) return String(text);
+  const raw = (this.r.rawVariables as unknown as { [name: string]: Uint8Array | undefined }).http_cookie;
+  return raw === undefined || raw === null ? undefined : byteString(raw);
+}
+
+function setOutputBytes(this: NginxContext, name: string, bytes: string): void {
+  // ASCII (the usual case) is written as it is; otherwise as a Buffer,
+  // which r.variables stores unchanged on every runtime (measured).
+  if (!/[\u0080-\u00ff]/.test(bytes)) {
+    this.setOutput(name, bytes);
+    return;
+  }
+  const buf = Buffer.alloc(bytes.length);
+  for (let i = 0; i < bytes.length; i++) buf[i] = bytes.charCodeAt(i);
+  this.setOutput(name, buf as unknown as string);
+}
+
+function method(this: NginxContext): string {
+  // The client request's method: an auth_request subrequest is always a GET.
+  const v = this.vars.request_method;
+  return v === undefined || v === null ? String(this.r.method) : String(v);
+}
+
+function requestUri(this: NginxContext): string {
+  const v = this.vars.request_uri;
+  return v === undefined || v === null ? '/' : String(v);
+}
+
+function variable(this: NginxContext, name: string): string | undefined {
+  const v = this.vars[name];
+  return v === undefined || v === null ? undefined : String(v);
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8') as string;
+  } catch (e) {
+    throw ljwtError('ERR_CONFIG_INVALID', 'cannot read key file ' + path + ': ' + messageOf(e));
+  }
+}
+
+function info(this: NginxContext, msg: string): void {
+  this.r.log('ljwt: ' + oneLine(msg));
+}
+
+function warn(this: NginxContext, msg: string): void {
+  this.r.warn('ljwt: ' + oneLine(msg));
+}
+
+function error(this: NginxContext, msg: string): void {
+  this.r.error('ljwt: ' + oneLine(msg));
+}
+
+export function createContext(r: NginxHTTPRequest): EdgeContext {
+  const ctx: NginxContext = {
     r: r,
+    vars: r.variables as unknown as Vars,
+    headers: r.headersIn as unknown as { [name: string]: string | undefined },
     subrequest: true,
-    settings: function () {
-      const snapText = vars[LOCATION_SNAPSHOT];
-      const snap = snapText === undefined || snapText === null ? '' : String(snapText);
-      if (snap === '') {
-        const list = liveList(vars);
-        return { text: list.join('\n'), list: list };
-      }
-      const taken = snap.split('\n');
-      if (taken.length !== EDGE_VARIABLES.length) {
-        throw ljwtError('ERR_CONFIG_INVALID', 'protect-common.conf does not match this ljwt.js ($' + LOCATION_SNAPSHOT +
-          ' has ' + taken.length + ' values, expected ' + EDGE_VARIABLES.length + ')');
-      }
-      // The auth subrequest re-runs server-level `set`s: a location value they
-      // replaced (or a `set` below the include) must not silently turn into
-      // another policy, possibly a looser one. server.conf takes the same
-      // snapshot inside the subrequest: one string compare instead of reading
-      // every variable (an older server.conf without it: read them all).
-      const seenText = vars[SUBREQUEST_SNAPSHOT];
-      const seen = seenText === undefined || seenText === null ? '' : String(seenText);
-      if (seen !== '' ? seen !== snap : this.subrequest) {
-        const live = liveList(vars);
-        for (let i = 0; i < EDGE_VARIABLES.length; i++) {
-          if (taken[i] !== live[i]) {
-            throw ljwtError('ERR_CONFIG_INVALID', '$' + EDGE_VARIABLES[i] + ' differs from its value where protect.conf ' +
-              'was included: set it at server level or in locations, not both (a guarded server default is fine, ' +
-              'see server.conf), and above `include protect.conf`');
-          }
-        }
-        if (seen !== '') throw ljwtError('ERR_CONFIG_INVALID', '$' + SUBREQUEST_SNAPSHOT + ' differs from $' + LOCATION_SNAPSHOT);
-      }
-      return { text: snap, list: taken };
-    },
-    header: function (name: string) {
-      const v = headers[name];
-      return v === undefined || v === null ? undefined : String(v);
-    },
-    cookieHeader: function () {
-      // ASCII (the usual case) reads the same either way; the bytes are
-      // fetched and converted only when the text could differ from them.
-      const text = vars.http_cookie;
-      if (text === undefined || text === null) return undefined;
-      if (!NON_ASCII.test(String(text))) return String(text);
-      const raw = (r.rawVariables as unknown as { [name: string]: Uint8Array | undefined }).http_cookie;
-      return raw === undefined || raw === null ? undefined : byteString(raw);
-    },
-    setOutputBytes: function (name: string, bytes: string) {
-      // ASCII (the usual case) is written as it is; otherwise as a Buffer,
-      // which r.variables stores unchanged on every runtime (measured).
-      if (!/[\u0080-\u00ff]/.test(bytes)) {
-        setOutput(name, bytes);
-        return;
-      }
-      const buf = Buffer.alloc(bytes.length);
-      for (let i = 0; i < bytes.length; i++) buf[i] = bytes.charCodeAt(i);
-      setOutput(name, buf as unknown as string);
-    },
-    method: function () {
-      // The client request's method: an auth_request subrequest is always a GET.
-      const v = vars.request_method;
-      return v === undefined || v === null ? String(r.method) : String(v);
-    },
-    requestUri: function () {
-      const v = vars.request_uri;
-      return v === undefined || v === null ? '/' : String(v);
-    },
-    variable: function (name: string) {
-      const v = vars[name];
-      return v === undefined || v === null ? undefined : String(v);
-    },
+    settings: settings,
+    header: header,
+    cookieHeader: cookieHeader,
+    setOutputBytes: setOutputBytes,
+    method: method,
+    requestUri: requestUri,
+    variable: variable,
     setOutput: setOutput,
-    readKeyFile: function (path: string) {
-      try {
-        return fs.readFileSync(path, 'utf8') as string;
-      } catch (e) {
-        throw ljwtError('ERR_CONFIG_INVALID', 'cannot read key file ' + path + ': ' + messageOf(e));
-      }
-    },
-    info: function (msg: string) {
-      r.log('ljwt: ' + oneLine(msg));
-    },
-    warn: function (msg: string) {
-      r.warn('ljwt: ' + oneLine(msg));
-    },
-    error: function (msg: string) {
-      r.error('ljwt: ' + oneLine(msg));
-    },
+    readKeyFile: readKeyFile,
+    info: info,
+    warn: warn,
+    error: error,
   };
+  return ctx;
 }

@@ -86,6 +86,29 @@ function mayBeEdDSA(token: string, maxTokenLength: number): boolean {
   }
 }
 
+// Parsed configurations by the settings' text. QuickJS reuses contexts, so a
+// location's settings are parsed once per context, not per miss; the njs
+// engine starts every request with fresh module state, where this is always
+// empty. A cached EdgeConfig is shared by later requests: nothing may modify
+// it (verifyToken copies the algorithm list it narrows).
+const MAX_CONFIGS = 64;
+let configBySettings: { [text: string]: EdgeConfig } = Object.create(null);
+let configCount = 0;
+
+function parseStatic(settings: Settings, values: { [name: string]: string }): EdgeConfig {
+  const hit = configBySettings[settings.text];
+  if (hit !== undefined) return hit;
+  const cfg = parseEdgeConfig(values, staticCapabilities());
+  // Many locations with distinct settings: start over rather than track age.
+  if (configCount >= MAX_CONFIGS) {
+    configBySettings = Object.create(null);
+    configCount = 0;
+  }
+  configBySettings[settings.text] = cfg;
+  configCount++;
+  return cfg;
+}
+
 /**
  * The configuration, parsed. The Ed25519 probe is a key import, and the njs
  * engine re-runs it on every request: it runs only where an answer is needed
@@ -94,7 +117,7 @@ function mayBeEdDSA(token: string, maxTokenLength: number): boolean {
  */
 async function parseSettings(settings: Settings): Promise<{ cfg: EdgeConfig; probed: boolean }> {
   const values = settingsMap(settings);
-  let cfg = parseEdgeConfig(values, staticCapabilities());
+  let cfg = parseStatic(settings, values);
   let probed = false;
   if (cfg.validate.algorithms.indexOf('EdDSA') >= 0 && hasExplicitAlgorithms(values)) {
     const caps = await probeCapabilities();
@@ -118,7 +141,8 @@ async function verifyToken(ctx: EdgeContext, cfg: EdgeConfig, token: string, now
     return null;
   }
 
-  const algorithms = cfg.validate.algorithms;
+  // A copy: cfg may be the cached configuration of later requests too.
+  const algorithms = cfg.validate.algorithms.slice();
   if (!probed && algorithms.indexOf('EdDSA') >= 0 && mayBeEdDSA(token, cfg.validate.maxTokenLength)) {
     // The default list: a runtime that cannot import Ed25519 keys does not
     // accept EdDSA at all, as if the version had said so.
@@ -141,7 +165,7 @@ async function verifyToken(ctx: EdgeContext, cfg: EdgeConfig, token: string, now
   const v = cfg.validate;
   try {
     const validated = await validateJwt(token, keys, {
-      algorithms: v.algorithms,
+      algorithms: algorithms,
       maxTokenLength: v.maxTokenLength,
       issuers: v.issuers,
       audiences: v.audiences,

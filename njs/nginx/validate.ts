@@ -41,15 +41,13 @@ const PEM_FILES = settingIndex('ljwt_pem_files');
 
 // js_var outputs start empty in every request; they hold values only if the
 // validator already ran for this request (an internal redirect to another
-// protected location). $ljwt_cache_status, written first by every run,
-// tells: one read instead of clearing every output on every request.
+// protected location). $ljwt_cache_status, written exactly once by every run
+// (also one that fails: see failed()), tells: one read instead of clearing
+// every output on every request.
 function resetOutputs(ctx: EdgeContext): void {
   const previous = ctx.variable('ljwt_cache_status');
-  ctx.setOutput('ljwt_cache_status', 'BYPASS');
   if (previous !== undefined && previous !== '') {
-    for (let i = 0; i < OUTPUT_VARIABLES.length; i++) {
-      if (OUTPUT_VARIABLES[i] !== 'ljwt_cache_status') ctx.setOutput(OUTPUT_VARIABLES[i], '');
-    }
+    for (let i = 0; i < OUTPUT_VARIABLES.length; i++) ctx.setOutput(OUTPUT_VARIABLES[i], '');
   }
 }
 
@@ -162,26 +160,32 @@ function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
   try {
     settings = ctx.settings();
   } catch (e) {
+    ctx.setOutput('ljwt_cache_status', 'BYPASS');
     configError(ctx, e);
     return null;
   }
   const req = readRequest(ctx, settings);
   const store = cacheFor(settings);
-  if (store === null) ctx.setOutput('ljwt_cache_status', 'OFF');
-  if (refuseEarly(ctx, req, false)) return null;
-
   const found = req.found;
-  if (store === null || found === null || 'error' in found) return missed(ctx, req, null, allow);
-  ctx.setOutput('ljwt_cache_status', 'MISS');
+  if (store === null || found === null || 'error' in found || !hasThreeSegments(found.token)) {
+    ctx.setOutput('ljwt_cache_status', store === null ? 'OFF' : 'BYPASS');
+    if (refuseEarly(ctx, req, false)) return null;
+    return missed(ctx, req, null, allow);
+  }
   const k = decisionKey(settings.text, found.token);
   if (typeof k !== 'string') {
     return k.then(function (key) {
-      const slot = { store: store, key: key };
-      return answerFromCache(ctx, req, slot, allow) ? undefined : missed(ctx, req, slot, allow) || undefined;
+      return lookUp(ctx, req, { store: store, key: key }, allow) || undefined;
     });
   }
-  const slot = { store: store, key: k };
-  return answerFromCache(ctx, req, slot, allow) ? null : missed(ctx, req, slot, allow);
+  return lookUp(ctx, req, { store: store, key: k }, allow);
+}
+
+/** A hit answers (HIT); a miss (MISS) takes the full check. */
+function lookUp(ctx: EdgeContext, req: Request, slot: CacheSlot, allow: () => void): Promise<void> | null {
+  if (answerFromCache(ctx, req, slot, allow)) return null;
+  ctx.setOutput('ljwt_cache_status', 'MISS');
+  return missed(ctx, req, slot, allow);
 }
 
 // Only reachable through a configuration or platform failure (undeclared
@@ -189,6 +193,12 @@ function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
 // unlogged exception.
 function failed(ctx: EdgeContext, r: NginxHTTPRequest, e: unknown): void {
   const config = isLjwtError(e) && e.code === 'ERR_CONFIG_INVALID';
+  try {
+    // Marks this run's outputs for a later run in the same request (resetOutputs).
+    ctx.setOutput('ljwt_cache_status', 'BYPASS');
+  } catch (e2) {
+    // Undeclared: the message below names the cause.
+  }
   ctx.error((config ? 'configuration error' : 'internal error') + ', answering 500: ' + messageOf(e));
   try {
     r.return(500);

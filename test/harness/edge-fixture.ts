@@ -97,6 +97,9 @@ const LOCATIONS: [string, string][] = [
   ['/unreadable-key/', 'set $ljwt_jwks_file "{{DIR}}/unreadable.jwks";'],
   ['/bad-config/', 'set $ljwt_leeway "soon";'],
   ['/claimmap-undeclared/', 'set $ljwt_claim_map "nope=email";'],
+  // Checked here, then redirected internally (try_files runs after the access phase) to
+  // @ljwt_admins, which checks again with its own policy.
+  ['/redirect-to-admins/', 'try_files /ljwt-no-such-file @ljwt_admins;'],
   ['/claimmap/', 'set $ljwt_claim_map "email=email dept=org.department";\n' +
     '      proxy_set_header X-Email $ljwt_claim_email;\n      proxy_set_header X-Dept $ljwt_claim_dept;'],
 ];
@@ -178,6 +181,13 @@ function nginxHttp(echoPort: number, idpPort: number, runtime: Runtime, mode: Ed
       proxy_pass_request_headers off;
     }
 ${locs}
+    location @ljwt_admins {
+      ${COMMON}
+      set $ljwt_require_any_group "${ADMINS_DN}";
+      include {{DIR}}/${protect};
+      add_header X-Ljwt-Cache $ljwt_cache_status always;
+      proxy_pass http://ljwt_echo;
+    }
   }
   ${runtime.sharedDict ? `# The service's revocation push target (nginx/revocation-endpoint.conf).
   server {
