@@ -65,7 +65,12 @@ function grantOf(t: unknown[], familyId: string | undefined): Grant {
 
 /** The array of a record with `tag`, or null for the object form; throws for anything else. */
 function parse(raw: string, tag: string, length: number): unknown[] | null {
-  const v = JSON.parse(raw) as unknown;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw malformed();
+  }
   if (Array.isArray(v)) {
     if (v[0] !== tag || v.length !== length) throw malformed();
     return v.slice(1);

@@ -1,8 +1,9 @@
 // Codes and refresh tokens keep their grant in the Store as compact positional records; the
 // object form written before is still read, and a record that is neither is refused.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { decodeCode, decodeRefresh, encodeCode, encodeRefresh } from '../../../../service/src/oauth/grant-record.ts';
 import type { Grant } from '../../../../service/src/oauth/grant.ts';
+import type { Subject } from '../../../../service/src/tokens/access-token.ts';
 import { AuthorizationCodes } from '../../../../service/src/oauth/codes.ts';
 import { RefreshTokens } from '../../../../service/src/oauth/refresh-tokens.ts';
 import { Revocations } from '../../../../service/src/oauth/revocation.ts';
@@ -23,6 +24,14 @@ const codeError = (raw: string) => { try { decodeCode(raw, 'f'); return 'none'; 
 const refreshError = (raw: string) => { try { decodeRefresh(raw); return 'none'; } catch (e) { return (e as { code?: string }).code; } };
 
 describe('grant records in the store', () => {
+  it('have a slot for every field of a grant and its subject (a new field fails the typecheck here)', () => {
+    // The records are positional (grant-record.ts grantTuple): a field added to Grant or Subject
+    // without a slot there would be dropped silently by every code and refresh token.
+    expectTypeOf<keyof Grant>().toEqualTypeOf<'clientId' | 'subject' | 'scope' | 'authTime' | 'familyId' | 'nonce'>();
+    expectTypeOf<keyof Subject>().toEqualTypeOf<'username' | 'objectId' | 'dn' | 'directory' | 'displayName' | 'email'>();
+    expect(decodeRefresh(encodeRefresh({ grant: full, issuedAt: 3 })).grant).toEqual(full);
+  });
+
   it('give back every field of a code record, the family id being the one derived from the code', () => {
     for (const grant of [full, bare]) {
       for (const codeChallenge of ['E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', undefined]) {
@@ -57,6 +66,8 @@ describe('grant records in the store', () => {
     expect(codeError(JSON.stringify(good.map((v, i) => (i === 2 ? 5 : v))))).toBe('store_record_malformed');
     expect(codeError(JSON.stringify(good.map((v, i) => (i === 9 ? '1' : v))))).toBe('store_record_malformed');
     expect(codeError('"text"')).toBe('store_record_malformed');
+    expect(codeError('["c1", truncated')).toBe('store_record_malformed');
+    expect(refreshError('')).toBe('store_record_malformed');
     expect(codeError('null')).toBe('store_record_malformed');
     const rt = JSON.parse(encodeRefresh({ grant: bare, issuedAt: 1 })) as unknown[];
     expect(refreshError(JSON.stringify(rt.map((v, i) => (i === 10 ? null : v))))).toBe('store_record_malformed');
