@@ -18,7 +18,12 @@ export const NJS_BUNDLES = [['njs/main.ts', 'dist/njs/ljwt.js'], ['njs/full.ts',
  * gets instead a loader whose function holds the whole module, bundled (see
  * njs/nginx/full-check-loader.ts for why).
  */
-export const LAZY_MODULES = [['njs/nginx/full-check-loader.ts', 'njs/nginx/full-check.ts']];
+export const LAZY_MODULES = [
+  ['njs/nginx/full-check-loader.ts', 'njs/nginx/full-check.ts'],
+  ['njs/nginx/refusal-loader.ts', 'njs/nginx/refusal.ts'],
+  ['njs/nginx/settings-by-name-loader.ts', 'njs/nginx/settings-by-name.ts'],
+  ['njs/nginx/decision-cache-nginx-loader.ts', 'njs/nginx/decision-cache-nginx.ts'],
+];
 
 const NJS_OPTIONS = {
   bundle: true,
@@ -43,7 +48,8 @@ const EXTERNAL_PREFIX = '__njs_module_';
 async function lazyLoader(loader, module) {
   const result = await build({
     ...NJS_OPTIONS,
-    entryPoints: [join(root, module)],
+    // Only the module's default export leaves the loader, whatever else it exports.
+    stdin: { contents: `import m from ${JSON.stringify('./' + module)};\nexport default m;\n`, resolveDir: root, loader: 'js' },
     plugins: [{
       name: 'njs-builtins-from-outside',
       setup(b) {

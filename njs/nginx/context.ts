@@ -4,7 +4,9 @@
 
 import fs from 'fs';
 import { ljwtError } from '../lib/errors.ts';
-import { EDGE_VARIABLES, type EdgeRuntime } from '../config.ts';
+import type { EdgeRuntime } from '../config.ts';
+import { SETTING_COUNT } from '../setting-positions.ts';
+import { loadSettingsByName } from './settings-by-name-loader.ts';
 import { importVerifyKey } from '../keys/import-key.ts';
 import { byteString } from '../lib/utf8.ts';
 import { versionAtLeast } from '../lib/text.ts';
@@ -20,40 +22,17 @@ const NON_ASCII = /[^\u0000-\u007f]/;
 // Log lines must stay one line and bounded: messages may quote token or claim text.
 const MAX_LOG_MESSAGE = 512;
 
-// protect-common.conf's snapshot of the location's inputs: EDGE_VARIABLES values
+// protect-common.conf's snapshot of the location's inputs: EDGE_SETTINGS values
 // joined by "\n" (which no valid value contains); "" where protect.conf is not used.
-const LOCATION_SNAPSHOT = 'ljwt_location_settings';
+export const LOCATION_SNAPSHOT = 'ljwt_location_settings';
 // The same snapshot taken by server.conf inside the auth subrequest.
-const SUBREQUEST_SNAPSHOT = 'ljwt_subrequest_settings';
+export const SUBREQUEST_SNAPSHOT = 'ljwt_subrequest_settings';
 
-/** The location's $ljwt_* inputs: the raw snapshot text and its values in EDGE_VARIABLES order. */
+/** The location's $ljwt_* inputs: the raw snapshot text and its values in EDGE_SETTINGS order (setting-positions.ts). */
 export interface Settings {
   /** Every value joined by "\n" (no value contains one): the settings' identity in the cache key. */
   text: string;
   list: string[];
-}
-
-// Every input variable read one by one ("" where unset).
-function liveList(vars: { [name: string]: string | undefined }): string[] {
-  const list: string[] = [];
-  for (let i = 0; i < EDGE_VARIABLES.length; i++) {
-    // An undeclared variable reads as undefined (nginx/http.conf declares them all).
-    const v = vars[EDGE_VARIABLES[i]];
-    list.push(v === undefined || v === null ? '' : String(v));
-  }
-  return list;
-}
-
-/** One setting's raw value ("" = unset = default). */
-export function settingValue(settings: Settings, index: number): string {
-  return settings.list[index];
-}
-
-/** The settings as parseEdgeConfig reads them (unset ones absent). */
-export function settingsMap(settings: Settings): { [name: string]: string } {
-  const out: { [name: string]: string } = {};
-  for (let i = 0; i < EDGE_VARIABLES.length; i++) if (settings.list[i] !== '') out[EDGE_VARIABLES[i]] = settings.list[i];
-  return out;
 }
 
 export interface EdgeContext {
@@ -180,14 +159,11 @@ function settings(this: NginxContext): Settings {
   const vars = this.vars;
   const snapText = vars[LOCATION_SNAPSHOT];
   const snap = snapText === undefined || snapText === null ? '' : String(snapText);
-  if (snap === '') {
-    const list = liveList(vars);
-    return { text: list.join('\n'), list: list };
-  }
+  if (snap === '') return loadSettingsByName().liveSettings(vars);
   const taken = snap.split('\n');
-  if (taken.length !== EDGE_VARIABLES.length) {
+  if (taken.length !== SETTING_COUNT) {
     throw ljwtError('ERR_CONFIG_INVALID', 'protect-common.conf does not match this ljwt.js ($' + LOCATION_SNAPSHOT +
-      ' has ' + taken.length + ' values, expected ' + EDGE_VARIABLES.length + ')');
+      ' has ' + taken.length + ' values, expected ' + SETTING_COUNT + ')');
   }
   // The auth subrequest re-runs server-level `set`s: a location value they
   // replaced (or a `set` below the include) must not silently turn into
@@ -196,17 +172,7 @@ function settings(this: NginxContext): Settings {
   // every variable (an older server.conf without it: read them all).
   const seenText = vars[SUBREQUEST_SNAPSHOT];
   const seen = seenText === undefined || seenText === null ? '' : String(seenText);
-  if (seen !== '' ? seen !== snap : this.subrequest) {
-    const live = liveList(vars);
-    for (let i = 0; i < EDGE_VARIABLES.length; i++) {
-      if (taken[i] !== live[i]) {
-        throw ljwtError('ERR_CONFIG_INVALID', '$' + EDGE_VARIABLES[i] + ' differs from its value where protect.conf ' +
-          'was included: set it at server level or in locations, not both (a guarded server default is fine, ' +
-          'see server.conf), and above `include protect.conf`');
-      }
-    }
-    if (seen !== '') throw ljwtError('ERR_CONFIG_INVALID', '$' + SUBREQUEST_SNAPSHOT + ' differs from $' + LOCATION_SNAPSHOT);
-  }
+  if (seen !== '' ? seen !== snap : this.subrequest) loadSettingsByName().refuseChangedSettings(vars, taken, seen);
   return { text: snap, list: taken };
 }
 

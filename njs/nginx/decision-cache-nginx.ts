@@ -221,3 +221,5 @@ export function decisionRedirect(r: NginxHTTPRequest): string {
     return answer(r, '');
   }
 }
+
+export default { decisionCacheKey: decisionCacheKey, decisionRedirect: decisionRedirect };

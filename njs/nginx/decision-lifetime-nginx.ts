@@ -10,7 +10,8 @@ import { extractToken } from '../http/token.ts';
 import { entryExpiry } from '../cache/decision-entry.ts';
 import { base64urlDecodeOrNull } from '../lib/base64url.ts';
 import { parseJsonObject } from '../lib/json.ts';
-import { createContext, messageOf, settingsMap, staticCapabilities, type EdgeContext } from './context.ts';
+import { createContext, messageOf, staticCapabilities, type EdgeContext } from './context.ts';
+import { settingsMap } from './settings-by-name.ts';
 
 /** Seconds cut from every lifetime: nginx serves an entry until the end of second now + n. */
 const LIFETIME_MARGIN_SECONDS = 2;

@@ -8,7 +8,8 @@
 import type { ErrorCode } from '../lib/errors.ts';
 import { parseEdgeConfig, DEFAULTS } from '../config.ts';
 import { bearerChallenge, errorDescription } from '../http/challenge.ts';
-import { createContext, isBrowserRequest, messageOf, settingsMap, staticCapabilities, type EdgeContext } from './context.ts';
+import { createContext, isBrowserRequest, messageOf, staticCapabilities, type EdgeContext } from './context.ts';
+import { settingsMap } from './settings-by-name.ts';
 import { matchesWhole } from '../lib/text.ts';
 
 interface ResponseSettings {

@@ -18,8 +18,10 @@ import { decodeProtectedHeader } from '../jws/verify.ts';
 import { keyFileStamps } from './decision-cache.ts';
 import { entryExpiry, type Decision } from '../cache/decision-entry.ts';
 import { revocationKeys } from '../revocation/entries.ts';
-import { messageOf, probeCapabilities, settingsMap, staticCapabilities, type EdgeContext, type Settings } from './context.ts';
-import { applyDecision, configError, deny, notRevoked, type CacheSlot, type Request } from './outcome.ts';
+import { messageOf, probeCapabilities, staticCapabilities, type EdgeContext, type Settings } from './context.ts';
+import { settingsMap } from './settings-by-name.ts';
+import { applyDecision, configError, notRevoked, type CacheSlot, type Request } from './outcome.ts';
+import { deny } from './refusal.ts';
 
 // does not parse it again (njs/nginx/forbidden.ts): none of the three values
 // can contain a newline (config.ts refuses control characters).

@@ -14,22 +14,15 @@
 // then: see full-check-loader.ts).
 
 import { isLjwtError } from '../lib/errors.ts';
-import { settingIndex } from '../config.ts';
-import { extractToken, hasThreeSegments, isCompactJwsShape } from '../http/token.ts';
-import { protectedHeaderDecodes } from '../jws/verify.ts';
-import { responseSettings } from '../http/response-settings.ts';
+import { CACHE_MAX_AGE, COOKIE, JWKS_FILE, PEM_FILES } from '../setting-positions.ts';
+import { extractToken, hasThreeSegments } from '../http/token.ts';
 import { decisionKey, decisionStore, keyFileStamps, type DecisionStore } from './decision-cache.ts';
 import { KEY_FILE_CHECK_SECONDS, type CachedDecision } from '../cache/decision-entry.ts';
-import type { ErrorCode } from '../lib/errors.ts';
 import { trimOws } from '../lib/text.ts';
 import { createContext, messageOf, OUTPUT_VARIABLES, type EdgeContext, type Settings } from './context.ts';
-import { applyDecision, configError, deny, notRevoked, COOKIE, LOGIN_URL, REALM, RETURN_PARAM, type CacheSlot,
-  type Request } from './outcome.ts';
+import { applyDecision, configError, notRevoked, type CacheSlot, type Request } from './outcome.ts';
 import { loadFullCheck } from './full-check-loader.ts';
-
-const CACHE_MAX_AGE = settingIndex('ljwt_cache_max_age');
-const JWKS_FILE = settingIndex('ljwt_jwks_file');
-const PEM_FILES = settingIndex('ljwt_pem_files');
+import { loadRefusal } from './refusal-loader.ts';
 
 // $ljwt_cache_status (nginx/http.conf): HIT (the decision came from the
 // cache), MISS (looked up, not found: the token was checked in full), OFF (no
@@ -67,40 +60,9 @@ function readRequest(ctx: EdgeContext, settings: Settings): Request {
 }
 
 // --- step 2: refuse what cannot be a token, before any parse ----------------
-
-/**
- * No token, or one that cannot be a compact JWS: 401 at once. Before the
- * cache lookup only what costs nothing is checked (a token, three segments);
- * after a miss (`thorough`) also the characters and the protected header,
- * whose decoding the full check would refuse for any configuration
- * (jws/verify.ts). A hit needs neither: its key binds the whole token, which
- * was verified before. True when the response was sent; false when the
- * response settings do not check out (the full parse then reports the
- * configuration error).
- */
-function refuseEarly(ctx: EdgeContext, req: Request, thorough: boolean): boolean {
-  const found = req.found;
-  let code: ErrorCode;
-  let reason: string;
-  if (found === null) {
-    const cookie = trimOws(req.settings.list[COOKIE]);
-    code = 'ERR_TOKEN_MISSING';
-    reason = 'no bearer token' + (cookie !== '' ? ' and no cookie ' + cookie : '');
-  } else if ('error' in found || !hasThreeSegments(found.token) || (thorough && !isCompactJwsShape(found.token))) {
-    code = 'ERR_JWT_MALFORMED';
-    reason = 'the Authorization header or token cookie is not a well-formed bearer token (compact JWS)';
-  } else if (thorough && !protectedHeaderDecodes(found.token)) {
-    code = 'ERR_JWT_MALFORMED';
-    reason = 'the JWS header is not base64url-encoded JSON';
-  } else {
-    return false;
-  }
-  const list = req.settings.list;
-  const s = responseSettings(list[REALM], list[LOGIN_URL], list[RETURN_PARAM]);
-  if (s === null) return false;
-  deny(ctx, s, code, reason);
-  return true;
-}
+// (refusal.ts refuseEarly: only what costs nothing before the cache lookup, a
+// token and its three segments; after a miss also its characters and its
+// protected header.)
 
 // --- step 3: a decision reached before --------------------------------------
 
@@ -142,7 +104,7 @@ function answerFromCache(ctx: EdgeContext, req: Request, slot: CacheSlot, allow:
 // --- step 4: the full check (full-check.ts) ----------------------------------
 
 function missed(ctx: EdgeContext, req: Request, slot: CacheSlot | null, allow: () => void): Promise<void> | null {
-  if (refuseEarly(ctx, req, true)) return null;
+  if (loadRefusal().refuseEarly(ctx, req, true)) return null;
   return loadFullCheck().fullCheck(ctx, req, slot, allow);
 }
 
@@ -169,7 +131,7 @@ function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
   const found = req.found;
   if (store === null || found === null || 'error' in found || !hasThreeSegments(found.token)) {
     ctx.setOutput('ljwt_cache_status', store === null ? 'OFF' : 'BYPASS');
-    if (refuseEarly(ctx, req, false)) return null;
+    if (loadRefusal().refuseEarly(ctx, req, false)) return null;
     return missed(ctx, req, null, allow);
   }
   const k = decisionKey(settings.text, found.token);
