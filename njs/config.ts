@@ -85,7 +85,9 @@ export const EDGE_SETTINGS: EdgeSetting[] = [
 ];
 
 /** The input variables (names without '$') in snapshot order; the adapter reads exactly these. */
-export const EDGE_VARIABLES: string[] = EDGE_SETTINGS.map(function (s) { return s.name; });
+// Pure: a bundle that imports config.ts only for something else (a lazy
+// module's shared helper) drops both tables (scripts/build.mjs, LAZY_MODULES).
+export const EDGE_VARIABLES: string[] = /* @__PURE__ */ EDGE_SETTINGS.map(function (s) { return s.name; });
 
 /** Index of a setting in EDGE_VARIABLES (and in the snapshot). */
 export function settingIndex(name: string): number {

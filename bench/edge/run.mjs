@@ -308,7 +308,7 @@ let variants = buildVariants({ tokens, forgedPrefix, cacheRows });
   for (const v of chosen) if (v.floor) for (const c of ['HIT', '']) { const f = v.floor(c); if (f) keep.add(f); }
   variants = all.filter((v) => keep.has(v.name));
   if (o.baseline) {
-    const twins = chosen.filter((v) => v.instance !== 'floor' && v.group !== 'a' && !v.service)
+    const twins = chosen.filter((v) => v.instance !== 'floor' && (v.group !== 'a' || v.name === 'a2-njs-noop') && !v.service)
       .map((v) => ({ ...v, name: v.name + BASELINE_SUFFIX, instance: 'baseline', what: `${v.what} (bundles from --baseline)`,
         target: undefined }));
     variants = variants.concat(twins, [{ ...all.find((v) => v.name === 'a-proxy'), name: `a-proxy${BASELINE_SUFFIX}`, instance: 'baseline',

@@ -113,8 +113,8 @@ function missed(ctx: EdgeContext, req: Request, slot: CacheSlot | null, allow: (
 /**
  * Steps 1-3 run synchronously: a refusal before any parse and a cache hit
  * finish without a promise (an async handler costs a promise job on every
- * request, which QuickJS in nginx pays dearly). The full check, or a key
- * the runtime can only hash asynchronously, returns a promise.
+ * request, which QuickJS in nginx pays dearly). Only the full check
+ * returns a promise.
  */
 function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
   resetOutputs(ctx);
@@ -134,13 +134,7 @@ function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
     if (loadRefusal().refuseEarly(ctx, req, false)) return null;
     return missed(ctx, req, null, allow);
   }
-  const k = decisionKey(settings.text, found.token);
-  if (typeof k !== 'string') {
-    return k.then(function (key) {
-      return lookUp(ctx, req, { store: store, key: key }, allow) || undefined;
-    });
-  }
-  return lookUp(ctx, req, { store: store, key: k }, allow);
+  return lookUp(ctx, req, { store: store, key: decisionKey(settings.text, found.token) }, allow);
 }
 
 /** A hit answers (HIT); a miss (MISS) takes the full check. */
