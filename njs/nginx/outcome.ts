@@ -30,6 +30,9 @@ export function configError(ctx: EdgeContext, e: unknown): void {
   ctx.r.return(500);
 }
 
+// Revocations pushed by the service apply to cached and fresh decisions
+// alike. True when the request may go on; otherwise a response was sent (an
+// unanswerable lookup refuses: never "not revoked").
 export function notRevoked(ctx: EdgeContext, req: Request, s: ResponseSettings | null, revocation: string[]): boolean {
   let revoked: string | null;
   try {
