@@ -89,10 +89,6 @@ export const EDGE_SETTINGS: EdgeSetting[] = [
 // module's shared helper) drops both tables (scripts/build.mjs, LAZY_MODULES).
 export const EDGE_VARIABLES: string[] = /* @__PURE__ */ EDGE_SETTINGS.map(function (s) { return s.name; });
 
-/** Index of a setting in EDGE_VARIABLES (and in the snapshot). */
-export function settingIndex(name: string): number {
-  return EDGE_VARIABLES.indexOf(name);
-}
 
 /** Prefix of the output variables filled from $ljwt_claim_map (declared by the operator with js_var). */
 export const CLAIM_VAR_PREFIX = 'ljwt_claim_';

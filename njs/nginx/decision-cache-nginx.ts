@@ -15,7 +15,9 @@
 // (the ljwt-full.js bundle).
 
 import fs from 'fs';
-import { EDGE_VARIABLES, keyFilePaths } from '../config.ts';
+import { keyFilePaths } from '../config.ts';
+import { CACHE_MAX_AGE, CLAIM_MAP, COOKIE, JWKS_FILE, LOGIN_URL, PASS_AUTHORIZATION, PEM_FILES, REALM, RETURN_PARAM,
+  SETTING_COUNT } from '../setting-positions.ts';
 import { cookiesWithoutToken, extractToken, upstreamAuthorization } from '../http/token.ts';
 import { loginRedirectUrl } from '../http/challenge.ts';
 import { responseSettings } from '../http/response-settings.ts';
@@ -41,9 +43,9 @@ function fileStamp(path: string): string | null {
   }
 }
 
-// Positions in the settings snapshot (EDGE_VARIABLES order, joined by "\n").
-function at(parts: string[], name: string): string {
-  return trimOws(parts[EDGE_VARIABLES.indexOf(name)]);
+// A setting's trimmed value in the snapshot (setting-positions.ts).
+function at(parts: string[], index: number): string {
+  return trimOws(parts[index]);
 }
 
 // The site gets the client's cookies without the token cookie, on a cache hit
@@ -109,22 +111,22 @@ function keyText(r: NginxHTTPRequest): { text: string } | { key: string } {
     return { key: configError(r, '$ljwt_subrequest_settings differs from $ljwt_location_settings') };
   }
   const parts = snap.split('\n');
-  if (parts.length !== EDGE_VARIABLES.length) {
+  if (parts.length !== SETTING_COUNT) {
     return { key: configError(r, 'protect-cached.conf does not match this ljwt.js (' + parts.length +
-      ' settings, expected ' + EDGE_VARIABLES.length + ')') };
+      ' settings, expected ' + SETTING_COUNT + ')') };
   }
   // The validating server answers with fixed headers only; a claim output
   // would be lost on every request, so the location is refused outright.
-  if (at(parts, 'ljwt_claim_map') !== '') {
+  if (at(parts, CLAIM_MAP) !== '') {
     return { key: configError(r, '$ljwt_claim_map is not supported with protect-cached.conf (use protect.conf)') };
   }
-  const rawCookie = at(parts, 'ljwt_cookie');
+  const rawCookie = at(parts, COOKIE);
   const cookieName = rawCookie === '' ? null : rawCookie;
   const cookies = keepUpstreamCookie(r, cookieName);
   const authorization = (r.headersIn as unknown as { [name: string]: string | undefined }).Authorization;
-  keepUpstreamAuthorization(r, authorization, at(parts, 'ljwt_pass_authorization') === 'on');
+  keepUpstreamAuthorization(r, authorization, at(parts, PASS_AUTHORIZATION) === 'on');
 
-  if (at(parts, 'ljwt_cache_max_age') === '0') return { key: '' };
+  if (at(parts, CACHE_MAX_AGE) === '0') return { key: '' };
   // Where the service can revoke tokens at this nginx (njs >= 0.8 with
   // http-shared.conf), a stored answer would outlive a revocation: every
   // request goes to the validator, which checks revocation (and has its own
@@ -133,8 +135,8 @@ function keyText(r: NginxHTTPRequest): { text: string } | { key: string } {
 
   const token = keyToken(authorization, cookies, cookieName);
   if (token === null) return { key: '' };
-  const paths = keyFilePaths({ ljwt_jwks_file: parts[EDGE_VARIABLES.indexOf('ljwt_jwks_file')],
-    ljwt_pem_files: parts[EDGE_VARIABLES.indexOf('ljwt_pem_files')] });
+  const paths = keyFilePaths({ ljwt_jwks_file: parts[JWKS_FILE],
+    ljwt_pem_files: parts[PEM_FILES] });
   let stamps = '';
   for (let i = 0; i < paths.length; i++) {
     const s = fileStamp(paths[i]);
@@ -210,9 +212,9 @@ export function decisionRedirect(r: NginxHTTPRequest): string {
   const ctx = createContext(r);
   try {
     const parts = String(ctx.variable('ljwt_location_settings') || '').split('\n');
-    if (parts.length !== EDGE_VARIABLES.length) return answer(r, '');
-    const s = responseSettings(parts[EDGE_VARIABLES.indexOf('ljwt_realm')], parts[EDGE_VARIABLES.indexOf('ljwt_login_url')],
-      parts[EDGE_VARIABLES.indexOf('ljwt_return_param')]);
+    if (parts.length !== SETTING_COUNT) return answer(r, '');
+    const s = responseSettings(parts[REALM], parts[LOGIN_URL],
+      parts[RETURN_PARAM]);
     if (s === null || s.loginUrl === null) return answer(r, '');
     const browser = isBrowserRequest(ctx);
     return answer(r, browser ? loginRedirectUrl(s.loginUrl, s.returnParam, ctx.requestUri()) : '');

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EDGE_SETTINGS, EDGE_VARIABLES, settingIndex } from '#njs/config.ts';
+import { EDGE_SETTINGS, EDGE_VARIABLES } from '#njs/config.ts';
 import * as positions from '#njs/setting-positions.ts';
 
 const FILE = fileURLToPath(new URL('../../../njs/setting-positions.ts', import.meta.url));
@@ -45,6 +45,6 @@ describe('setting positions', () => {
   it('gives every setting its index in EDGE_VARIABLES', () => {
     const table = positions as unknown as { [name: string]: number };
     expect(table.SETTING_COUNT).toBe(EDGE_VARIABLES.length);
-    for (const name of EDGE_VARIABLES) expect(table[constantName(name)], name).toBe(settingIndex(name));
+    for (const name of EDGE_VARIABLES) expect(table[constantName(name)], name).toBe(EDGE_VARIABLES.indexOf(name));
   });
 });
