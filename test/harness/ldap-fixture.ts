@@ -11,6 +11,12 @@ export const FIXTURE_READER_DN = 'cn=ljwt-reader,ou=service-accounts,dc=example,
 export const FIXTURE_READER_PASSWORD = 'reader-secret';
 export const FIXTURE_LOGIN_GROUP = 'cn=allowed-to-login,ou=groups,dc=example,dc=com';
 export const AD_COMPAT_SCHEMA = fileURLToPath(new URL('../fixtures/ad-compat.ldif', import.meta.url));
+/**
+ * A directory address that refuses connections. Port 1 lies below the ephemeral range from
+ * which every harness server takes its port, so no parallel test can start listening there;
+ * a port that was merely free a moment ago can (and did) become another test's slapd.
+ */
+export const REFUSED_LDAP_URL = 'ldap://127.0.0.1:1';
 export const DIRECTORY_LDIF = fileURLToPath(new URL('../fixtures/directory.ldif', import.meta.url));
 /** The service's default user filter (service/src/config/defaults). */
 export const DEFAULT_USER_FILTER =

@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
-import { freePort, startSlapd, type Slapd } from '../../harness/slapd.ts';
-import { AD_COMPAT_SCHEMA, codeOf, DIRECTORY_LDIF, fixtureServerConfig, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
+import { startSlapd, type Slapd } from '../../harness/slapd.ts';
+import { AD_COMPAT_SCHEMA, codeOf, DIRECTORY_LDIF, fixtureServerConfig, REFUSED_LDAP_URL, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import { startBlackhole, type Blackhole } from '../../harness/tcp-blackhole.ts';
 import { makeTestPki, type TestPki } from '../../harness/tls.ts';
 import { levelLogger } from '../../../service/src/ops/logger.ts';
@@ -20,17 +20,15 @@ describe('LDAP failover and timeouts', () => {
   let s1: Slapd;
   let s2: Slapd;
   let hole: Blackhole;
-  let closedPort: number;
 
   beforeAll(async () => {
     // s2 is a "replica" where alice's password differs, so a login that
     // reached s2 with s2's password would visibly succeed.
     const ldif2 = (await readFile(DIRECTORY_LDIF, 'utf8')).replace('userPassword: alice-pw', 'userPassword: alice-pw-on-s2');
-    [s1, s2, hole, closedPort] = await Promise.all([
+    [s1, s2, hole] = await Promise.all([
       startFixtureSlapd(),
       startSlapd({ schemas: [AD_COMPAT_SCHEMA], ldif: [ldif2] }),
       startBlackhole(),
-      freePort(),
     ]);
   });
   afterAll(async () => {
@@ -38,7 +36,7 @@ describe('LDAP failover and timeouts', () => {
   });
 
   it('uses replica 2 when replica 1 refuses connections', async () => {
-    const auth = createLdapAuthenticator([replicas([`ldap://127.0.0.1:${closedPort}`, s1.url])], PATTERN);
+    const auth = createLdapAuthenticator([replicas([REFUSED_LDAP_URL, s1.url])], PATTERN);
     const u = await auth.authenticate('alice', 'alice-pw');
     expect(u.serverUri).toBe(s1.url);
   });
@@ -52,7 +50,7 @@ describe('LDAP failover and timeouts', () => {
     expect((await only2.authenticate('alice', 'alice-pw-on-s2')).serverUri).toBe(s2.url);
     expect(await codeOf(only2.authenticate('nobody', 'x'))).toBe('INVALID_CREDENTIALS');
     // With the directory that might hold the user down, the answer is "unavailable", never "invalid".
-    const firstDown = createLdapAuthenticator([fixtureServerConfig(`ldap://127.0.0.1:${closedPort}`), fixtureServerConfig(s2.url)], PATTERN);
+    const firstDown = createLdapAuthenticator([fixtureServerConfig(REFUSED_LDAP_URL), fixtureServerConfig(s2.url)], PATTERN);
     expect(await codeOf(firstDown.authenticate('nobody', 'x'))).toBe('DIRECTORY_UNAVAILABLE');
     expect((await firstDown.authenticate('alice', 'alice-pw-on-s2')).serverUri).toBe(s2.url);
   });
@@ -112,7 +110,7 @@ describe('LDAP failover and timeouts', () => {
   });
 
   it('gives DIRECTORY_UNAVAILABLE with a retry time when every replica is down', async () => {
-    const auth = createLdapAuthenticator([replicas([`ldap://127.0.0.1:${closedPort}`, hole.url], { connectTimeoutMs: 300, retryInitialMs: 5000 })], PATTERN);
+    const auth = createLdapAuthenticator([replicas([REFUSED_LDAP_URL, hole.url], { connectTimeoutMs: 300, retryInitialMs: 5000 })], PATTERN);
     const err = await auth.authenticate('alice', 'alice-pw').then(() => ({}) as { code?: string; retryAfterSeconds?: number }, (e: unknown) => e as { code?: string; retryAfterSeconds?: number });
     expect(err).toMatchObject({ code: 'DIRECTORY_UNAVAILABLE' });
     expect(err.retryAfterSeconds).toBeGreaterThanOrEqual(1);

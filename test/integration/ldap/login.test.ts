@@ -5,7 +5,7 @@ import { createLdapAuthenticator } from '../../../service/src/ldap/login.ts';
 import { isMemberOfGroup } from '../../../service/src/ldap/membership.ts';
 import { escapeFilterValue } from '../../../service/src/ldap/filter.ts';
 import { startSlapd, type Slapd } from '../../harness/slapd.ts';
-import { codeOf, FIXTURE_BASE_DN, FIXTURE_LOGIN_GROUP, fixtureServerConfig, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
+import { codeOf, FIXTURE_BASE_DN, FIXTURE_LOGIN_GROUP, fixtureServerConfig, REFUSED_LDAP_URL, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import { levelLogger } from '../../../service/src/ops/logger.ts';
 
 const BASE = FIXTURE_BASE_DN;
@@ -199,7 +199,7 @@ describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
     const logs: string[] = [];
     const secret = 'S3cret-Unique-Passw0rd';
     const auth = createLdapAuthenticator(
-      [serverFor('ldap://127.0.0.1:1'), serverFor(slapd.url, { loginGroupDn: LOGIN_GROUP })],
+      [serverFor(REFUSED_LDAP_URL), serverFor(slapd.url, { loginGroupDn: LOGIN_GROUP })],
       DEFAULT_PATTERN,
       levelLogger((level, msg, fields) => logs.push(JSON.stringify({ level, msg, fields }))),
     );
@@ -237,7 +237,7 @@ describe('LDAP login (OpenLDAP + AD-flavoured entries)', () => {
   it('ping() reports a reachable server with a working service bind', async () => {
     expect(await createLdapAuthenticator([serverFor(slapd.url)], DEFAULT_PATTERN).ping()).toBe(true);
     expect(await createLdapAuthenticator([serverFor(slapd.url, { bindPassword: 'nope' })], DEFAULT_PATTERN).ping()).toBe(false);
-    expect(await createLdapAuthenticator([serverFor('ldap://127.0.0.1:1'), serverFor(slapd.url)], DEFAULT_PATTERN).ping()).toBe(true);
+    expect(await createLdapAuthenticator([serverFor(REFUSED_LDAP_URL), serverFor(slapd.url)], DEFAULT_PATTERN).ping()).toBe(true);
   });
 });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change, Client } from 'ldapts';
 import type { ServiceConfig } from '../../../service/src/config/types.ts';
 import { normalizeDn } from '#njs/authz/dn.ts';
-import { startFixtureSlapd } from '../../harness/ldap-fixture.ts';
+import { REFUSED_LDAP_URL, startFixtureSlapd } from '../../harness/ldap-fixture.ts';
 import type { Slapd } from '../../harness/slapd.ts';
 import {
   decodeJwtParts, http, ldapServer, makeConfig, PASSWORD_CLIENT, passwordGrant, startWithGroupSync, tempDir, type HttpResult, type ServiceWithGroupSync,
@@ -237,7 +237,7 @@ describe('operator endpoints', () => {
 
 describe('a failing server', () => {
   it('reports the failed server with 502, keeps serving, and counts the error in /metrics', async () => {
-    const dead = { ...ldapServer(slapd), uri: 'ldap://127.0.0.1:1', groupDns: [ENG], connectTimeoutMs: 1000 };
+    const dead = { ...ldapServer(slapd), uri: REFUSED_LDAP_URL, groupDns: [ENG], connectTimeoutMs: 1000 };
     const svc = await start({
       adminGroupDn: ADMINS,
       ldapServers: [{ ...ldapServer(slapd), groupDns: [ENG, DEV] }, dead],
@@ -250,7 +250,7 @@ describe('a failing server', () => {
     const b = r.json();
     expect(b.ok).toBe(false);
     expect(b.servers.map((x: { ok: boolean }) => x.ok)).toEqual([true, false]);
-    expect(b.servers[1].uri).toBe('ldap://127.0.0.1:1');
+    expect(b.servers[1].uri).toBe(REFUSED_LDAP_URL);
     expect(typeof b.servers[1].error).toBe('string');
 
     const text = (await http(`${svc.base}/metrics`)).text;
