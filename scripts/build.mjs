@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { NJS_SUPPORTED, NJS_EXTERNALS, rewriteDefaultExport } from './njs-build-options.mjs';
 import { readFileSync, writeFileSync, readdirSync, statSync, existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,6 +26,17 @@ export const LAZY_MODULES = [
   ['njs/nginx/decision-cache-nginx-loader.ts', 'njs/nginx/decision-cache-nginx.ts'],
 ];
 
+/**
+ * An identity of the njs sources, compiled into the bundles as LJWT_BUILD_ID:
+ * what a bundle keeps in shared memory, which outlives a reload, is read back
+ * only by the same code (njs/nginx/config-store.ts).
+ */
+function njsBuildId() {
+  const hash = createHash('sha256');
+  for (const file of listEntries(join(root, 'njs'), '.ts').sort()) hash.update(relative(root, file) + '\n' + readFileSync(file, 'utf8') + '\n');
+  return hash.digest('hex').slice(0, 16);
+}
+
 const NJS_OPTIONS = {
   bundle: true,
   format: 'esm',
@@ -35,6 +47,7 @@ const NJS_OPTIONS = {
   legalComments: 'none',
   charset: 'ascii',
   logLevel: 'warning',
+  define: { LJWT_BUILD_ID: JSON.stringify(njsBuildId()) },
 };
 
 const EXTERNAL_PREFIX = '__njs_module_';

@@ -37,11 +37,15 @@ function malformed(msg: string): LjwtError {
   return ljwtError('ERR_JWT_MALFORMED', msg);
 }
 
-/** ASCII string -> bytes; QuickJS subtle.verify rejects strings and TextEncoder is absent on njs 0.7.9. */
-function asciiBytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+/**
+ * The JWS Signing Input's octets (RFC 7515 §5.2 step 8): ASCII, since both
+ * segments passed isBase64url. Buffer.from (UTF-8, identical on ASCII) is
+ * native: QuickJS subtle.verify rejects strings, TextEncoder is absent on
+ * njs 0.7.9, and a charCodeAt loop over a 300-character input cost 30-100 µs
+ * of the njs and QuickJS interpreters (measured in the njs CLI).
+ */
+function signingInput(h: string, p: string): Uint8Array {
+  return Buffer.from(h + '.' + p);
 }
 
 function allZero(b: Uint8Array, start: number, end: number): boolean {
@@ -131,7 +135,7 @@ export async function verifyCompactJws(token: string, keys: KeySet, options: Jws
     }
   }
 
-  const data = asciiBytes(h + '.' + p);
+  const data = signingInput(h, p);
   let importError: unknown = null;
   let attempted = false;
   for (let i = 0; i < candidates.length; i++) {

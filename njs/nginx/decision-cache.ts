@@ -18,12 +18,13 @@ let moduleCache: MemoryCache | null = null;
 const MODULE_CACHE_ENTRIES = 256;
 const MODULE_CACHE_BYTES = 512 * 1024;
 
-interface SharedDict {
+export interface SharedDict {
   get(key: string): string | number | undefined;
   set(key: string, value: string, timeoutMs?: number): unknown;
 }
 
-function sharedZone(): SharedDict | null {
+/** The decision zone, or null where there is none (no http-shared.conf, njs < 0.8, the njs CLI, Node). */
+export function sharedZone(): SharedDict | null {
   if (typeof ngx === 'undefined') return null; // the njs CLI and Node tests
   const shared = (ngx as unknown as { shared?: { [zone: string]: SharedDict | undefined } | null }).shared;
   if (shared === undefined || shared === null) return null;
@@ -111,5 +112,10 @@ interface HashModule { createHash(alg: string): { update(s: string): { digest(en
  * crypto.subtle.digest. njs 0.9.7 alone cannot load the module (fixed in 0.9.8).
  */
 export function decisionKey(settings: string, token: string): string {
-  return (cryptoModule as unknown as HashModule).createHash('sha256').update(settings + '\n' + token).digest('hex');
+  return sha256Hex(settings + '\n' + token);
+}
+
+/** SHA-256 of `text` (UTF-8), lowercase hex, synchronously (see decisionKey). */
+export function sha256Hex(text: string): string {
+  return (cryptoModule as unknown as HashModule).createHash('sha256').update(text).digest('hex');
 }

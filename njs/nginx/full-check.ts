@@ -8,7 +8,6 @@
 import { isLjwtError, ljwtError } from '../lib/errors.ts';
 import { hasExplicitAlgorithms, parseEdgeConfig, type EdgeConfig } from '../config.ts';
 import { keySetFromJwks, keySetFromPem, mergeKeySets, type KeySet } from '../keys/key-set.ts';
-import { cachedKeySet } from '../keys/key-set-cache.ts';
 import { validateJwt } from '../jwt/validate.ts';
 import { bearerChallenge, errorDescription } from '../http/challenge.ts';
 import type { ResponseSettings } from '../http/response-settings.ts';
@@ -20,6 +19,8 @@ import { entryExpiry, type Decision } from '../cache/decision-entry.ts';
 import { revocationKeys } from '../revocation/entries.ts';
 import { messageOf, probeCapabilities, staticCapabilities, type EdgeContext, type Settings } from './context.ts';
 import { settingsMap } from './settings-by-name.ts';
+import { storeConfig, storedConfig, type StoredConfig } from './config-store.ts';
+import { keySetOfText } from './key-set-store.ts';
 import { applyDecision, configError, notRevoked, type CacheSlot, type Request } from './outcome.ts';
 import { deny } from './refusal.ts';
 
@@ -39,7 +40,7 @@ function readKeyFiles(ctx: EdgeContext, paths: string[], kind: string, parse: (t
   for (let i = 0; i < paths.length; i++) {
     const text = ctx.readKeyFile(paths[i]);
     try {
-      sets.push(cachedKeySet(text, parse));
+      sets.push(keySetOfText(kind, text, parse));
     } catch (e) {
       throw ljwtError('ERR_CONFIG_INVALID', kind + ' file ' + paths[i] + ': ' + messageOf(e));
     }
@@ -88,27 +89,15 @@ function mayBeEdDSA(token: string, maxTokenLength: number): boolean {
   }
 }
 
-// Parsed configurations by the settings' text. QuickJS reuses contexts, so a
-// location's settings are parsed once per context, not per miss; the njs
-// engine starts every request with fresh module state, where this is always
-// empty. A cached EdgeConfig is shared by later requests: nothing may modify
-// it (verifyToken copies the algorithm list it narrows).
-const MAX_CONFIGS = 64;
-let configBySettings: { [text: string]: EdgeConfig } = Object.create(null);
-let configCount = 0;
-
-function parseStatic(settings: Settings, values: { [name: string]: string }): EdgeConfig {
-  const hit = configBySettings[settings.text];
-  if (hit !== undefined) return hit;
-  const cfg = parseEdgeConfig(values, staticCapabilities());
-  // Many locations with distinct settings: start over rather than track age.
-  if (configCount >= MAX_CONFIGS) {
-    configBySettings = Object.create(null);
-    configCount = 0;
-  }
-  configBySettings[settings.text] = cfg;
-  configCount++;
-  return cfg;
+// The configuration of these settings: parsed once, then read back where
+// the runtime allows (config-store.ts).
+function staticConfig(settings: Settings): StoredConfig {
+  const stored = storedConfig(settings.text);
+  if (stored !== null) return stored;
+  const values = settingsMap(settings);
+  const parsed = { cfg: parseEdgeConfig(values, staticCapabilities()), explicitAlgorithms: hasExplicitAlgorithms(values) };
+  storeConfig(settings.text, parsed);
+  return parsed;
 }
 
 /**
@@ -118,14 +107,14 @@ function parseStatic(settings: Settings, values: { [name: string]: string }): Ed
  * EdDSA in verifyToken).
  */
 async function parseSettings(settings: Settings): Promise<{ cfg: EdgeConfig; probed: boolean }> {
-  const values = settingsMap(settings);
-  let cfg = parseStatic(settings, values);
+  const stored = staticConfig(settings);
+  let cfg = stored.cfg;
   let probed = false;
-  if (cfg.validate.algorithms.indexOf('EdDSA') >= 0 && hasExplicitAlgorithms(values)) {
+  if (cfg.validate.algorithms.indexOf('EdDSA') >= 0 && stored.explicitAlgorithms) {
     const caps = await probeCapabilities();
     probed = true;
     // Without Ed25519 this is the configuration error naming $ljwt_algorithms.
-    if (!caps.ed25519) cfg = parseEdgeConfig(values, caps);
+    if (!caps.ed25519) cfg = parseEdgeConfig(settingsMap(settings), caps);
   }
   return { cfg: cfg, probed: probed };
 }
