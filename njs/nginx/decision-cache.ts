@@ -18,7 +18,7 @@ let moduleCache: MemoryCache | null = null;
 const MODULE_CACHE_ENTRIES = 256;
 const MODULE_CACHE_BYTES = 512 * 1024;
 
-export interface SharedDict {
+interface SharedDict {
   get(key: string): string | number | undefined;
   set(key: string, value: string, timeoutMs?: number): unknown;
 }

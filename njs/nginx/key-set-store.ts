@@ -11,18 +11,18 @@ import type { KeySet } from '../keys/key-set.ts';
 import { sha256Hex } from './decision-cache.ts';
 import { sharedStoreAvailable, sharedText, shareText } from './shared-store.ts';
 
-const KIND = 'keys';
+const STORE_KIND = 'keys';
 
-/** The key set of a key file's `text` ("jwks" or "pem" as `format`); `parse`'s error when it is invalid. */
-export function keySetOfText(format: string, text: string, parse: (text: string) => KeySet): KeySet {
+/** The key set of a key file's `text` (`kind`: 'JWKS' or 'PEM', the parser's); `parse`'s error when it is invalid. */
+export function keySetOfText(kind: string, text: string, parse: (text: string) => KeySet): KeySet {
   return cachedKeySet(text, function (t: string) {
     if (!sharedStoreAvailable()) return parse(t);
-    const id = format + ' ' + sha256Hex(t);
-    const shared = sharedText(KIND, id);
+    const id = kind + ' ' + sha256Hex(t);
+    const shared = sharedText(STORE_KIND, id);
     const stored = shared === null ? null : decodeKeySet(shared);
     if (stored !== null) return stored;
     const parsed = parse(t);
-    shareText(KIND, id, encodeKeySet(parsed));
+    shareText(STORE_KIND, id, encodeKeySet(parsed));
     return parsed;
   });
 }
