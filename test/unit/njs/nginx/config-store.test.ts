@@ -4,20 +4,9 @@
 // parse gives, under the same settings, build and njs only; anything else in
 // the zone is a miss, never an exception. A fresh module import stands for
 // the fresh VM.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { hasExplicitAlgorithms, parseEdgeConfig } from '#njs/config.ts';
-
-const g = globalThis as unknown as { ngx?: unknown; njs?: unknown };
-
-interface FakeZone { entries: Map<string, string>; get(k: string): string | undefined; set(k: string, v: string): void }
-
-function installZone(njsVersion = '0.8.9'): FakeZone {
-  const entries = new Map<string, string>();
-  const zone: FakeZone = { entries, get: (k) => entries.get(k), set: (k, v) => { entries.set(k, v); } };
-  g.ngx = { shared: { ljwt_decisions: zone } };
-  g.njs = { version: njsVersion };
-  return zone;
-}
+import { freshModule, installDecisionZone, installFailingZone, installNjsVersion, removeNjsGlobals } from '../../../harness/njs-globals.ts';
 
 // By a name the type check does not follow: the adapter's types need njs's globals (njs/tsconfig.json).
 const STORE_MODULE: string = '#njs/nginx/config-store.ts';
@@ -26,10 +15,7 @@ interface ConfigStore {
   storedConfig(text: string): ReturnType<typeof parsed> | null;
 }
 
-async function freshStore(): Promise<ConfigStore> {
-  vi.resetModules();
-  return (await import(STORE_MODULE)) as ConfigStore;
-}
+const freshStore = () => freshModule<ConfigStore>(STORE_MODULE);
 
 const RUNTIME = { ed25519: false, version: '0.8.9' };
 const MINIMAL = { ljwt_issuer: 'https://idp', ljwt_audience: 'api://x', ljwt_jwks_file: '/k.jwks' };
@@ -48,15 +34,11 @@ function parsed(values: Record<string, string>) {
   return { cfg: parseEdgeConfig(values, RUNTIME), explicitAlgorithms: hasExplicitAlgorithms(values) };
 }
 
-afterEach(() => {
-  delete g.ngx;
-  delete g.njs;
-  vi.resetModules();
-});
+afterEach(removeNjsGlobals);
 
 describe('configurations kept in the shared zone', () => {
   it('come back in a fresh VM exactly as a new parse gives them, for every kind of setting', async () => {
-    installZone();
+    installDecisionZone();
     for (const values of [MINIMAL, EVERY_SETTING]) {
       const text = JSON.stringify(values);
       (await freshStore()).storeConfig(text, parsed(values));
@@ -65,43 +47,43 @@ describe('configurations kept in the shared zone', () => {
   });
 
   it('are found only under the same settings text and the same njs version', async () => {
-    installZone('0.8.9');
+    installDecisionZone('0.8.9');
     (await freshStore()).storeConfig('settings A', parsed(MINIMAL));
     expect((await freshStore()).storedConfig('settings B')).toBeNull();
-    const zone = installZone('1.0.2');
+    const entries = installDecisionZone('1.0.2');
     (await freshStore()).storeConfig('settings A', parsed(MINIMAL));
-    g.njs = { version: '0.8.10' };
+    installNjsVersion('0.8.10');
     expect((await freshStore()).storedConfig('settings A')).toBeNull();
-    expect(zone.entries.size).toBe(1);
+    expect(entries.size).toBe(1);
   });
 
   it('name the code that stored them, so another build never reads them', async () => {
-    const zone = installZone();
+    const entries = installDecisionZone();
     (await freshStore()).storeConfig('settings', parsed(MINIMAL));
-    const [key] = [...zone.entries.keys()];
+    const [key] = [...entries.keys()];
     // Node runs the sources; a bundle has LJWT_BUILD_ID from scripts/build.mjs in the same place.
     expect(key.startsWith('config source ')).toBe(true);
-    zone.entries.set(key.replace('config source ', 'config 0123456789abcdef '), zone.entries.get(key)!);
-    zone.entries.delete(key);
+    entries.set(key.replace('config source ', 'config 0123456789abcdef '), entries.get(key)!);
+    entries.delete(key);
     expect((await freshStore()).storedConfig('settings')).toBeNull();
   });
 
   it('are a miss, not an exception, when the zone holds something else or fails', async () => {
-    const zone = installZone();
+    const entries = installDecisionZone();
     (await freshStore()).storeConfig('settings', parsed(MINIMAL));
-    const [key] = [...zone.entries.keys()];
+    const [key] = [...entries.keys()];
     for (const junk of ['not json', '"text"', 'null', '{"cfg":null}', '{}']) {
-      zone.entries.set(key, junk);
+      entries.set(key, junk);
       expect((await freshStore()).storedConfig('settings')).toBeNull();
     }
-    g.ngx = { shared: { ljwt_decisions: { get: () => { throw new Error('zone'); }, set: () => { throw new Error('full'); } } } };
+    installFailingZone();
     const store = await freshStore();
     expect(store.storedConfig('settings')).toBeNull();
     expect(() => store.storeConfig('settings', parsed(MINIMAL))).not.toThrow();
   });
 
   it('are kept in module scope where there is no zone (QuickJS reuses its contexts)', async () => {
-    g.njs = { version: '1.0.2' };
+    installNjsVersion('1.0.2');
     const store = await freshStore();
     const p = parsed(MINIMAL);
     store.storeConfig('settings', p);

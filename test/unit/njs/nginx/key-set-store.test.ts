@@ -4,39 +4,25 @@
 // an invalid file fails every time and is never kept; without a zone nothing
 // is kept between VMs.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { freshModule, installDecisionZone, installNjsVersion, removeNjsGlobals } from '../../../harness/njs-globals.ts';
 import { keySetFromJwks, type KeySet } from '#njs/keys/key-set.ts';
 import { generateTestKeys, jwksText } from '../../../harness/tokens.ts';
 
-const g = globalThis as unknown as { ngx?: unknown; njs?: unknown };
 const keys = generateTestKeys();
 
 // By a name the type check does not follow: the adapter's types need njs's globals (njs/tsconfig.json).
 const STORE_MODULE: string = '#njs/nginx/key-set-store.ts';
 interface KeySetStore { keySetOfText(format: string, text: string, parse: (text: string) => KeySet): KeySet }
 
-async function freshStore(): Promise<KeySetStore> {
-  vi.resetModules();
-  return (await import(STORE_MODULE)) as KeySetStore;
-}
-
-function installZone(): Map<string, string> {
-  const entries = new Map<string, string>();
-  g.ngx = { shared: { ljwt_decisions: { get: (k: string) => entries.get(k), set: (k: string, v: string) => { entries.set(k, v); } } } };
-  g.njs = { version: '0.8.9' };
-  return entries;
-}
+const freshStore = () => freshModule<KeySetStore>(STORE_MODULE);
 
 const hex = (set: KeySet) => set.keys.map((k) => [k.kty, k.kid, Buffer.from(k.der).toString('hex')]);
 
-afterEach(() => {
-  delete g.ngx;
-  delete g.njs;
-  vi.resetModules();
-});
+afterEach(removeNjsGlobals);
 
 describe('key files kept in the shared zone', () => {
   it('are parsed once per text; a fresh VM reads the same keys back', async () => {
-    const entries = installZone();
+    const entries = installDecisionZone();
     const text = jwksText([keys.rsa, keys.ec256, keys.hs256]);
     const parse = vi.fn(keySetFromJwks);
     const first = (await freshStore()).keySetOfText('JWKS', text, parse);
@@ -49,7 +35,7 @@ describe('key files kept in the shared zone', () => {
   });
 
   it('never keep an invalid file: it fails on every read', async () => {
-    const entries = installZone();
+    const entries = installDecisionZone();
     const parse = vi.fn(keySetFromJwks);
     for (let i = 0; i < 2; i++) {
       const store = await freshStore();
@@ -60,7 +46,7 @@ describe('key files kept in the shared zone', () => {
   });
 
   it('parse again when the zone holds something unreadable under the key', async () => {
-    const entries = installZone();
+    const entries = installDecisionZone();
     const text = jwksText([keys.ec256]);
     const parse = vi.fn(keySetFromJwks);
     (await freshStore()).keySetOfText('JWKS', text, parse);
@@ -70,7 +56,7 @@ describe('key files kept in the shared zone', () => {
   });
 
   it('are parsed again in every fresh VM where there is no zone (njs 0.7)', async () => {
-    g.njs = { version: '0.7.9' };
+    installNjsVersion('0.7.9');
     const parse = vi.fn(keySetFromJwks);
     const text = jwksText([keys.rsa]);
     (await freshStore()).keySetOfText('JWKS', text, parse);
