@@ -239,24 +239,29 @@ function error(this: NginxContext, msg: string): void {
   this.r.error('ljwt: ' + oneLine(msg));
 }
 
+// The methods every request's context shares: a request allocates an object
+// of four fields, not one defining every method (QuickJS builds an object
+// literal's shape property by property, again in every request).
+const CONTEXT_METHODS = {
+  settings: settings,
+  header: header,
+  cookieHeader: cookieHeader,
+  setOutputBytes: setOutputBytes,
+  method: method,
+  requestUri: requestUri,
+  variable: variable,
+  setOutput: setOutput,
+  readKeyFile: readKeyFile,
+  info: info,
+  warn: warn,
+  error: error,
+};
+
 export function createContext(r: NginxHTTPRequest): EdgeContext {
-  const ctx: NginxContext = {
-    r: r,
-    vars: r.variables as unknown as Vars,
-    headers: r.headersIn as unknown as { [name: string]: string | undefined },
-    subrequest: true,
-    settings: settings,
-    header: header,
-    cookieHeader: cookieHeader,
-    setOutputBytes: setOutputBytes,
-    method: method,
-    requestUri: requestUri,
-    variable: variable,
-    setOutput: setOutput,
-    readKeyFile: readKeyFile,
-    info: info,
-    warn: warn,
-    error: error,
-  };
+  const ctx = Object.create(CONTEXT_METHODS) as NginxContext;
+  ctx.r = r;
+  ctx.vars = r.variables as unknown as Vars;
+  ctx.headers = r.headersIn as unknown as { [name: string]: string | undefined };
+  ctx.subrequest = true;
   return ctx;
 }

@@ -3,7 +3,7 @@
 // (full-check.ts) give: 401, 500, the revocation check and the outputs of an
 // allowed request.
 
-import { cookiesWithoutToken, upstreamAuthorization, type TokenResult } from '../http/token.ts';
+import { cookiesWithoutToken, type TokenResult } from '../http/token.ts';
 import type { ResponseSettings } from '../http/response-settings.ts';
 import type { DecisionStore } from './decision-cache.ts';
 import { firstRevoked } from './revocation-store.ts';
@@ -47,6 +47,14 @@ export function notRevoked(ctx: EdgeContext, req: Request, s: ResponseSettings |
   return false;
 }
 
+// What upstreamAuthorization (http/token.ts) decides, from the token as the
+// request was read instead of parsing the header again: an allowed token
+// came from the Authorization header exactly when that header is a bearer
+// header (extractToken takes the cookie only when it is not).
+function tokenFromHeader(found: TokenResult): boolean {
+  return found !== null && !('error' in found) && found.source === 'header';
+}
+
 // Sets the outputs of an allowed request; the decision comes from the full
 // path or from the cache.
 export function applyDecision(ctx: EdgeContext, req: Request, d: Decision): void {
@@ -59,8 +67,8 @@ export function applyDecision(ctx: EdgeContext, req: Request, d: Decision): void
     ctx.setOutputBytes('ljwt_upstream_cookie', rawCookie === '' ? req.cookies : cookiesWithoutToken(req.cookies, rawCookie));
   }
   if (req.authorization !== undefined) {
-    ctx.setOutput('ljwt_upstream_authorization', upstreamAuthorization(req.authorization,
-      trimOws(req.settings.list[PASS_AUTHORIZATION]) === 'on'));
+    ctx.setOutput('ljwt_upstream_authorization', trimOws(req.settings.list[PASS_AUTHORIZATION]) === 'on' ||
+      !tokenFromHeader(req.found) ? req.authorization : '');
   }
   ctx.setOutput('ljwt_user', d.user);
   ctx.setOutput('ljwt_group_dns', d.groupDns);

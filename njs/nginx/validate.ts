@@ -15,7 +15,7 @@
 
 import { isLjwtError } from '../lib/errors.ts';
 import { CACHE_MAX_AGE, COOKIE, JWKS_FILE, PEM_FILES } from '../setting-positions.ts';
-import { extractToken, hasThreeSegments } from '../http/token.ts';
+import { extractToken, hasOuterSegments } from '../http/token.ts';
 import { decisionKey, decisionStore, keyFileStamps, type DecisionStore } from './decision-cache.ts';
 import { KEY_FILE_CHECK_SECONDS, type CachedDecision } from '../cache/decision-entry.ts';
 import { trimOws } from '../lib/text.ts';
@@ -129,7 +129,7 @@ function run(ctx: EdgeContext, allow: () => void): Promise<void> | null {
   const req = readRequest(ctx, settings);
   const store = cacheFor(settings);
   const found = req.found;
-  if (store === null || found === null || 'error' in found || !hasThreeSegments(found.token)) {
+  if (store === null || found === null || 'error' in found || !hasOuterSegments(found.token)) {
     ctx.setOutput('ljwt_cache_status', store === null ? 'OFF' : 'BYPASS');
     if (loadRefusal().refuseEarly(ctx, req, false)) return null;
     return missed(ctx, req, null, allow);

@@ -80,6 +80,15 @@ describe.each(EDGE_MODE_CASES)('decision cache on %s with %s', (id: RuntimeId, m
     // A longer token that starts with the cached one.
     const { res } = await f.request('/', bearer(t + 'A'));
     expect(res.status).toBe(401);
+    // The cached token with a fourth segment, and with a dot inside its payload:
+    // the lookup reads only the token's ends, so these are looked up and miss.
+    const parts = t.split('.');
+    for (const longer of [t + '.A', `${parts[0]}.${parts[1].slice(0, 8)}.${parts[1].slice(8)}.${parts[2]}`]) {
+      const r = await f.request('/', bearer(longer));
+      expect(r.res.status).toBe(401);
+      expect(r.upstream).toBeNull();
+      expect(await f.lastCacheStatus()).toBe(cached ? 'MISS' : 'OFF');
+    }
     // The cached token itself still hits.
     expect(await pass('/', t)).toBe(cached ? 'HIT' : 'OFF');
   });

@@ -2,7 +2,7 @@
 // configuration is parsed (njs/http/token.ts): whether it can be a compact
 // JWS at all, and what Authorization header the upstream gets.
 import { describe, expect, it } from 'vitest';
-import { extractToken, isCompactJwsShape, upstreamAuthorization } from '#njs/http/token.ts';
+import { extractToken, hasOuterSegments, isCompactJwsShape, upstreamAuthorization } from '#njs/http/token.ts';
 import { responseSettings } from '#njs/http/response-settings.ts';
 
 describe('isCompactJwsShape', () => {
@@ -13,6 +13,48 @@ describe('isCompactJwsShape', () => {
     for (const t of ['', 'abc', 'a.b', '.b.c', 'a.b.', 'a.b.c.d', 'a.b.c=', 'a+b.c.d', 'a/b.c.d', 'a b.c.d', 'a~.b.c',
       'a.b.c\n', '\u00e9.b.c']) {
       expect(isCompactJwsShape(t), JSON.stringify(t)).toBe(false);
+    }
+  });
+});
+
+describe('hasOuterSegments', () => {
+  it('accepts a header segment and a signature segment around at least one more dot', () => {
+    for (const t of ['a.b.c', 'a..c', 'a.b.c.d', 'a.b.c=']) expect(hasOuterSegments(t), t).toBe(true);
+  });
+  it('refuses a token without three segments, or with an empty header or signature', () => {
+    for (const t of ['', 'abc', 'a.b', '.b.c', 'a.b.', '.', '..', 'a.']) expect(hasOuterSegments(t), JSON.stringify(t)).toBe(false);
+  });
+});
+
+describe('extractToken from the Authorization header', () => {
+  const MALFORMED = { error: 'ERR_JWT_MALFORMED' };
+  const header = (token: string) => ({ token, source: 'header' });
+  // Around the edges of the "Bearer <token>" shortcut: one space, a second
+  // space, trailing spaces and tabs, a tab after the scheme, another case.
+  const cases: [string, unknown, unknown][] = [
+    ['Bearer a.b.c', header('a.b.c'), header('a.b.c')],
+    ['Bearer  a.b.c', header('a.b.c'), header('a.b.c')],
+    ['Bearer a.b.c ', header('a.b.c'), header('a.b.c')],
+    ['Bearer a.b.c\t \t', header('a.b.c'), header('a.b.c')],
+    ['  Bearer a.b.c', header('a.b.c'), header('a.b.c')],
+    ['bearer a.b.c', header('a.b.c'), header('a.b.c')],
+    ['BEARER a.b.c', header('a.b.c'), header('a.b.c')],
+    ['Bearer\ta.b.c', MALFORMED, MALFORMED],
+    ['Bearer \ta.b.c', MALFORMED, header('\ta.b.c')],
+    ['Bearer a b', MALFORMED, header('a b')],
+    ['Bearer a.b.c\n', MALFORMED, header('a.b.c\n')],
+    ['Bearer a%b.c', MALFORMED, header('a%b.c')],
+    ['Bearer abc==', header('abc=='), header('abc==')],
+    ['Bearer =abc', MALFORMED, header('=abc')],
+    ['Bearer ', MALFORMED, MALFORMED],
+    ['Bearer', MALFORMED, MALFORMED],
+    ['Bearerx a.b.c', null, null],
+    ['Basic YTpi', null, null],
+  ];
+  it('gives the same token with and without the character check where it is well formed, and never guesses', () => {
+    for (const [h, checked, unchecked] of cases) {
+      expect(extractToken(h, undefined, null), JSON.stringify(h)).toEqual(checked);
+      expect(extractToken(h, undefined, null, false), JSON.stringify(h)).toEqual(unchecked);
     }
   });
 });
