@@ -3,6 +3,7 @@
 // navigation). Anything ambiguous is malformed rather than guessed at.
 
 import { matchesWhole, trimOws } from '../lib/text.ts';
+import { isBase64url } from '../lib/base64url.ts';
 
 
 // Cookie chunks for tokens larger than one cookie (browsers cap a cookie at
@@ -179,16 +180,17 @@ export function extractToken(
   return fromCookies(cookieHeader, cookieName, check);
 }
 
-const NOT_BASE64URL_OR_DOT = /[^A-Za-z0-9_.\-]/;
-
 /**
  * Whether a token can be a compact JWS at all (RFC 7515 §7.1): three
- * base64url segments, header and signature not empty. A token that fails is
- * refused without reading the configuration; one that passes is checked in
- * full by jws/verify.ts (canonical base64url, JSON, signature).
+ * canonical base64url segments (RFC 7515 §2), header and signature not
+ * empty. A token that fails is refused without reading the configuration,
+ * with the code jws/verify.ts gives it (ERR_JWT_MALFORMED); one that passes
+ * is checked in full there (JSON, signature).
  */
 export function isCompactJwsShape(token: string): boolean {
-  return hasThreeSegments(token) && !NOT_BASE64URL_OR_DOT.test(token);
+  if (!hasThreeSegments(token)) return false;
+  const parts = token.split('.');
+  return isBase64url(parts[0]) && isBase64url(parts[1]) && isBase64url(parts[2]);
 }
 
 /** The part of isCompactJwsShape that reads no character but the dots: three segments, header and signature not empty. */

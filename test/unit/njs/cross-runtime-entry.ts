@@ -6,7 +6,8 @@ import { decodeHeaderList, encodeHeaderList, encodeHeaderValue } from '#njs/iden
 import { dnEquals, escapeDnValue, isWithinNormalizedDn, parseDn, splitNormalizedDn, tryNormalizeDn } from '#njs/authz/dn.ts';
 import { evaluatePolicy } from '#njs/authz/policy.ts';
 import { identityFromClaims } from '#njs/identity/headers.ts';
-import { cookiesWithoutToken, extractToken } from '#njs/http/token.ts';
+import { cookiesWithoutToken, extractToken, isCompactJwsShape } from '#njs/http/token.ts';
+import { base64urlDecodeOrNull } from '#njs/lib/base64url.ts';
 import { bearerChallenge, isBrowserNavigation, loginRedirectUrl } from '#njs/http/challenge.ts';
 import { parseEdgeConfig } from '#njs/config.ts';
 import { utf8DecodeStrict, utf8Encode } from '#njs/lib/utf8.ts';
@@ -30,6 +31,18 @@ function longText(): { text: string; dn: string } {
     dn += '\\C3\\A9';
   }
   return { text: text, dn: dn };
+}
+
+function base64urlCases(): unknown[] {
+  const inputs = ['', 'A', 'AA', 'AB', 'AAA', 'AAB', 'AAAA', 'AA==', 'AAA=', 'A+AA', 'A/AA', 'AA AA', ' AAAA', 'AAAA ',
+    'AAAA\n', 'AAAA\r\n', 'AA\tAA', 'AAAA.', 'AAA\u00e9', 'AAA\u0000', '\uff21AAA', 'AAAAA', 'YWJj', 'YQ', 'YR', '-_-_',
+    'AAAA\nAA', 'Zm9v\u00ff', 'eyJhbGciOiJIUzI1NiJ9'];
+  const out: unknown[] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    const b = base64urlDecodeOrNull(inputs[i]);
+    out.push(b === null ? null : Array.prototype.slice.call(b));
+  }
+  return out;
 }
 
 export function collect(): unknown {
@@ -88,6 +101,13 @@ export function collect(): unknown {
       decodeHeaderList(encodeHeaderList([long.text])).join('') === long.text,
       (tryNormalizeDn(long.dn) || '').length, utf8DecodeStrict(new Uint8Array(longBytes.slice(0, longBytes.length - 2)))],
     newline: runNewlineCases(),
+    // Canonical base64url by the round trip through Buffer: the same verdicts
+    // and bytes as Node's on every runtime, whatever their decoders make of
+    // foreign characters, padding and trailing bits.
+    base64url: base64urlCases(),
+    jwsShape: ['YQ.YQ.YQ', 'YWJj..YQ', 'YQ.YQ.YR', 'YQ.Y~Q.YQ', 'YQ.YQ.YQ\n', 'YQ.YQ.YQ.YQ', 'Y\u00e9.YQ.YQ'].map(isCompactJwsShape),
+    ascii: [[0x7b, 0x7d], [0x61, 0xc3, 0xa9], [0x61, 0x80], [0xc3, 0x28], [0xef, 0xbf, 0xbd], [0x00, 0x7f]]
+      .map((b) => utf8DecodeStrict(new Uint8Array(b))),
     redirect: [loginRedirectUrl('/login', 'rd', '/a?b=' + emoji), loginRedirectUrl('/login', 'rd', '//evil')],
     dnForms: [
       parseDn('CN=a\\20 , 2.5.4.3=' + emoji + ' +UID=\\#x'),

@@ -6,12 +6,12 @@ import { extractToken, hasOuterSegments, isCompactJwsShape, upstreamAuthorizatio
 import { responseSettings } from '#njs/http/response-settings.ts';
 
 describe('isCompactJwsShape', () => {
-  it('accepts three base64url segments with a header and a signature (the payload may be empty)', () => {
-    for (const t of ['a.b.c', 'eyJh-_.x.Zz09', 'a..c']) expect(isCompactJwsShape(t), t).toBe(true);
+  it('accepts three canonical base64url segments with a header and a signature (the payload may be empty)', () => {
+    for (const t of ['YQ.YQ.YQ', 'eyJh-w.YWJj.Zz09', 'YWJj..YQ', 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln']) expect(isCompactJwsShape(t), t).toBe(true);
   });
   it('refuses anything else, before any decoding', () => {
-    for (const t of ['', 'abc', 'a.b', '.b.c', 'a.b.', 'a.b.c.d', 'a.b.c=', 'a+b.c.d', 'a/b.c.d', 'a b.c.d', 'a~.b.c',
-      'a.b.c\n', '\u00e9.b.c']) {
+    for (const t of ['', 'abc', 'YQ.YQ', '.YQ.YQ', 'YQ.YQ.', 'YQ.YQ.YQ.YQ', 'YQ.YQ.YQ=', 'YQ==.YQ.YQ', 'Y+Q.YQ.YQ', 'Y/Q.YQ.YQ',
+      'Y Q.YQ.YQ', 'YQ~.YQ.YQ', 'YQ.YQ.YQ\n', '\u00e9YQ.YQ.YQ', 'a.YQ.YQ', 'YQ.YQ.YR', 'YQ.a.YQ']) {
       expect(isCompactJwsShape(t), JSON.stringify(t)).toBe(false);
     }
   });
