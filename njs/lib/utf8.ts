@@ -75,11 +75,12 @@ function decodeRun(bytes: Uint8Array, start: number, end: number): string | null
  * proves pure ASCII. JWS headers and payloads nearly always are: this skips
  * the byte-wise path, which cost the njs interpreter 12-17 µs on a 400-byte
  * payload (native: 4 µs). The character test is a native length, not a
- * regex: QuickJS's regex engine scans about 25 ns per character.
+ * regex: QuickJS's regex engine scans about 25 ns per character. Not
+ * Buffer.byteLength: QuickJS's throws and catches a TypeError inside (6 µs).
  */
 function asciiText(bytes: Uint8Array): string | null {
   const text = Buffer.from(bytes).toString();
-  return text.length === bytes.length && Buffer.byteLength(text) === bytes.length ? text : null;
+  return text.length === bytes.length && Buffer.from(text).length === bytes.length ? text : null;
 }
 
 export function utf8DecodeStrict(bytes: Uint8Array): string | null {
