@@ -1,5 +1,8 @@
 // Markdown for bench/results/edge.md: the machine and command header, one table per
-// runtime (medians over the rounds, ratios to the plain proxy baseline), the memory table.
+// runtime (medians over the rounds, ratios to the plain proxy baseline), why the
+// missed targets are missed, the memory table.
+
+import { whyMissedSection } from './why-missed.mjs';
 
 export function median(xs) {
   const s = xs.slice().sort((a, b) => a - b);
@@ -116,16 +119,18 @@ const HIT_VS_PROXY = { auth_request: 0.5, js_access: 0.6 };
 
 /**
  * One line per target and mode for a runtime: the measured rows, the worst of them,
- * the limit, met or missed (with why, when nothing could be measured).
+ * the limit, met or missed (with why, when nothing could be measured). The kinds
+ * of the targets missed by a measured figure (why-missed.mjs) are added to
+ * `missed` when given.
  */
-export function targetLines(rt, rows) {
+export function targetLines(rt, rows, missed) {
   const out = [];
   const measured = rows.filter((r) => r.rps !== undefined);
   const modes = ['auth_request', 'js_access'].filter((m) => rows.some((r) => r.mode === m && !r.na));
   const svc = measured.find((r) => r.target === 'service');
   const proxy = measured.find((r) => r.name === 'a-proxy');
   const verdict = (ok) => (ok ? 'met' : '**missed**');
-  const line = (what, limit, picked, value, fmt, higherIsBetter, none) => {
+  const line = (kind, what, limit, picked, value, fmt, higherIsBetter, none) => {
     if (picked.length === 0) { out.push(`| ${what} | ${limit} | | **missed**: ${none} |`); return; }
     const values = picked.map((r) => [r, value(r)]).filter(([, x]) => x !== undefined);
     if (values.length === 0) {
@@ -137,6 +142,7 @@ export function targetLines(rt, rows) {
     const worst = values[0];
     const lim = Number(String(limit).replace(/[^0-9.]/g, ''));
     const ok = higherIsBetter ? worst[1] >= lim : worst[1] <= lim;
+    if (!ok) missed?.add(kind);
     const all = values.map(([r, x]) => `${r.name} ${fmt(x)}`).join(', ');
     out.push(`| ${what} | ${limit} | ${all} | ${verdict(ok)} (worst ${fmt(worst[1])}) |`);
   };
@@ -145,15 +151,15 @@ export function targetLines(rt, rows) {
     const mine = rows.filter((r) => r.mode === mode && !r.na);
     const hits = mine.filter((r) => r.target === 'hit');
     const noCache = 'no decision cache answered on this runtime (njs 0.7.x has no shared dict)';
-    line(`garbage token → 401, ${mode}: worker µs ÷ floor's refusal`, `≤ ${REFUSAL_LIMIT}`, mine.filter((r) => r.target === 'refusal'),
+    line('refusal', `garbage token → 401, ${mode}: worker µs ÷ floor's refusal`, `≤ ${REFUSAL_LIMIT}`, mine.filter((r) => r.target === 'refusal'),
       (r) => r.xFloor, x, false, 'no refusal row measured');
-    line(`cache hit, ${mode}: added µs ÷ floor hit`, `≤ ${HIT_LIMIT}`, hits, (r) => r.xFloor, x, false, noCache);
-    line(`cache hit, ${mode}: requests/s ÷ plain proxy`, `≥ ${HIT_VS_PROXY[mode]}`, proxy ? hits : [],
-      (r) => r.rps / proxy.rps, x, true, proxy ? noCache : 'a-proxy not measured');
-    line(`cache hit, ${mode}: requests/s ÷ auth_request → service (c)`, `≥ ${HIT_VS_SERVICE}`, svc ? hits : [],
-      (r) => r.rps / svc.rps, x, true, svc ? noCache : 'c-auth-request not measured in this run');
+    line('hit', `cache hit, ${mode}: added µs ÷ floor hit`, `≤ ${HIT_LIMIT}`, hits, (r) => r.xFloor, x, false, noCache);
+    line('hit-proxy', `cache hit, ${mode}: requests/s ÷ plain proxy`, `≥ ${HIT_VS_PROXY[mode]}`, proxy ? hits : [],
+      (r) => (r.rps === undefined ? undefined : r.rps / proxy.rps), x, true, proxy ? noCache : 'a-proxy not measured');
+    line('hit-service', `cache hit, ${mode}: requests/s ÷ auth_request → service (c)`, `≥ ${HIT_VS_SERVICE}`, svc ? hits : [],
+      (r) => (r.rps === undefined ? undefined : r.rps / svc.rps), x, true, svc ? noCache : 'c-auth-request not measured in this run');
     for (const alg of Object.keys(FULL_LIMIT)) {
-      line(`full check ${alg}, ${mode}: added µs ÷ floor ${alg}`, `≤ ${FULL_LIMIT[alg]}`,
+      line(`full-${alg}`, `full check ${alg}, ${mode}: added µs ÷ floor ${alg}`, `≤ ${FULL_LIMIT[alg]}`,
         mine.filter((r) => r.target === 'full' && r.alg === alg), (r) => r.xFloor, x, false, 'no full-check row measured');
     }
   }
@@ -197,10 +203,16 @@ export function document(run, perRuntime, memoryRows, legend) {
       'requests/s ratios for the cache hit. A line lists every row it covers; the verdict is the worst of them.',
     '',
   ];
+  const missed = new Set();
   for (const rt of perRuntime) {
     lines.push(`### ${rt.id}`, '');
     if (rt.error) lines.push(`**error**: ${rt.error}`, '');
-    else lines.push(targetLines(rt, rt.rows), '');
+    else lines.push(targetLines(rt, rt.rows, missed), '');
+  }
+  if (missed.size > 0) {
+    lines.push('## Why the missed targets are missed', '',
+      'As measured (bench/edge/why-missed.mjs; how: docs/benchmarks.md, *Where a request\'s time goes*):', '',
+      whyMissedSection(missed), '');
   }
   for (const rt of perRuntime) {
     lines.push(`## ${rt.id}: nginx ${rt.versions.nginx}, njs ${rt.versions.njs} (libnginx-mod-http-js), engine ${rt.versions.engine}` +

@@ -1,10 +1,13 @@
 // Reference tables of docs/operators/*.md, written from the code's own
 // descriptors (service/src/config/schema.ts + env.ts, njs/config.ts), so a
-// setting cannot be added, renamed or lost without the docs following.
+// setting cannot be added, renamed or lost without the docs following; and
+// docs/benchmarks.md's reasons for missed targets, from the list the edge
+// benchmark's report uses (bench/edge/why-missed.mjs).
 // test/unit/docs/reference-tables.test.ts compares and (UPDATE_DOCS=1) rewrites.
 import { walkSchema, type ElementDef } from '../../service/src/config/schema.ts';
 import { CONFIG_FILE_ENV, CLIENT_SECRET_ENV_PREFIX, GLOBAL_ENV, SERVER_ENV, serverEnvName } from '../../service/src/config/env.ts';
 import { EDGE_SETTINGS } from '#njs/config.ts';
+import { whyMissedSection } from '../../bench/edge/why-missed.mjs';
 
 /** A markdown table cell: pipes escaped, newlines folded. */
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
@@ -58,6 +61,7 @@ export const GENERATED_BLOCKS: Array<{ file: string; name: string; render: () =>
   { file: 'docs/operators/service-settings.md', name: 'service-elements', render: serviceElementsTable },
   { file: 'docs/operators/service-settings.md', name: 'service-env', render: serviceEnvTable },
   { file: 'docs/operators/nginx-settings.md', name: 'edge-settings', render: edgeSettingsTable },
+  { file: 'docs/benchmarks.md', name: 'why-missed', render: () => whyMissedSection(null) },
 ];
 
 /** Replaces the text between `<!-- generated:NAME -->` and the next `<!-- /generated -->`. */

@@ -1,0 +1,1 @@
+export declare function targetLines(rt: unknown, rows: unknown[], missed?: Set<string>): string;

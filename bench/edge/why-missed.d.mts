@@ -1,0 +1,2 @@
+export declare const WHY_MISSED: { kinds: string[]; title: string; why: string[] }[];
+export declare function whyMissedSection(kinds: Set<string> | null): string;
