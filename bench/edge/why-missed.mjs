@@ -14,7 +14,7 @@ export const WHY_MISSED = [
       'The floor answers 401 from its handler. The project answers through `error_page 401` to `@ljwt_unauthorized` ' +
         '(nginx/server.conf: the RFC 6750 challenge and JSON error, or the login redirect for a browser), and on the njs ' +
         'engine instantiates its refusal module (njs/nginx/refusal.ts) in the refused request\'s VM.',
-      'Pair run, 2026-12-04, `d1-garbage`: 78–93 worker µs in all, the floor 22–26.',
+      'Pair run, 2026-12-04, `d1-garbage`: 71–88 worker µs in all, the floor 23–29.',
     ],
   },
   {
@@ -30,7 +30,7 @@ export const WHY_MISSED = [
       '`perf` on the QuickJS worker (libqjs rebuilt with symbols and frame pointers) puts 45 % of a hit\'s worker time ' +
         'in libqjs: 17 % the bytecode interpreter itself, most of the rest creating and freeing the request\'s objects, ' +
         'their property shapes and atoms. No single function stands out.',
-      'Pair run, 2026-12-04, `b-hs256-bearer`, `b-es256-bearer`: a hit adds 68–83 µs, the floor\'s 15–21 µs.',
+      'Pair run, 2026-12-04, `b-hs256-bearer`, `b-es256-bearer`: a hit adds 68–80 µs, the floor\'s 16–21 µs.',
     ],
   },
   {
@@ -56,17 +56,17 @@ export const WHY_MISSED = [
       'On QuickJS, `perf` (as above) puts 61 % of a miss\'s worker time in libqjs: 25 % the interpreter, 37 % the ' +
         'code resumed after the key import\'s and the signature\'s promises. It had also found 15 % in the regex ' +
         'engine and 6 % in exceptions thrown inside `Buffer.byteLength`; both are gone (native round trips instead).',
-      'Pair run, 2026-12-04, `b-hs256-bearer-nocache`: 308–354 µs added on trixie and testing, the floor 55–64 µs. ' +
-        'Bookworm (`b-hs256-bearer`, no shared zone, settings and key file parsed per request): 418 µs, the floor 68 µs.',
+      'Pair run, 2026-12-04, `b-hs256-bearer-nocache`: 239–335 µs added on trixie and testing, the floor 59–67 µs. ' +
+        'Bookworm (`b-hs256-bearer`, no shared zone, settings and key file parsed per request): 439 µs, the floor 72 µs.',
     ],
   },
   {
     kinds: ['full-RS256', 'full-ES256', 'full-PS256'],
     title: 'Full check, RS256 / ES256 / PS256',
     why: [
-      'The same fixed work as for HS256, on top of a signature check that itself costs the floor 150–390 µs, hence ' +
+      'The same fixed work as for HS256, on top of a signature check that itself costs the floor 155–390 µs, hence ' +
         'the lower ratios.',
-      'Pair run, 2026-12-04, `b-es256-bearer-nocache`: 419–538 µs added, the floor 150–233 µs.',
+      'Pair run, 2026-12-04, `b-es256-bearer-nocache`: 351–502 µs added, the floor 155–237 µs.',
     ],
   },
 ];
