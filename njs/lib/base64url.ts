@@ -8,8 +8,9 @@
 // character, padding or stray trailing bits, the canonical encoding of its
 // result contains none of them. Two native calls instead of a character
 // class: the regex engines cost about 15-30 ns per character (QuickJS: 12 µs
-// for a 2048-bit RSA key, 40-50 µs of a full check), a token is checked more
-// than once, and njs 0.7.9's `$` matches before a final "\n" besides.
+// for a 2048-bit RSA key; such scans were 15 % of a QuickJS full check in
+// nginx), a token is checked more than once, and njs 0.7.9's `$` matches
+// before a final "\n" besides.
 // Agreement with the character rules on every runtime: test/unit/njs/lib/base64url.test.ts
 // and the cross-runtime test.
 

@@ -66,7 +66,6 @@ function decodeRun(bytes: Uint8Array, start: number, end: number): string | null
   return out;
 }
 
-
 /**
  * `bytes` as text when every byte is ASCII, else null; decoded natively.
  * Whatever a runtime's decoder does with a byte >= 0x80 (part of a sequence,
