@@ -119,6 +119,24 @@ const COMMON = `set $ljwt_audience "${AUDIENCE}";
  */
 export type EdgeMode = 'auth_request' | 'js_access';
 
+/**
+ * An nginx `location /` protected by protect.conf for `issuers` and
+ * AUDIENCE with the key file {{DIR}}/keys.jwks, proxying to the upstream
+ * `ljwt_echo` and reporting $ljwt_cache_status as X-Ljwt-Cache: the site of
+ * the tests that watch the shared zones.
+ */
+export function cachedEchoLocation(issuers: string): string {
+  return `
+    location / {
+      set $ljwt_issuer "${issuers}";
+      set $ljwt_audience "${AUDIENCE}";
+      set $ljwt_jwks_file "{{DIR}}/keys.jwks";
+      include {{DIR}}/protect.conf;
+      add_header X-Ljwt-Cache $ljwt_cache_status always;
+      proxy_pass http://ljwt_echo;
+    }`;
+}
+
 /** Every runtime with protect.conf, plus the runtimes that have js_access with protect-access.conf. */
 export const EDGE_MODE_CASES: [RuntimeId, EdgeMode][] = [
   ['bookworm-njs', 'auth_request'], ['trixie-njs', 'auth_request'], ['testing-njs', 'auth_request'], ['testing-qjs', 'auth_request'],

@@ -14,10 +14,9 @@ import { getRuntime, type RuntimeId } from '../../harness/runtimes.ts';
 import { REPO_ROOT, startNginx, type NginxInstance } from '../../harness/nginx.ts';
 import { startEchoUpstream, headerValues, type EchoUpstream } from '../../harness/echo-upstream.ts';
 import { rawRequest } from '../../harness/raw-http.ts';
+import { AUDIENCE, ISSUER, cachedEchoLocation } from '../../harness/edge-fixture.ts';
 import { generateTestKeys, jwksText, nowSeconds, signJwt, type TestKeys } from '../../harness/tokens.ts';
 
-const ISSUER = 'https://idp.test';
-const AUDIENCE = 'api://edge';
 /** The runtimes with js_shared_dict_zone (njs >= 0.8). */
 const SHARED_DICT_RUNTIMES: RuntimeId[] = ['trixie-njs', 'testing-njs', 'testing-qjs'];
 // nginx's smallest shared zone is 8 pages (32 KiB); at about 1 KB per decision, 64 KiB
@@ -58,14 +57,7 @@ describe.each(SHARED_DICT_RUNTIMES)('a full decision-cache zone on %s', (id: Run
   server {
     listen 127.0.0.1:{{PORT:main}};
     include {{DIR}}/server.conf;
-    location / {
-      set $ljwt_issuer "${ISSUER}";
-      set $ljwt_audience "${AUDIENCE}";
-      set $ljwt_jwks_file "{{DIR}}/keys.jwks";
-      include {{DIR}}/protect.conf;
-      add_header X-Ljwt-Cache $ljwt_cache_status always;
-      proxy_pass http://ljwt_echo;
-    }
+    ${cachedEchoLocation(ISSUER)}
   }`,
     });
   });

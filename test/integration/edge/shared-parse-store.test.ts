@@ -10,11 +10,10 @@ import { getRuntime, type RuntimeId } from '../../harness/runtimes.ts';
 import { startNginx, type NginxInstance } from '../../harness/nginx.ts';
 import { startEchoUpstream, type EchoUpstream } from '../../harness/echo-upstream.ts';
 import { rawRequest } from '../../harness/raw-http.ts';
+import { AUDIENCE, ISSUER, cachedEchoLocation } from '../../harness/edge-fixture.ts';
 import { generateTestKeys, jwksText, nowSeconds, signJwt, type TestKeys } from '../../harness/tokens.ts';
 
-const ISSUER = 'https://idp.test';
 const OTHER_ISSUER = 'https://other-idp.test';
-const AUDIENCE = 'api://edge';
 /** njs-engine runtimes with js_shared_dict_zone. */
 const RUNTIMES: RuntimeId[] = ['trixie-njs', 'testing-njs'];
 
@@ -68,14 +67,7 @@ describe.each(RUNTIMES)('parse results in the shared zone on %s', (id: RuntimeId
     location = /probe/list { js_content probe.list; }
     location = /probe/read { js_content probe.read; }
     location = /probe/write { js_content probe.write; }
-    location / {
-      set $ljwt_issuer "${ISSUER} ${OTHER_ISSUER}";
-      set $ljwt_audience "${AUDIENCE}";
-      set $ljwt_jwks_file "{{DIR}}/keys.jwks";
-      include {{DIR}}/protect.conf;
-      add_header X-Ljwt-Cache $ljwt_cache_status always;
-      proxy_pass http://ljwt_echo;
-    }
+    ${cachedEchoLocation(`${ISSUER} ${OTHER_ISSUER}`)}
   }`,
     });
   });
